@@ -1,0 +1,174 @@
+package tender
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Connector speaks one provider's protocol. Each provider package
+// implements it; the engine drives it and owns every state change: a
+// connector never writes to the store, it reports what the provider said as
+// an Update.
+//
+// Error contract for every operation:
+//   - an *Error with code EUnavailable (or any error that is not an *Error)
+//     means the outcome is unknown: the request may have reached the provider.
+//     After Start the payment goes to StatusUnknown and is reconciled with Status.
+//   - an *Error with another code (EInvalid, EProvider, ETerminalBusy,
+//     EDeclined, ENotSupported, EConflict) means the provider certainly did
+//     nothing. After Start the payment becomes failed.
+type Connector interface {
+	// Name is the connector's name in the API ("computop", "sepay", ...).
+	Name() string
+
+	// ValidateAccount checks an account's settings and credentials before it
+	// is stored, naming the field at fault ("settings.merchant_id").
+	ValidateAccount(a *Account) error
+	// ValidateTerminal checks a terminal (its ProviderID format, settings)
+	// against its account before it is stored.
+	ValidateTerminal(t *Terminal, a *Account) error
+	// ValidatePayment checks a new payment (currency, amount limits,
+	// provider input in p.Input) before it is stored; nothing is sent.
+	ValidatePayment(p *Payment, a *Account, t *Terminal) error
+
+	// Start sends a new payment to the provider: a terminal payment
+	// (op.Terminal set) or an online one. Typical results: processing
+	// (terminal), requires_action with NextAction (online).
+	Start(ctx context.Context, op *Op) (Update, error)
+	// Status asks the provider what happened to the payment. The engine
+	// calls it for payments that are processing, requires_action or
+	// unknown, on a schedule, and to confirm callbacks. An Update with no
+	// Status means "no news yet".
+	Status(ctx context.Context, op *Op) (Update, error)
+	// Cancel cancels a payment that has not been captured: a queued terminal
+	// transaction, an open redirect, or an authorization (reversal).
+	Cancel(ctx context.Context, op *Op) (Update, error)
+	// Capture captures op.Amount of an authorized payment. The engine keeps
+	// the totals; the connector only reports success or failure.
+	Capture(ctx context.Context, op *Op) (Update, error)
+	// Refund returns op.Amount of a captured payment.
+	Refund(ctx context.Context, op *Op) (Update, error)
+
+	// Callback authenticates an inbound request from the provider (or a
+	// shopper's browser returning from it) that arrived at
+	// /callbacks/<connector>/<account>/<cb.Path>. It must verify the
+	// provider's MAC or signature and check it against the stored payment
+	// (amount, currency, reference) before returning an Update. A request
+	// that fails any check returns an error and changes nothing.
+	Callback(ctx context.Context, cb *Callback) (*CallbackResult, error)
+}
+
+// Op is one operation on one payment, handed to a connector.
+type Op struct {
+	Payment  *Payment  // the stored payment (read-only for the connector)
+	Account  *Account  // with Credentials unsealed
+	Terminal *Terminal // with Credentials unsealed; nil for online payments
+	// Amount is the amount to capture or refund, in minor units of
+	// Payment.Currency. Zero for other operations.
+	Amount int64
+	// ID is stable across retries of the same API request (derived from its
+	// Idempotency-Key) and unique otherwise; use it as the provider's request
+	// id (Computop ReqId) so a retried request never acts twice.
+	ID string
+	// CallbackURL is where this account's provider callbacks arrive:
+	// <public base>/callbacks/<connector>/<account>. Append a path.
+	CallbackURL string
+	// PageURL is Tender's hosted page for this payment
+	// (<public base>/pay/<payment id>), which shows the result to a shopper
+	// and forwards to the merchant's return URL, or serves a checkout (see
+	// CheckoutPager).
+	PageURL string
+}
+
+// Update is what a connector learned from the provider. Zero fields leave the
+// payment as it is.
+type Update struct {
+	Status            Status // new status; "" when unchanged (no news)
+	ProviderReference string
+	NextAction        *NextAction
+	Failure           *Failure
+	Receipt           *Receipt
+	Details           map[string]string // merged into Payment.Details
+	State             json.RawMessage   // replaces Payment.State when not nil
+	// CheckIn asks the engine to call Status again after this long (for a
+	// terminal being worked on, or an answer that is still open). Zero lets
+	// the engine choose by its schedule.
+	CheckIn time.Duration
+	// Note is a short text for the event log (never secrets).
+	Note string
+}
+
+// Callback is an inbound request for a connector.
+type Callback struct {
+	Account *Account
+	Path    string // the rest of the path after /callbacks/<connector>/<account>/
+	Request *http.Request
+	Body    []byte // the request body, already read (size-limited)
+	// Find looks a payment up by Tender id, or by this connector's provider
+	// reference. It returns an *Error with ENotFound when there is none.
+	Find func(ctx context.Context, ref string) (*Payment, error)
+}
+
+// CallbackResult says what a verified callback means.
+type CallbackResult struct {
+	PaymentID string  // the payment it is about
+	Update    *Update // the verified change, nil if nothing changes
+	// Confirm asks the engine to believe nothing in Update until the
+	// provider confirms it: the engine calls Status and applies that instead.
+	Confirm bool
+	// Landing marks a shopper's browser coming back: the engine applies the
+	// update and then sends the browser to Tender's page for the payment,
+	// which shows the result and forwards to the merchant's return URL.
+	Landing bool
+	// The reply to the provider when not Landing. StatusCode 0 means 200
+	// with an empty body.
+	StatusCode  int
+	ContentType string
+	Body        []byte
+}
+
+// CheckoutPager is implemented by connectors whose shopper pays on a page
+// that Tender serves (Trust Payments' hosted checkout). The engine serves it
+// at Op.PageURL while the payment requires action.
+type CheckoutPager interface {
+	CheckoutPage(ctx context.Context, op *Op) (contentType string, body []byte, err error)
+}
+
+// Clock tells the time; tests inject a fake one.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Sandbox is what `tender serve` needs to run a provider on its simulator:
+// the simulator's handler, mounted at SandboxOptions.BaseURL, and the
+// account and terminals that point at it.
+type Sandbox struct {
+	Handler   http.Handler
+	Account   Account
+	Terminals []Terminal
+	Close     func() // stops the simulator's background work; may be nil
+}
+
+// SandboxOptions are handed to each provider's sim.Sandbox constructor.
+type SandboxOptions struct {
+	// BaseURL is where the simulator's handler is reachable, e.g.
+	// http://127.0.0.1:8081/sim/computop (no trailing slash). The handler
+	// sees request paths with that prefix stripped.
+	BaseURL string
+	// PublicURL is Tender's own public base URL (for callbacks).
+	PublicURL string
+	Logger    *slog.Logger
+	Clock     Clock
+	// DataDir is where a simulator may keep keys it generates, so that a
+	// restart keeps the sandbox account valid. May be "" (keep in memory).
+	DataDir string
+}

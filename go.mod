@@ -1,0 +1,3 @@
+module github.com/tenderpay/tender
+
+go 1.26.8

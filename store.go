@@ -1,0 +1,105 @@
+package tender
+
+import (
+	"context"
+	"time"
+)
+
+// Store is everything Tender persists. SQLite and PostgreSQL implement it;
+// one conformance suite (storetest) runs against both. Every method that
+// changes a payment writes the payment and its events in one transaction.
+//
+// Not-found lookups return an *Error with code ENotFound; a lost optimistic
+// update returns ErrVersionConflict (code EConflict).
+type Store interface {
+	// CreatePayment inserts a new payment (Version 1) and its first events.
+	CreatePayment(ctx context.Context, p *Payment, events ...Event) error
+	// GetPayment returns the payment with id.
+	GetPayment(ctx context.Context, id string) (*Payment, error)
+	// FindPayment returns the payment of connector whose ProviderReference is ref.
+	FindPayment(ctx context.Context, connector, ref string) (*Payment, error)
+	// UpdatePayment stores p if the stored version equals p.Version, sets
+	// p.Version to the next version and p.UpdatedAt, and appends events, in
+	// one transaction. Otherwise it returns ErrVersionConflict and changes
+	// nothing.
+	UpdatePayment(ctx context.Context, p *Payment, events ...Event) error
+	// ListPayments returns payments newest first, and whether more follow.
+	ListPayments(ctx context.Context, f PaymentFilter) ([]*Payment, bool, error)
+	// ListEvents returns a payment's events in the order they were written.
+	ListEvents(ctx context.Context, paymentID string) ([]Event, error)
+	// OpenPaymentOnTerminal returns a payment on terminal whose status is
+	// pending, processing or unknown, or nil if there is none.
+	OpenPaymentOnTerminal(ctx context.Context, terminal string) (*Payment, error)
+	// ClaimDue returns up to limit payments whose NextCheckAt is set and not
+	// after now, oldest due first, and moves their NextCheckAt to
+	// now+lease in the same transaction (bumping Version), so that another
+	// instance does not claim them while this one checks. PostgreSQL uses
+	// FOR UPDATE SKIP LOCKED.
+	ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Payment, error)
+
+	// ReserveIdempotency inserts rec as in flight if no record with its
+	// Scope and Key exists (or the existing one has expired) and returns nil;
+	// otherwise it returns the existing record and inserts nothing.
+	ReserveIdempotency(ctx context.Context, rec *IdempotencyRecord) (*IdempotencyRecord, error)
+	// CompleteIdempotency stores the response of the in-flight record.
+	CompleteIdempotency(ctx context.Context, scope, key string, status int, body []byte) error
+	// ReleaseIdempotency deletes an in-flight record, so that the request can
+	// be made again (used when nothing was done, or the outcome is unknown).
+	ReleaseIdempotency(ctx context.Context, scope, key string) error
+	// PurgeIdempotency deletes records that expired before t.
+	PurgeIdempotency(ctx context.Context, before time.Time) (int64, error)
+
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// APIKeyByHash returns the key with the hash, or ENotFound.
+	APIKeyByHash(ctx context.Context, hash string) (*APIKey, error)
+
+	// CreateAccount inserts an account; an existing id is EConflict. Only
+	// a.Sealed is stored of the credentials.
+	CreateAccount(ctx context.Context, a *Account) error
+	GetAccount(ctx context.Context, id string) (*Account, error)
+	// DefaultAccount returns the connector's default account, or ENotFound.
+	DefaultAccount(ctx context.Context, connector string) (*Account, error)
+	ListAccounts(ctx context.Context, f ListFilter) ([]*Account, bool, error)
+
+	// CreateTerminal inserts a terminal; an existing id is EConflict.
+	CreateTerminal(ctx context.Context, t *Terminal) error
+	GetTerminal(ctx context.Context, id string) (*Terminal, error)
+	ListTerminals(ctx context.Context, f ListFilter) ([]*Terminal, bool, error)
+
+	// Ping checks the database is reachable (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// ErrVersionConflict is returned by UpdatePayment when the payment changed
+// since it was read.
+var ErrVersionConflict = &Error{Code: EConflict, Message: "the payment was changed by another request; try again"}
+
+// PaymentFilter selects payments for ListPayments.
+type PaymentFilter struct {
+	Limit         int    // 1..100
+	StartingAfter string // payment id: return payments created before it (older)
+	Status        Status // "" for all
+	Connector     string // "" for all
+	Terminal      string // "" for all
+}
+
+// ListFilter pages through accounts and terminals, in id order.
+type ListFilter struct {
+	Limit         int
+	StartingAfter string
+	Connector     string
+}
+
+// IdempotencyRecord remembers one Idempotency-Key and the first response
+// given to it.
+type IdempotencyRecord struct {
+	Scope       string // the API key's id
+	Key         string // the Idempotency-Key header
+	RequestHash string // hex SHA-256 of method, path and body
+	Done        bool   // false while the first request is in flight
+	Status      int    // HTTP status of the stored response
+	Body        []byte // stored response body
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
