@@ -1,0 +1,172 @@
+package api
+
+import (
+	"context"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/tenderpay/tender"
+)
+
+// maxCallbackBody limits what a provider may send to a callback.
+const maxCallbackBody = 1 << 20
+
+// callback passes an inbound provider request to its connector through the
+// engine. Errors say nothing of why verification failed: that is logged.
+func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCallbackBody))
+	if err != nil {
+		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	reply, err := s.eng.HandleCallback(r.Context(), r.PathValue("connector"), r.PathValue("account"), r.PathValue("path"), r, body)
+	if err != nil {
+		status, _ := errorStatus(err)
+		if status < 500 {
+			status = http.StatusBadRequest
+			if tender.ErrorCodeOf(err) == tender.ENotFound {
+				status = http.StatusNotFound
+			}
+		}
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	if reply.RedirectTo != "" {
+		http.Redirect(w, r, reply.RedirectTo, http.StatusSeeOther)
+		return
+	}
+	status := reply.StatusCode
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if reply.ContentType != "" {
+		w.Header().Set("Content-Type", reply.ContentType)
+	}
+	w.WriteHeader(status)
+	w.Write(reply.Body)
+}
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+{{if .Refresh}}<meta http-equiv="refresh" content="{{.Refresh}}">{{end}}
+<style>
+body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d2330;display:flex;justify-content:center;padding:3rem 1rem}
+main{background:#fff;border-radius:12px;box-shadow:0 2px 12px #0002;padding:2rem;max-width:26rem;width:100%;text-align:center}
+.amount{font-size:2rem;font-weight:600;margin:.5rem 0}.status{font-weight:600}.ok{color:#137333}.bad{color:#b3261e}.wait{color:#8a5a00}
+a.button{display:inline-block;margin-top:1rem;padding:.7rem 1.4rem;background:#1d4ed8;color:#fff;border-radius:8px;text-decoration:none}
+small{color:#667}
+</style></head><body><main id="payment" data-status="{{.Status}}">
+<div>{{.Description}}</div>
+<div class="amount">{{.Amount}}</div>
+<p class="status {{.Class}}" id="status">{{.Message}}</p>
+{{if .Action}}<a class="button" id="continue" href="{{.Action}}">Continue to payment</a>{{end}}
+{{if .Return}}<a class="button" id="return" href="{{.Return}}">Back to the shop</a>{{end}}
+<p><small>Payment {{.ID}}</small></p>
+</main></body></html>
+`))
+
+type pageData struct {
+	Title, Description, Amount, Status, Class, Message, ID string
+	Action, Return                                         template.URL
+	Refresh                                                string
+}
+
+// paymentPage is the page a shopper sees: the hosted checkout while the
+// payment waits for them (for connectors that have one), else the status,
+// forwarding to the merchant's return URL once the outcome is known.
+func (s *Server) paymentPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p, err := s.eng.GetPayment(ctx, r.PathValue("id"))
+	if err != nil {
+		http.Error(w, "No such payment.", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if p.Status == tender.StatusRequiresAction {
+		ct, body, ok, err := s.eng.CheckoutPage(ctx, p)
+		if err != nil {
+			s.log.Error("checkout page", "payment", p.ID, "err", err)
+			http.Error(w, "The checkout is not available right now.", http.StatusBadGateway)
+			return
+		}
+		if ok {
+			w.Header().Set("Content-Type", ct)
+			w.Write(body)
+			return
+		}
+	}
+	d := pageData{
+		Title: "Payment", ID: p.ID, Status: string(p.Status), Description: p.Description,
+		Amount: tender.FormatMinor(p.Amount, p.Currency) + " " + p.Currency,
+	}
+	returnURL := ""
+	if p.ReturnURL != "" {
+		returnURL = withQuery(p.ReturnURL, p)
+	}
+	switch p.Status {
+	case tender.StatusCaptured, tender.StatusAuthorized, tender.StatusPartiallyCaptured, tender.StatusPartiallyRefunded, tender.StatusRefunded:
+		d.Class, d.Message = "ok", "Payment successful."
+	case tender.StatusFailed, tender.StatusCanceled:
+		d.Class, d.Message = "bad", "The payment did not go through."
+		if p.Failure != nil && p.Failure.Message != "" {
+			d.Message = "The payment did not go through: " + p.Failure.Message
+		}
+	case tender.StatusRequiresAction:
+		d.Class, d.Message = "wait", "Waiting for you to complete the payment."
+		if p.NextAction != nil && p.NextAction.URL != "" && p.NextAction.URL != s.eng.PageURL(p.ID) {
+			d.Action = template.URL(p.NextAction.URL)
+		}
+	default:
+		d.Class, d.Message = "wait", "Waiting for confirmation from the payment provider…"
+		d.Refresh = "2"
+	}
+	if p.Status.Settled() && returnURL != "" {
+		d.Return = template.URL(returnURL)
+		d.Refresh = "3;url=" + returnURL
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	pageTmpl.Execute(w, d)
+}
+
+// withQuery adds the payment id and status to the merchant's return URL; the
+// merchant must still ask the API before shipping anything.
+func withQuery(raw string, p *tender.Payment) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	q.Set("payment_id", p.ID)
+	q.Set("status", string(p.Status))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	check := s.ready
+	if check == nil {
+		check = s.eng.Store().Ping
+	}
+	if err := check(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "Tender payment API. See /v1/payments (Authorization: Bearer <key>), /healthz, /readyz, /metrics.\n")
+}

@@ -1,0 +1,233 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/engine"
+)
+
+type createPaymentRequest struct {
+	Amount      int64              `json:"amount"`
+	Currency    string             `json:"currency"`
+	Connector   string             `json:"connector"`
+	Account     string             `json:"account"`
+	Terminal    string             `json:"terminal"`
+	Reference   string             `json:"reference"`
+	Description string             `json:"description"`
+	ReturnURL   string             `json:"return_url"`
+	Capture     tender.CaptureMode `json:"capture"`
+	Metadata    map[string]string  `json:"metadata"`
+	// Invoice is the Greek invoice an epay payment pays (see epay/README.md).
+	Invoice json.RawMessage `json:"invoice"`
+}
+
+// result is what a POST handler did: an object to return, or an error;
+// worked says whether anything was done (only then is the response
+// remembered for its Idempotency-Key).
+type result struct {
+	status  int
+	v       any
+	err     error
+	payment string // the payment an error is about
+	worked  bool
+}
+
+// idempotent runs a POST handler under its Idempotency-Key.
+func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, fn func(body []byte, opID string) result) {
+	body, err := readBody(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	resp, err := s.eng.Idempotent(r.Context(), apiKeyOf(r).ID, key, requestHash(r, body), func(opID string) engine.Response {
+		res := fn(body, opID)
+		if res.err != nil {
+			status, eb := errorResponse(res.err, requestID(r), res.payment)
+			if status >= 500 {
+				s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", res.err)
+			}
+			inDoubt := tender.ErrorCodeOf(res.err) == tender.EUnavailable || status == http.StatusInternalServerError
+			return engine.Response{Status: status, Body: mustJSON(eb), Keep: res.worked && !inDoubt}
+		}
+		return engine.Response{Status: res.status, Body: mustJSON(res.v), Keep: true}
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if resp.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	writeRaw(w, resp.Status, resp.Body)
+}
+
+// requestHash identifies a request's parameters: method, path and the body's
+// JSON value (so that key order and white space do not matter).
+func requestHash(r *http.Request, body []byte) string {
+	canon := body
+	var v any
+	if json.Unmarshal(body, &v) == nil {
+		if b, err := json.Marshal(v); err == nil {
+			canon = b
+		}
+	}
+	h := sha256.New()
+	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+	h.Write(canon)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
+	s.idempotent(w, r, func(body []byte, opID string) result {
+		var req createPaymentRequest
+		if err := decode(body, &req); err != nil {
+			return result{err: err}
+		}
+		if len(req.Invoice) > 0 && string(req.Invoice) == "null" {
+			req.Invoice = nil
+		}
+		p, err := s.eng.CreatePayment(r.Context(), engine.PaymentRequest{
+			Amount: req.Amount, Currency: req.Currency, Connector: req.Connector, Account: req.Account,
+			Terminal: req.Terminal, Reference: req.Reference, Description: req.Description,
+			ReturnURL: req.ReturnURL, Capture: req.Capture, Metadata: req.Metadata, Input: req.Invoice,
+		}, opID)
+		if err != nil {
+			if p != nil {
+				return result{err: err, payment: p.ID, worked: true}
+			}
+			return result{err: err}
+		}
+		return result{status: http.StatusCreated, v: toPayment(p)}
+	})
+}
+
+func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
+	var wait time.Duration
+	if v := r.URL.Query().Get("wait"); v != "" {
+		d, err := parseWait(v)
+		if err != nil || d < 0 {
+			s.writeError(w, r, tender.Invalid("wait", "wait must be a duration like 30s (at most %s)", s.maxWait))
+			return
+		}
+		wait = min(d, s.maxWait)
+	}
+	p, err := s.eng.WaitPayment(r.Context(), r.PathValue("id"), wait)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toPayment(p))
+}
+
+// parseWait accepts a Go duration ("30s") or plain seconds ("30").
+func parseWait(v string) (time.Duration, error) {
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	return time.ParseDuration(v)
+}
+
+func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := tender.PaymentFilter{
+		StartingAfter: q.Get("starting_after"),
+		Status:        tender.Status(q.Get("status")),
+		Connector:     q.Get("connector"),
+		Terminal:      q.Get("terminal"),
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			s.writeError(w, r, tender.Invalid("limit", "limit must be an integer between 1 and 100"))
+			return
+		}
+		f.Limit = n
+	}
+	list, more, err := s.eng.ListPayments(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newList(list, more, func(p *tender.Payment) payment { return toPayment(p) }))
+}
+
+type amountRequest struct {
+	Amount *int64 `json:"amount"`
+}
+
+func (s *Server) capturePayment(w http.ResponseWriter, r *http.Request) {
+	s.moneyOp(w, r, s.eng.Capture, http.StatusOK)
+}
+
+func (s *Server) refundPayment(w http.ResponseWriter, r *http.Request) {
+	s.moneyOp(w, r, s.eng.Refund, http.StatusOK)
+}
+
+func (s *Server) moneyOp(w http.ResponseWriter, r *http.Request, op func(ctx context.Context, id string, amount int64, opID string) (*tender.Payment, error), status int) {
+	id := r.PathValue("id")
+	s.idempotent(w, r, func(body []byte, opID string) result {
+		var req amountRequest
+		if err := decode(body, &req); err != nil {
+			return result{err: err}
+		}
+		var amount int64
+		if req.Amount != nil {
+			if *req.Amount <= 0 {
+				return result{err: tender.Invalid("amount", "amount must be a positive integer in minor units; leave it out for the whole remaining amount")}
+			}
+			amount = *req.Amount
+		}
+		p, err := op(r.Context(), id, amount, opID)
+		if err != nil {
+			code := tender.ErrorCodeOf(err)
+			worked := code != tender.EInvalid && code != tender.ENotFound && code != tender.EConflict
+			return result{err: err, payment: id, worked: worked}
+		}
+		return result{status: status, v: toPayment(p)}
+	})
+}
+
+func (s *Server) cancelPayment(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	s.idempotent(w, r, func(body []byte, opID string) result {
+		var req struct{}
+		if err := decode(body, &req); err != nil {
+			return result{err: err}
+		}
+		p, err := s.eng.Cancel(r.Context(), id, opID)
+		if err != nil {
+			code := tender.ErrorCodeOf(err)
+			worked := code != tender.EInvalid && code != tender.ENotFound && code != tender.EConflict
+			return result{err: err, payment: id, worked: worked}
+		}
+		return result{status: http.StatusOK, v: toPayment(p)}
+	})
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	events, err := s.eng.ListEvents(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newList(events, false, func(e tender.Event) event {
+		data := e.Data
+		if len(data) == 0 {
+			data = json.RawMessage("{}")
+		}
+		return event{ID: e.ID, Object: "event", Payment: e.PaymentID, Type: e.Type, Data: data, CreatedAt: timestamp(e.CreatedAt)}
+	}))
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, tender.Errorf(tender.ENotFound, "no such endpoint: %s %s", r.Method, strings.TrimSpace(r.URL.Path)))
+}

@@ -1,0 +1,71 @@
+// Package api serves Tender's REST API v1, the inbound provider callbacks
+// and the pages shoppers see.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/tenderpay/tender/engine"
+)
+
+// Options configure the server.
+type Options struct {
+	Logger *slog.Logger
+	// Gatherer serves /metrics; nil serves the default registry.
+	Gatherer prometheus.Gatherer
+	// Registerer receives the HTTP metrics; nil registers none.
+	Registerer prometheus.Registerer
+	// MaxWait caps ?wait= on GET /v1/payments/{id}.
+	MaxWait time.Duration
+	// Ready reports whether the server can take traffic (for /readyz);
+	// nil checks the store only.
+	Ready func(ctx context.Context) error
+}
+
+// Server is the HTTP front door.
+type Server struct {
+	eng     *engine.Engine
+	log     *slog.Logger
+	maxWait time.Duration
+	ready   func(ctx context.Context) error
+	metrics *httpMetrics
+	gather  prometheus.Gatherer
+	mux     *http.ServeMux
+}
+
+// NewServer returns the handler for the whole HTTP surface (see routes.go).
+func NewServer(eng *engine.Engine, o Options) *Server {
+	s := &Server{
+		eng:     eng,
+		log:     o.Logger,
+		maxWait: o.MaxWait,
+		ready:   o.Ready,
+		gather:  o.Gatherer,
+		mux:     http.NewServeMux(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxWait <= 0 {
+		s.maxWait = 60 * time.Second
+	}
+	if s.gather == nil {
+		s.gather = prometheus.DefaultGatherer
+	}
+	s.metrics = newHTTPMetrics(o.Registerer)
+	s.routes()
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{})
+}

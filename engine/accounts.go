@@ -1,0 +1,325 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/tenderpay/tender"
+)
+
+// idPattern is what merchant-chosen ids (accounts, terminals) look like:
+// safe in a URL path without escaping.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+func (e *Engine) sealCredentials(kind, id string, creds map[string]string) ([]byte, error) {
+	if len(creds) == 0 {
+		return nil, nil
+	}
+	raw, err := json.Marshal(creds)
+	if err != nil {
+		return nil, err
+	}
+	return e.sealer.Seal(raw, kind+":"+id)
+}
+
+func (e *Engine) openCredentials(kind, id string, sealed []byte) (map[string]string, error) {
+	if len(sealed) == 0 {
+		return map[string]string{}, nil
+	}
+	raw, err := e.sealer.Open(sealed, kind+":"+id)
+	if err != nil {
+		return nil, tender.Wrap(tender.EInternal, err, "the credentials of %s %q do not open with this server's master key", kind, id)
+	}
+	var creds map[string]string
+	if err := json.Unmarshal(raw, &creds); err != nil {
+		return nil, tender.Wrap(tender.EInternal, err, "the credentials of %s %q are damaged", kind, id)
+	}
+	return creds, nil
+}
+
+// CreateAccount validates an account with its connector, seals its
+// credentials and stores it. The first account of a connector becomes its
+// default.
+func (e *Engine) CreateAccount(ctx context.Context, a *tender.Account) (*tender.Account, error) {
+	if a.ID == "" {
+		a.ID = tender.NewID("acct")
+	}
+	if !idPattern.MatchString(a.ID) {
+		return nil, tender.Invalid("id", "id must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit")
+	}
+	if a.Connector == "" {
+		return nil, tender.Invalid("connector", "connector is required")
+	}
+	c, err := e.connector(a.Connector)
+	if err != nil {
+		return nil, err
+	}
+	switch a.Environment {
+	case "":
+		a.Environment = tender.EnvLive
+	case tender.EnvLive, tender.EnvSandbox:
+	default:
+		return nil, tender.Invalid("environment", "environment must be \"sandbox\" or \"live\"")
+	}
+	if a.Settings == nil {
+		a.Settings = map[string]string{}
+	}
+	if a.Credentials == nil {
+		a.Credentials = map[string]string{}
+	}
+	if err := c.ValidateAccount(a); err != nil {
+		return nil, err
+	}
+	if !a.Default {
+		if _, err := e.store.DefaultAccount(ctx, a.Connector); tender.ErrorCodeOf(err) == tender.ENotFound {
+			a.Default = true
+		}
+	}
+	if a.Sealed, err = e.sealCredentials("account", a.ID, a.Credentials); err != nil {
+		return nil, err
+	}
+	a.CreatedAt = e.clock.Now().UTC()
+	if err := e.store.CreateAccount(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// GetAccount returns an account without its credentials.
+func (e *Engine) GetAccount(ctx context.Context, id string) (*tender.Account, error) {
+	a, err := e.store.GetAccount(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	a.Credentials, a.Sealed = nil, nil
+	return a, nil
+}
+
+// ListAccounts pages through accounts, without their credentials.
+func (e *Engine) ListAccounts(ctx context.Context, f tender.ListFilter) ([]*tender.Account, bool, error) {
+	if err := checkListFilter(&f); err != nil {
+		return nil, false, err
+	}
+	list, more, err := e.store.ListAccounts(ctx, f)
+	for _, a := range list {
+		a.Credentials, a.Sealed = nil, nil
+	}
+	return list, more, err
+}
+
+func checkListFilter(f *tender.ListFilter) error {
+	if f.Limit == 0 {
+		f.Limit = 10
+	}
+	if f.Limit < 1 || f.Limit > 100 {
+		return tender.Invalid("limit", "limit must be between 1 and 100")
+	}
+	return nil
+}
+
+// loadAccount returns an account with its credentials opened.
+func (e *Engine) loadAccount(ctx context.Context, id string) (*tender.Account, error) {
+	a, err := e.store.GetAccount(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if a.Credentials, err = e.openCredentials("account", a.ID, a.Sealed); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// resolveAccount finds the account a payment uses.
+func (e *Engine) resolveAccount(ctx context.Context, connector, id string) (*tender.Account, error) {
+	if id == "" {
+		a, err := e.store.DefaultAccount(ctx, connector)
+		if tender.ErrorCodeOf(err) == tender.ENotFound {
+			return nil, tender.Invalid("account", "connector %q has no account yet; create one with POST /v1/accounts", connector)
+		}
+		if err != nil {
+			return nil, err
+		}
+		id = a.ID
+	}
+	a, err := e.loadAccount(ctx, id)
+	if tender.ErrorCodeOf(err) == tender.ENotFound {
+		return nil, tender.Invalid("account", "account %q does not exist", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if a.Connector != connector {
+		return nil, tender.Invalid("account", "account %q is a %s account, not %s", id, a.Connector, connector)
+	}
+	return a, nil
+}
+
+// CreateTerminal validates a terminal against its account and stores it.
+func (e *Engine) CreateTerminal(ctx context.Context, t *tender.Terminal) (*tender.Terminal, error) {
+	if !idPattern.MatchString(t.ID) {
+		return nil, tender.Invalid("id", "id is required: 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit")
+	}
+	if t.Connector == "" && t.Account == "" {
+		return nil, tender.Invalid("connector", "connector or account is required")
+	}
+	if t.Connector == "" {
+		a, err := e.store.GetAccount(ctx, t.Account)
+		if err != nil {
+			if tender.ErrorCodeOf(err) == tender.ENotFound {
+				return nil, tender.Invalid("account", "account %q does not exist", t.Account)
+			}
+			return nil, err
+		}
+		t.Connector = a.Connector
+	}
+	c, err := e.connector(t.Connector)
+	if err != nil {
+		return nil, err
+	}
+	a, err := e.resolveAccount(ctx, t.Connector, t.Account)
+	if err != nil {
+		return nil, err
+	}
+	t.Account = a.ID
+	if strings.TrimSpace(t.ProviderID) == "" {
+		return nil, tender.Invalid("provider_id", "provider_id is required: the provider's id of the terminal (Sepay SID, ePay TID)")
+	}
+	if err := validateText("label", t.Label, 200); err != nil {
+		return nil, err
+	}
+	if t.Settings == nil {
+		t.Settings = map[string]string{}
+	}
+	if t.Credentials == nil {
+		t.Credentials = map[string]string{}
+	}
+	if err := c.ValidateTerminal(t, a); err != nil {
+		return nil, err
+	}
+	if t.Sealed, err = e.sealCredentials("terminal", t.ID, t.Credentials); err != nil {
+		return nil, err
+	}
+	t.CreatedAt = e.clock.Now().UTC()
+	if err := e.store.CreateTerminal(ctx, t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// GetTerminal returns a terminal without its credentials.
+func (e *Engine) GetTerminal(ctx context.Context, id string) (*tender.Terminal, error) {
+	t, err := e.store.GetTerminal(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	t.Credentials, t.Sealed = nil, nil
+	return t, nil
+}
+
+// ListTerminals pages through terminals, without their credentials.
+func (e *Engine) ListTerminals(ctx context.Context, f tender.ListFilter) ([]*tender.Terminal, bool, error) {
+	if err := checkListFilter(&f); err != nil {
+		return nil, false, err
+	}
+	list, more, err := e.store.ListTerminals(ctx, f)
+	for _, t := range list {
+		t.Credentials, t.Sealed = nil, nil
+	}
+	return list, more, err
+}
+
+func (e *Engine) loadTerminal(ctx context.Context, id string) (*tender.Terminal, error) {
+	t, err := e.store.GetTerminal(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if t.Credentials, err = e.openCredentials("terminal", t.ID, t.Sealed); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// apiKeyPrefix starts every API key, so that a leaked key is easy to find
+// with secret scanners.
+const apiKeyPrefix = "tender_sk_"
+
+// CreateAPIKey makes a new API key and returns its secret, which is shown
+// once and stored only as a hash.
+func (e *Engine) CreateAPIKey(ctx context.Context, name string) (string, *tender.APIKey, error) {
+	if err := validateText("name", name, 100); err != nil {
+		return "", nil, err
+	}
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, err
+	}
+	secret := apiKeyPrefix + hex.EncodeToString(b)
+	k := &tender.APIKey{
+		ID:        tender.NewID("key"),
+		Name:      name,
+		Hash:      HashAPIKey(secret),
+		Prefix:    secret[:len(apiKeyPrefix)+6],
+		CreatedAt: e.clock.Now().UTC(),
+	}
+	if err := e.store.CreateAPIKey(ctx, k); err != nil {
+		return "", nil, err
+	}
+	return secret, k, nil
+}
+
+// HashAPIKey is how API key secrets are stored. The keys are 192-bit random,
+// so a plain SHA-256 (no slow hash) is enough and keeps lookups fast.
+func HashAPIKey(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+// Authenticate returns the API key whose secret is given.
+func (e *Engine) Authenticate(ctx context.Context, secret string) (*tender.APIKey, error) {
+	if !strings.HasPrefix(secret, apiKeyPrefix) {
+		return nil, tender.Errorf(tender.EUnauthorized, "the API key is not valid")
+	}
+	k, err := e.store.APIKeyByHash(ctx, HashAPIKey(secret))
+	if tender.ErrorCodeOf(err) == tender.ENotFound {
+		return nil, tender.Errorf(tender.EUnauthorized, "the API key is not valid")
+	}
+	return k, err
+}
+
+// CredentialKeys lists the names (never the values) of the credentials set
+// on an account or terminal (kind "account" or "terminal").
+func (e *Engine) CredentialKeys(ctx context.Context, kind, id string) ([]string, error) {
+	var sealed []byte
+	switch kind {
+	case "account":
+		a, err := e.store.GetAccount(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		sealed = a.Sealed
+	case "terminal":
+		t, err := e.store.GetTerminal(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		sealed = t.Sealed
+	default:
+		return nil, tender.Errorf(tender.EInternal, "no credentials on %s", kind)
+	}
+	creds, err := e.openCredentials(kind, id, sealed)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(creds))
+	for k := range creds {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys, nil
+}

@@ -1,0 +1,119 @@
+package engine
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/tenderpay/tender"
+)
+
+// CallbackReply is what to answer an inbound provider request.
+type CallbackReply struct {
+	// RedirectTo, when set, sends a shopper's browser there (Tender's page
+	// for the payment).
+	RedirectTo  string
+	StatusCode  int
+	ContentType string
+	Body        []byte
+	PaymentID   string
+}
+
+// HandleCallback authenticates an inbound request from a provider through
+// its connector and applies what it proves. A request that fails
+// verification changes nothing and is recorded on the payment it names, if
+// any, as a rejected callback.
+func (e *Engine) HandleCallback(ctx context.Context, connector, account, path string, r *http.Request, body []byte) (*CallbackReply, error) {
+	c, ok := e.connectors[connector]
+	if !ok {
+		return nil, tender.Errorf(tender.ENotFound, "no connector %q", connector)
+	}
+	acct, err := e.loadAccount(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	if acct.Connector != connector {
+		return nil, tender.Errorf(tender.ENotFound, "account %q is not a %s account", account, connector)
+	}
+	cb := &tender.Callback{
+		Account: acct,
+		Path:    path,
+		Request: r,
+		Body:    body,
+		Find: func(ctx context.Context, ref string) (*tender.Payment, error) {
+			p, err := e.store.GetPayment(ctx, ref)
+			if err == nil {
+				if p.Connector != connector || p.Account != acct.ID {
+					return nil, tender.Errorf(tender.ENotFound, "no payment %q on this account", ref)
+				}
+				return p, nil
+			}
+			if tender.ErrorCodeOf(err) != tender.ENotFound {
+				return nil, err
+			}
+			p, err = e.store.FindPayment(ctx, connector, ref)
+			if err == nil && p.Account != acct.ID {
+				return nil, tender.Errorf(tender.ENotFound, "no payment %q on this account", ref)
+			}
+			return p, err
+		},
+	}
+	res, err := c.Callback(ctx, cb)
+	e.metrics.callback(connector, err)
+	if err != nil {
+		e.log.Warn("callback rejected", "connector", connector, "account", account, "path", path, "err", err)
+		if res != nil && res.PaymentID != "" {
+			e.mutate(ctx, res.PaymentID, func(p *tender.Payment) ([]tender.Event, bool, error) {
+				return []tender.Event{e.newEvent(EvCallbackDenied, map[string]any{"path": path, "reason": tender.ErrorMessageOf(err)})}, true, nil
+			})
+		}
+		return nil, err
+	}
+	if res.PaymentID != "" && res.Update != nil {
+		if err := e.applyCallback(ctx, c, res); err != nil {
+			return nil, err
+		}
+	}
+	reply := &CallbackReply{StatusCode: res.StatusCode, ContentType: res.ContentType, Body: res.Body, PaymentID: res.PaymentID}
+	if res.Landing && res.PaymentID != "" {
+		reply.RedirectTo = e.PageURL(res.PaymentID)
+	}
+	return reply, nil
+}
+
+func (e *Engine) applyCallback(ctx context.Context, c tender.Connector, res *tender.CallbackResult) error {
+	unlock := e.locks.Lock("payment:" + res.PaymentID)
+	defer unlock()
+	if res.Confirm {
+		// Believe the provider's own answer, not the callback.
+		_, err := e.Check(ctx, res.PaymentID)
+		return err
+	}
+	_, err := e.mutate(ctx, res.PaymentID, func(p *tender.Payment) ([]tender.Event, bool, error) {
+		events, changed, err := e.applyUpdate(p, *res.Update, "callback")
+		if err != nil {
+			// A verified callback that the state machine cannot take (a
+			// late notify for a payment already canceled, say): keep it on
+			// record, change nothing else.
+			e.log.Warn("callback would make an illegal transition", "payment", p.ID, "from", p.Status, "to", res.Update.Status)
+			return []tender.Event{e.newEvent(EvTransitionDenid, map[string]any{"status": p.Status, "reported": res.Update.Status, "source": "callback"})}, true, nil
+		}
+		return events, changed, nil
+	})
+	return err
+}
+
+// CheckoutPage returns the connector's hosted checkout for a payment that
+// waits for its shopper, if the connector has one.
+func (e *Engine) CheckoutPage(ctx context.Context, p *tender.Payment) (contentType string, body []byte, ok bool, err error) {
+	c, found := e.connectors[p.Connector]
+	pager, isPager := c.(tender.CheckoutPager)
+	if !found || !isPager {
+		return "", nil, false, nil
+	}
+	_, op, err := e.opFor(ctx, p, 0, p.OperationID)
+	if err != nil {
+		return "", nil, false, err
+	}
+	ct, body, err := pager.CheckoutPage(ctx, op)
+	return ct, body, err == nil, err
+}

@@ -1,0 +1,215 @@
+// Package engine holds Tender's use cases: creating payments with
+// idempotency, driving each payment through the state machine on what its
+// connector reports, serializing money-moving operations, and reconciling
+// payments whose outcome is in doubt.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/seal"
+)
+
+// Schedule says when the engine asks providers about open payments.
+type Schedule struct {
+	// Processing is the pause between status checks of a payment a
+	// terminal is working on (a connector's Update.CheckIn overrides it).
+	Processing time.Duration
+	// RequiresAction is the pause between checks of a payment waiting for
+	// a shopper; the provider's callback normally arrives first.
+	RequiresAction time.Duration
+	// Unknown are the pauses between checks of a payment in doubt: the
+	// first check waits Unknown[0], the n-th Unknown[n-1], and the last one
+	// repeats for as long as the payment stays unknown.
+	Unknown []time.Duration
+	// Lease is how long a claimed check may take before another worker or
+	// instance may claim the payment again.
+	Lease time.Duration
+	// Poll is how often the reconciler looks for due checks.
+	Poll time.Duration
+	// Workers is how many checks run at once.
+	Workers int
+	// ProviderTimeout bounds each call to a provider.
+	ProviderTimeout time.Duration
+}
+
+// DefaultSchedule is the schedule of a server started without configuration.
+var DefaultSchedule = Schedule{
+	Processing:      2 * time.Second,
+	RequiresAction:  5 * time.Minute,
+	Unknown:         []time.Duration{2 * time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour},
+	Lease:           2 * time.Minute,
+	Poll:            500 * time.Millisecond,
+	Workers:         4,
+	ProviderTimeout: 45 * time.Second,
+}
+
+// Options configure an Engine.
+type Options struct {
+	Store      tender.Store
+	Connectors []tender.Connector
+	Sealer     *seal.Sealer
+	Clock      tender.Clock // default: the system clock
+	Logger     *slog.Logger // default: discard
+	// PublicURL is Tender's base URL as providers and shoppers reach it,
+	// e.g. https://pay.example.com (no trailing slash).
+	PublicURL string
+	Schedule  Schedule // zero fields take DefaultSchedule's
+	// IdempotencyTTL is how long an Idempotency-Key is remembered (≥ 24 h).
+	IdempotencyTTL time.Duration
+	Metrics        *Metrics // optional
+}
+
+// Engine runs Tender's use cases. It is safe for concurrent use.
+type Engine struct {
+	store      tender.Store
+	connectors map[string]tender.Connector
+	sealer     *seal.Sealer
+	clock      tender.Clock
+	log        *slog.Logger
+	publicURL  string
+	sched      Schedule
+	idemTTL    time.Duration
+	metrics    *Metrics
+
+	watch   *watchers
+	locks   keyedMutex
+	idemMu  sync.Mutex
+	idemWay map[string]chan struct{} // in-flight idempotent requests in this process
+}
+
+// New returns an Engine.
+func New(o Options) (*Engine, error) {
+	if o.Store == nil {
+		return nil, fmt.Errorf("engine: a store is required")
+	}
+	if o.Sealer == nil {
+		return nil, fmt.Errorf("engine: a sealer (master key) is required")
+	}
+	e := &Engine{
+		store:      o.Store,
+		connectors: map[string]tender.Connector{},
+		sealer:     o.Sealer,
+		clock:      o.Clock,
+		log:        o.Logger,
+		publicURL:  strings.TrimRight(o.PublicURL, "/"),
+		sched:      o.Schedule,
+		idemTTL:    o.IdempotencyTTL,
+		metrics:    o.Metrics,
+		watch:      newWatchers(),
+		idemWay:    map[string]chan struct{}{},
+	}
+	for _, c := range o.Connectors {
+		if _, dup := e.connectors[c.Name()]; dup {
+			return nil, fmt.Errorf("engine: two connectors named %q", c.Name())
+		}
+		e.connectors[c.Name()] = c
+	}
+	if e.clock == nil {
+		e.clock = tender.SystemClock{}
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.idemTTL < 24*time.Hour {
+		e.idemTTL = 24 * time.Hour
+	}
+	d := DefaultSchedule
+	s := &e.sched
+	if s.Processing <= 0 {
+		s.Processing = d.Processing
+	}
+	if s.RequiresAction <= 0 {
+		s.RequiresAction = d.RequiresAction
+	}
+	if len(s.Unknown) == 0 {
+		s.Unknown = d.Unknown
+	}
+	if s.Lease <= 0 {
+		s.Lease = d.Lease
+	}
+	if s.Poll <= 0 {
+		s.Poll = d.Poll
+	}
+	if s.Workers <= 0 {
+		s.Workers = d.Workers
+	}
+	if s.ProviderTimeout <= 0 {
+		s.ProviderTimeout = d.ProviderTimeout
+	}
+	if e.metrics == nil {
+		e.metrics = NewMetrics(nil)
+	}
+	return e, nil
+}
+
+// Store returns the engine's store.
+func (e *Engine) Store() tender.Store { return e.store }
+
+// Connectors returns the names of the registered connectors.
+func (e *Engine) Connectors() []string {
+	var names []string
+	for n := range e.connectors {
+		names = append(names, n)
+	}
+	return names
+}
+
+func (e *Engine) connector(name string) (tender.Connector, error) {
+	c, ok := e.connectors[name]
+	if !ok {
+		return nil, tender.Invalid("connector", "connector %q is not available; this server has %s", name, strings.Join(sortedNames(e.connectors), ", "))
+	}
+	return c, nil
+}
+
+// keyedMutex serializes work per key (a payment id) within this process.
+// Across processes the optimistic version of the payment and its operation
+// events do the same job.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*keyedLock
+}
+
+type keyedLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) Lock(key string) func() {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyedLock{}
+	}
+	l := k.locks[key]
+	if l == nil {
+		l = &keyedLock{}
+		k.locks[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		k.mu.Lock()
+		l.refs--
+		if l.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}
+
+// providerContext bounds one provider call. It is detached from the API
+// request's cancellation: once a provider call has begun, a client that hangs
+// up must not turn a payment that may have been made into one we stop
+// tracking halfway.
+func (e *Engine) providerContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), e.sched.ProviderTimeout)
+}

@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"github.com/tenderpay/tender"
+)
+
+// Response is an API response the engine may remember for an
+// Idempotency-Key.
+type Response struct {
+	Status int
+	Body   []byte
+	// Keep says whether to remember the response. Responses to requests that
+	// did nothing (invalid input) or whose outcome is unknown are not kept,
+	// so that the same request may be made again with the same key (and the
+	// same operation id, which the provider de-duplicates).
+	Keep bool
+	// Replayed is set on a response that was remembered from an earlier request.
+	Replayed bool
+}
+
+// Idempotency errors. They are returned as these exact values.
+var (
+	ErrIdempotencyMismatch = &tender.Error{Code: tender.EIdempotency, Param: "Idempotency-Key",
+		Message: "this Idempotency-Key was already used with other parameters; use a new key for a new request"}
+	ErrIdempotencyInFlight = &tender.Error{Code: tender.EIdempotency, Param: "Idempotency-Key",
+		Message: "a request with this Idempotency-Key is still in progress; retry later"}
+)
+
+const maxIdempotencyKey = 255
+
+// OperationID derives the provider-facing operation id from an API key's
+// scope and an Idempotency-Key: the same request retried has the same id.
+// It is 32 lower-case hex digits, which fits every provider's request id.
+func OperationID(scope, key string) string {
+	h := sha256.Sum256([]byte(scope + "\x00" + key))
+	return hex.EncodeToString(h[:16])
+}
+
+func randomOperationID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Idempotent runs fn at most once per (scope, key) with Stripe's semantics:
+// the same key and the same request hash return the first response; the same
+// key with another request is ErrIdempotencyMismatch; a concurrent duplicate
+// waits for the first to finish and returns its response, so exactly one
+// provider call is made. An empty key runs fn with a fresh operation id.
+func (e *Engine) Idempotent(ctx context.Context, scope, key, requestHash string, fn func(opID string) Response) (Response, error) {
+	if key == "" {
+		return fn(randomOperationID()), nil
+	}
+	if len(key) > maxIdempotencyKey {
+		return Response{}, tender.Invalid("Idempotency-Key", "Idempotency-Key must be at most %d characters", maxIdempotencyKey)
+	}
+	for _, r := range key {
+		if r < 0x21 || r > 0x7e {
+			return Response{}, tender.Invalid("Idempotency-Key", "Idempotency-Key must be printable ASCII without spaces")
+		}
+	}
+	opID := OperationID(scope, key)
+	wayKey := scope + "\x00" + key
+	deadline := time.Now().Add(2*e.sched.ProviderTimeout + 10*time.Second)
+	for {
+		now := e.clock.Now().UTC()
+		rec := &tender.IdempotencyRecord{Scope: scope, Key: key, RequestHash: requestHash, CreatedAt: now, ExpiresAt: now.Add(e.idemTTL)}
+		// Register the in-process waiter channel before reserving, so a
+		// duplicate that loses the race can wait on it.
+		e.idemMu.Lock()
+		way, mine := e.idemWay[wayKey], false
+		if way == nil {
+			way, mine = make(chan struct{}), true
+			e.idemWay[wayKey] = way
+		}
+		e.idemMu.Unlock()
+		existing, err := e.store.ReserveIdempotency(ctx, rec)
+		if err != nil {
+			if mine {
+				e.endWay(wayKey, way)
+			}
+			return Response{}, err
+		}
+		if existing == nil {
+			return e.runReserved(ctx, scope, key, opID, wayKey, way, mine, fn)
+		}
+		if mine {
+			e.endWay(wayKey, way)
+		}
+		if existing.RequestHash != requestHash {
+			return Response{}, ErrIdempotencyMismatch
+		}
+		if existing.Done {
+			return Response{Status: existing.Status, Body: existing.Body, Keep: true, Replayed: true}, nil
+		}
+		if time.Now().After(deadline) {
+			return Response{}, ErrIdempotencyInFlight
+		}
+		// Wait for the first request: woken at once in this process,
+		// by polling when it runs in another.
+		select {
+		case <-ctx.Done():
+			return Response{}, ErrIdempotencyInFlight
+		case <-way:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (e *Engine) runReserved(ctx context.Context, scope, key, opID, wayKey string, way chan struct{}, mine bool, fn func(string) Response) (resp Response, err error) {
+	done := false
+	defer func() {
+		if !done {
+			// fn panicked: free the key so the request can be made again.
+			e.store.ReleaseIdempotency(context.WithoutCancel(ctx), scope, key)
+		}
+		if mine {
+			e.endWay(wayKey, way)
+		}
+	}()
+	resp = fn(opID)
+	sctx := context.WithoutCancel(ctx)
+	if resp.Keep {
+		err = e.store.CompleteIdempotency(sctx, scope, key, resp.Status, resp.Body)
+	} else {
+		err = e.store.ReleaseIdempotency(sctx, scope, key)
+	}
+	done = true
+	if err != nil {
+		e.log.Error("idempotency: store response", "err", err)
+	}
+	return resp, nil
+}
+
+func (e *Engine) endWay(wayKey string, way chan struct{}) {
+	e.idemMu.Lock()
+	if e.idemWay[wayKey] == way {
+		delete(e.idemWay, wayKey)
+	}
+	e.idemMu.Unlock()
+	close(way)
+}

@@ -1,0 +1,71 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tenderpay/tender"
+)
+
+// Metrics are the engine's Prometheus metrics.
+type Metrics struct {
+	transitions   *prometheus.CounterVec
+	providerCalls *prometheus.HistogramVec
+	checks        *prometheus.CounterVec
+	callbacks     *prometheus.CounterVec
+}
+
+// NewMetrics makes the engine's metrics and registers them with reg (nil:
+// not registered, for tests).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tender_payment_transitions_total",
+			Help: "Payments entering each status, by connector.",
+		}, []string{"connector", "status"}),
+		providerCalls: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tender_provider_call_seconds",
+			Help:    "Duration of calls to providers, by connector, operation and result (ok, refused, in_doubt).",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"connector", "operation", "result"}),
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tender_reconcile_checks_total",
+			Help: "Status checks of open or in-doubt payments, by connector and the status checked.",
+		}, []string{"connector", "status"}),
+		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tender_callbacks_total",
+			Help: "Inbound provider callbacks, by connector and result (accepted, rejected).",
+		}, []string{"connector", "result"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.transitions, m.providerCalls, m.checks, m.callbacks)
+	}
+	return m
+}
+
+func (m *Metrics) transition(connector, status string) {
+	m.transitions.WithLabelValues(connector, status).Inc()
+}
+
+func (m *Metrics) providerCall(connector, op string, err error, d time.Duration) {
+	result := "ok"
+	if err != nil {
+		result = "refused"
+		if inDoubt(err) {
+			result = "in_doubt"
+		}
+	}
+	m.providerCalls.WithLabelValues(connector, op, result).Observe(d.Seconds())
+}
+
+func (m *Metrics) check(connector string, s tender.Status) {
+	m.checks.WithLabelValues(connector, string(s)).Inc()
+}
+
+func (m *Metrics) callback(connector string, err error) {
+	result := "accepted"
+	if err != nil {
+		result = "rejected"
+	}
+	m.callbacks.WithLabelValues(connector, result).Inc()
+}

@@ -1,0 +1,343 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tenderpay/tender"
+)
+
+// PaymentRequest is a request to take a payment.
+type PaymentRequest struct {
+	Amount      int64
+	Currency    string
+	Connector   string // may be empty when Terminal is set
+	Account     string // empty: the connector's default account
+	Terminal    string
+	Reference   string
+	Description string
+	ReturnURL   string
+	Capture     tender.CaptureMode // empty: automatic
+	Metadata    map[string]string
+	// Input is provider-specific input (e.g. the Greek invoice), validated
+	// by the connector.
+	Input json.RawMessage
+}
+
+// Limits on free-form fields.
+const (
+	maxReference   = 128
+	maxDescription = 1000
+	maxURL         = 2048
+	maxMetaKeys    = 50
+	maxMetaKey     = 40
+	maxMetaValue   = 500
+)
+
+func validateText(param, s string, max int) error {
+	if !utf8.ValidString(s) {
+		return tender.Invalid(param, "%s must be valid UTF-8", param)
+	}
+	if utf8.RuneCountInString(s) > max {
+		return tender.Invalid(param, "%s must be at most %d characters", param, max)
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\t' || r == 0x7f {
+			return tender.Invalid(param, "%s must not contain control characters", param)
+		}
+	}
+	return nil
+}
+
+func (r *PaymentRequest) validate() error {
+	if r.Amount <= 0 {
+		return tender.Invalid("amount", "amount must be a positive integer in minor units (e.g. 1050 for 10.50)")
+	}
+	if r.Amount > tender.MaxAmount {
+		return tender.Invalid("amount", "amount is too large")
+	}
+	if r.Currency == "" {
+		return tender.Invalid("currency", "currency is required (ISO 4217, e.g. EUR)")
+	}
+	if !tender.ValidCurrency(r.Currency) {
+		return tender.Invalid("currency", "currency %q is not an upper-case ISO 4217 code Tender knows", r.Currency)
+	}
+	if r.Connector == "" && r.Terminal == "" {
+		return tender.Invalid("connector", "connector is required unless a terminal is given")
+	}
+	if err := validateText("reference", r.Reference, maxReference); err != nil {
+		return err
+	}
+	if err := validateText("description", r.Description, maxDescription); err != nil {
+		return err
+	}
+	if r.ReturnURL != "" {
+		u, err := url.Parse(r.ReturnURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(r.ReturnURL) > maxURL {
+			return tender.Invalid("return_url", "return_url must be an absolute http or https URL of at most %d characters", maxURL)
+		}
+	}
+	switch r.Capture {
+	case "":
+		r.Capture = tender.CaptureAutomatic
+	case tender.CaptureAutomatic, tender.CaptureManual:
+	default:
+		return tender.Invalid("capture", "capture must be \"automatic\" or \"manual\"")
+	}
+	if len(r.Metadata) > maxMetaKeys {
+		return tender.Invalid("metadata", "metadata may have at most %d keys", maxMetaKeys)
+	}
+	for k, v := range r.Metadata {
+		if k == "" || utf8.RuneCountInString(k) > maxMetaKey {
+			return tender.Invalid("metadata", "metadata keys must be 1 to %d characters", maxMetaKey)
+		}
+		if err := validateText("metadata."+k, v, maxMetaValue); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreatePayment validates the request, stores the payment and starts it at
+// the provider. opID identifies the API request (see Op.ID).
+//
+// When the provider certainly did nothing, the payment is stored as failed
+// and the returned error says why; the payment is returned too. When the
+// outcome is not known, the payment is unknown and no error is returned:
+// reconciliation finds out.
+func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID string) (*tender.Payment, error) {
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	var term *tender.Terminal
+	if r.Terminal != "" {
+		t, err := e.loadTerminal(ctx, r.Terminal)
+		if err != nil {
+			if tender.ErrorCodeOf(err) == tender.ENotFound {
+				return nil, tender.Invalid("terminal", "terminal %q does not exist", r.Terminal)
+			}
+			return nil, err
+		}
+		if r.Connector != "" && r.Connector != t.Connector {
+			return nil, tender.Invalid("connector", "terminal %q belongs to connector %q, not %q", t.ID, t.Connector, r.Connector)
+		}
+		if r.Account != "" && r.Account != t.Account {
+			return nil, tender.Invalid("account", "terminal %q uses account %q, not %q", t.ID, t.Account, r.Account)
+		}
+		r.Connector, r.Account, term = t.Connector, t.Account, t
+	}
+	c, err := e.connector(r.Connector)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := e.resolveAccount(ctx, r.Connector, r.Account)
+	if err != nil {
+		return nil, err
+	}
+	now := e.clock.Now().UTC()
+	p := &tender.Payment{
+		ID:          tender.NewID("pay"),
+		Amount:      r.Amount,
+		Currency:    r.Currency,
+		Status:      tender.StatusPending,
+		Connector:   r.Connector,
+		Account:     acct.ID,
+		Reference:   r.Reference,
+		Description: r.Description,
+		ReturnURL:   r.ReturnURL,
+		CaptureMode: r.Capture,
+		Metadata:    r.Metadata,
+		Input:       r.Input,
+		OperationID: opID,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	if term != nil {
+		p.Terminal = term.ID
+	}
+	if err := c.ValidatePayment(p, acct, term); err != nil {
+		return nil, err
+	}
+
+	if term != nil {
+		// One open payment per terminal: a second one would queue behind
+		// the first at best, or be charged on the wrong card at worst.
+		unlock := e.locks.Lock("terminal:" + term.ID)
+		defer unlock()
+		open, err := e.store.OpenPaymentOnTerminal(ctx, term.ID)
+		if err != nil {
+			return nil, err
+		}
+		if open != nil {
+			return nil, &tender.Error{Code: tender.ETerminalBusy, Param: "terminal",
+				Message: fmt.Sprintf("terminal %q is busy with payment %s (%s); wait for it to finish or cancel it", term.ID, open.ID, open.Status)}
+		}
+	}
+
+	if err := e.store.CreatePayment(ctx, p, e.newEvent(EvCreated, map[string]any{
+		"amount": p.Amount, "currency": p.Currency, "connector": p.Connector, "account": p.Account, "terminal": p.Terminal,
+	})); err != nil {
+		return nil, err
+	}
+	e.metrics.transition(p.Connector, string(tender.StatusPending))
+
+	op := e.op(p, acct, term, 0, opID)
+	pctx, cancel := e.providerContext(ctx)
+	start := time.Now()
+	u, startErr := c.Start(pctx, op)
+	cancel()
+	e.metrics.providerCall(p.Connector, "start", startErr, time.Since(start))
+
+	var reply error
+	switch {
+	case startErr == nil && u.Status == "":
+		u = tender.Update{Status: tender.StatusUnknown, Note: "the provider's answer named no status"}
+	case startErr != nil && inDoubt(startErr):
+		e.log.Warn("payment start in doubt", "payment", p.ID, "connector", p.Connector, "err", startErr)
+		u = tender.Update{Status: tender.StatusUnknown, Note: tender.ErrorMessageOf(startErr)}
+	case startErr != nil:
+		e.log.Info("payment start refused", "payment", p.ID, "connector", p.Connector, "err", startErr)
+		u = tender.Update{Status: tender.StatusFailed, Failure: failureOf(startErr)}
+		reply = startErr
+	}
+	stored, err := e.mutate(ctx, p.ID, func(p *tender.Payment) ([]tender.Event, bool, error) {
+		return e.applyUpdate(p, u, "start")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return stored, reply
+}
+
+// inDoubt reports whether err leaves the outcome of a provider call unknown.
+func inDoubt(err error) bool {
+	c := tender.ErrorCodeOf(err)
+	return c == tender.EUnavailable || c == tender.EInternal
+}
+
+// failureOf turns a connector's definite refusal into a payment failure.
+func failureOf(err error) *tender.Failure {
+	f := &tender.Failure{Code: tender.FailProvider, Message: tender.ErrorMessageOf(err)}
+	if te := tender.AsError(err); te != nil {
+		f.ProviderCode = te.ProviderCode
+		switch te.Code {
+		case tender.EDeclined:
+			f.Code = tender.FailDeclined
+		case tender.ETerminalBusy:
+			f.Code = tender.FailTerminalBusy
+		case tender.EInvalid:
+			f.Code = tender.FailInvalid
+		}
+	}
+	return f
+}
+
+func (e *Engine) op(p *tender.Payment, acct *tender.Account, term *tender.Terminal, amount int64, opID string) *tender.Op {
+	return &tender.Op{
+		Payment:     p,
+		Account:     acct,
+		Terminal:    term,
+		Amount:      amount,
+		ID:          opID,
+		CallbackURL: e.publicURL + "/callbacks/" + url.PathEscape(p.Connector) + "/" + url.PathEscape(p.Account),
+		PageURL:     e.PageURL(p.ID),
+	}
+}
+
+// PageURL is Tender's page for a payment, where shoppers check out and see
+// the result.
+func (e *Engine) PageURL(id string) string { return e.publicURL + "/pay/" + url.PathEscape(id) }
+
+// opFor loads what an operation on p needs.
+func (e *Engine) opFor(ctx context.Context, p *tender.Payment, amount int64, opID string) (tender.Connector, *tender.Op, error) {
+	c, ok := e.connectors[p.Connector]
+	if !ok {
+		return nil, nil, tender.Errorf(tender.EInternal, "connector %q of payment %s is not configured on this server", p.Connector, p.ID)
+	}
+	acct, err := e.loadAccount(ctx, p.Account)
+	if err != nil {
+		return nil, nil, err
+	}
+	var term *tender.Terminal
+	if p.Terminal != "" {
+		if term, err = e.loadTerminal(ctx, p.Terminal); err != nil {
+			return nil, nil, err
+		}
+	}
+	return c, e.op(p, acct, term, amount, opID), nil
+}
+
+// GetPayment returns a payment.
+func (e *Engine) GetPayment(ctx context.Context, id string) (*tender.Payment, error) {
+	return e.store.GetPayment(ctx, id)
+}
+
+// WaitPayment returns the payment once its status differs from the one it
+// had when the call began, once it is settled, or after wait, whichever is
+// first. A POS waiting for a terminal uses it.
+func (e *Engine) WaitPayment(ctx context.Context, id string, wait time.Duration) (*tender.Payment, error) {
+	p, err := e.store.GetPayment(ctx, id)
+	if err != nil || wait <= 0 || p.Status.Settled() {
+		return p, err
+	}
+	initial := p.Status
+	changed, cancel := e.watch.subscribe(id)
+	defer cancel()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	// Another instance's change does not wake us; re-read now and then.
+	reread := time.NewTicker(time.Second)
+	defer reread.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return p, nil
+		case <-deadline.C:
+			return p, nil
+		case <-changed:
+		case <-reread.C:
+		}
+		q, err := e.store.GetPayment(ctx, id)
+		if err != nil {
+			return p, nil
+		}
+		p = q
+		if p.Status != initial || p.Status.Settled() {
+			return p, nil
+		}
+	}
+}
+
+// ListPayments pages through payments, newest first.
+func (e *Engine) ListPayments(ctx context.Context, f tender.PaymentFilter) ([]*tender.Payment, bool, error) {
+	if f.Limit == 0 {
+		f.Limit = 10
+	}
+	if f.Limit < 1 || f.Limit > 100 {
+		return nil, false, tender.Invalid("limit", "limit must be between 1 and 100")
+	}
+	if f.Status != "" && !f.Status.Valid() {
+		return nil, false, tender.Invalid("status", "status %q is not a payment status", f.Status)
+	}
+	if f.StartingAfter != "" {
+		if _, err := e.store.GetPayment(ctx, f.StartingAfter); err != nil {
+			if tender.ErrorCodeOf(err) == tender.ENotFound {
+				return nil, false, tender.Invalid("starting_after", "payment %q does not exist", f.StartingAfter)
+			}
+			return nil, false, err
+		}
+	}
+	return e.store.ListPayments(ctx, f)
+}
+
+// ListEvents returns a payment's events, oldest first.
+func (e *Engine) ListEvents(ctx context.Context, id string) ([]tender.Event, error) {
+	if _, err := e.store.GetPayment(ctx, id); err != nil {
+		return nil, err
+	}
+	return e.store.ListEvents(ctx, id)
+}
