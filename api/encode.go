@@ -20,29 +20,29 @@ const maxBody = 64 << 10
 
 // payment is the API's payment object.
 type payment struct {
-	ID                string              `json:"id"`
-	Object            string              `json:"object"`
-	Amount            int64               `json:"amount"`
-	Currency          string              `json:"currency"`
-	Status            tender.Status       `json:"status"`
-	Connector         string              `json:"connector"`
-	Terminal          *string             `json:"terminal"`
-	Account           string              `json:"account"`
-	Reference         *string             `json:"reference"`
-	Description       *string             `json:"description"`
-	ReturnURL         *string             `json:"return_url"`
-	Capture           tender.CaptureMode  `json:"capture"`
-	ProviderReference *string             `json:"provider_reference"`
-	NextAction        *tender.NextAction  `json:"next_action"`
-	Receipt           *tender.Receipt     `json:"receipt"`
-	Failure           *tender.Failure     `json:"failure"`
-	CapturedAmount    int64               `json:"captured_amount"`
-	RefundedAmount    int64               `json:"refunded_amount"`
-	Details           map[string]string   `json:"details"`
-	Metadata          map[string]string   `json:"metadata"`
-	Input             json.RawMessage     `json:"invoice,omitempty"`
-	CreatedAt         string              `json:"created_at"`
-	UpdatedAt         string              `json:"updated_at"`
+	ID                string             `json:"id"`
+	Object            string             `json:"object"`
+	Amount            int64              `json:"amount"`
+	Currency          string             `json:"currency"`
+	Status            tender.Status      `json:"status"`
+	Connector         string             `json:"connector"`
+	Terminal          *string            `json:"terminal"`
+	Account           string             `json:"account"`
+	Reference         *string            `json:"reference"`
+	Description       *string            `json:"description"`
+	ReturnURL         *string            `json:"return_url"`
+	Capture           tender.CaptureMode `json:"capture"`
+	ProviderReference *string            `json:"provider_reference"`
+	NextAction        *tender.NextAction `json:"next_action"`
+	Receipt           *tender.Receipt    `json:"receipt"`
+	Failure           *tender.Failure    `json:"failure"`
+	CapturedAmount    int64              `json:"captured_amount"`
+	RefundedAmount    int64              `json:"refunded_amount"`
+	Details           map[string]string  `json:"details"`
+	Metadata          map[string]string  `json:"metadata"`
+	Input             json.RawMessage    `json:"invoice,omitempty"`
+	CreatedAt         string             `json:"created_at"`
+	UpdatedAt         string             `json:"updated_at"`
 }
 
 func nullable(s string) *string {

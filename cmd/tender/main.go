@@ -33,6 +33,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	switch name {
+	case "serve":
+		return serveCmd(ctx, rest, getenv, stdout, stderr)
+	case "sim":
+		return simCmd(ctx, rest, getenv, stdout, stderr)
+	case "apikey":
+		return apikeyCmd(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return migrateCmd(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		return versionCmd(stdout)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -41,7 +51,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: tender <command> [arguments]")
+	fmt.Fprint(w, `usage: tender <command> [arguments]
+
+  serve [--addr 127.0.0.1:8080] [--db sqlite:PATH | postgres://...] [--sandbox=false]
+                         run the payment API (sandbox mode with simulators by default)
+  sim [--addr 127.0.0.1:8081]
+                         run the provider simulators alone
+  apikey create [--db ...] [--name NAME]
+                         print a new API key
+  migrate [--db ...]     apply database migrations
+  version                print the version
+`)
 	for _, p := range providers {
 		if p.usage != "" {
 			fmt.Fprintln(w, p.usage)

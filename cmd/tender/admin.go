@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/engine"
+	"github.com/tenderpay/tender/seal"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func versionCmd(stdout io.Writer) error {
+	v := version
+	if info, ok := debug.ReadBuildInfo(); ok && v == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		v = info.Main.Version
+	}
+	fmt.Fprintln(stdout, "tender", v)
+	return nil
+}
+
+func migrateCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", envOr(getenv, "TENDER_DB", defaultDB), "database: sqlite:PATH or postgres://... (TENDER_DB)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// Opening a store applies its embedded migrations.
+	s, err := openStore(ctx, *db)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", redactDSN(*db), err)
+	}
+	defer s.Close()
+	fmt.Fprintf(stdout, "database %s is up to date\n", redactDSN(*db))
+	return nil
+}
+
+func apikeyCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("usage: tender apikey create [--db ...] [--name NAME]")
+	}
+	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", envOr(getenv, "TENDER_DB", defaultDB), "database: sqlite:PATH or postgres://... (TENDER_DB)")
+	name := fs.String("name", "", "a name to recognise the key by")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	s, err := openStore(ctx, *db)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer s.Close()
+	// API keys need no master key; a throwaway sealer satisfies the engine.
+	sealer, _ := seal.New(make([]byte, seal.KeySize))
+	eng, err := engine.New(engine.Options{Store: s, Sealer: sealer})
+	if err != nil {
+		return err
+	}
+	secret, k, err := eng.CreateAPIKey(ctx, *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "created API key %s (%s); it is shown once, store it safely\n", k.ID, k.Prefix+"…")
+	fmt.Fprintln(stdout, secret)
+	return nil
+}
+
+// simCmd runs every provider's simulator alone, for integrators who test
+// their own code against a provider.
+func simCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8081", "address to listen on")
+	publicURL := fs.String("public-url", "", "Tender's base URL, if one runs against these simulators")
+	dataDir := fs.String("data-dir", envOr(getenv, "TENDER_DATA_DIR", ".tender"), "directory for the simulators' keys")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	mux := http.NewServeMux()
+	for _, p := range providers {
+		if p.sandbox == nil {
+			continue
+		}
+		prefix := "/sim/" + p.name
+		sb, err := p.sandbox(tender.SandboxOptions{BaseURL: base + prefix, PublicURL: *publicURL, Logger: log.With("sim", p.name),
+			Clock: tender.SystemClock{}, DataDir: filepath.Join(*dataDir, "sim", p.name)})
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("start %s simulator: %w", p.name, err)
+		}
+		if sb.Close != nil {
+			defer sb.Close()
+		}
+		mux.Handle(prefix+"/", http.StripPrefix(prefix, sb.Handler))
+		fmt.Fprintf(stdout, "%s simulator: %s/\n", p.name, base+prefix)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(shut)
+	}()
+	if err := srv.Serve(ln); err != http.ErrServerClosed {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/api"
+	"github.com/tenderpay/tender/engine"
+	"github.com/tenderpay/tender/postgres"
+	"github.com/tenderpay/tender/seal"
+	"github.com/tenderpay/tender/sqlite"
+)
+
+// defaultDB is where `tender serve` keeps its data without configuration.
+const defaultDB = "sqlite:tender.db"
+
+// openStore opens the store a --db value names: "postgres://..." or
+// "postgresql://..." for PostgreSQL, "sqlite:PATH" or a plain path for SQLite.
+func openStore(ctx context.Context, db string) (tender.Store, error) {
+	switch {
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		return postgres.Open(ctx, db)
+	case strings.HasPrefix(db, "sqlite:"):
+		return sqlite.Open(ctx, strings.TrimPrefix(db, "sqlite:"))
+	case strings.Contains(db, "://"):
+		return nil, fmt.Errorf("--db %q: use postgres://... or sqlite:PATH", redactDSN(db))
+	}
+	return sqlite.Open(ctx, db)
+}
+
+// redactDSN hides a password in a database URL for messages.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		rest := dsn[i+3:]
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			user, _, _ := strings.Cut(rest[:at], ":")
+			return dsn[:i+3] + user + ":***@" + rest[at+1:]
+		}
+	}
+	return dsn
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+type serveConfig struct {
+	addr, simAddr, db, publicURL, dataDir, masterKeyFile, logLevel string
+	sandbox                                                        bool
+}
+
+func serveCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c serveConfig
+	fs.StringVar(&c.addr, "addr", envOr(getenv, "TENDER_ADDR", "127.0.0.1:8080"), "address to listen on (TENDER_ADDR)")
+	fs.StringVar(&c.db, "db", envOr(getenv, "TENDER_DB", defaultDB), "database: sqlite:PATH or postgres://... (TENDER_DB)")
+	fs.StringVar(&c.publicURL, "public-url", getenv("TENDER_PUBLIC_URL"), "base URL at which providers and shoppers reach this server (TENDER_PUBLIC_URL; default http://ADDR)")
+	fs.StringVar(&c.dataDir, "data-dir", envOr(getenv, "TENDER_DATA_DIR", ".tender"), "directory for the sandbox master key and simulator keys (TENDER_DATA_DIR)")
+	fs.StringVar(&c.masterKeyFile, "master-key-file", getenv("TENDER_MASTER_KEY_FILE"), "file holding the master key (TENDER_MASTER_KEY_FILE); TENDER_MASTER_KEY takes the key itself")
+	fs.BoolVar(&c.sandbox, "sandbox", envOr(getenv, "TENDER_SANDBOX", "true") == "true", "run the provider simulators and sandbox accounts (TENDER_SANDBOX=false for production)")
+	fs.StringVar(&c.simAddr, "sim-addr", envOr(getenv, "TENDER_SIM_ADDR", "127.0.0.1:8081"), "address of the simulators' listener in sandbox mode (TENDER_SIM_ADDR)")
+	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "TENDER_LOG_LEVEL", "info"), "debug, info, warn or error (TENDER_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: %w", c.logLevel, err)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.addr, err)
+	}
+	defer ln.Close()
+	if c.publicURL == "" {
+		c.publicURL = "http://" + ln.Addr().String()
+	}
+	c.publicURL = strings.TrimRight(c.publicURL, "/")
+
+	key, err := masterKey(getenv, c)
+	if err != nil {
+		return err
+	}
+	sealer, err := seal.New(key)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, c.db)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer store.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	env := connectorEnv{HTTPClient: &http.Client{Timeout: 60 * time.Second}, Logger: log, Clock: tender.SystemClock{}}
+	var connectors []tender.Connector
+	for _, p := range providers {
+		if p.connector != nil {
+			connectors = append(connectors, p.connector(env))
+		}
+	}
+	eng, err := engine.New(engine.Options{
+		Store: store, Connectors: connectors, Sealer: sealer, Logger: log,
+		PublicURL: c.publicURL, Metrics: engine.NewMetrics(reg),
+	})
+	if err != nil {
+		return err
+	}
+
+	var sims *http.Server
+	var apiKey string
+	if c.sandbox {
+		if sims, apiKey, err = startSandbox(ctx, eng, c, log); err != nil {
+			return err
+		}
+		defer sims.Close()
+	}
+
+	srv := &http.Server{
+		Handler:           api.NewServer(eng, api.Options{Logger: log, Gatherer: reg, Registerer: reg}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	runDone := make(chan struct{})
+	go func() { defer close(runDone); eng.Run(runCtx) }()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("tender serving", "url", c.publicURL, "db", redactDSN(c.db), "sandbox", c.sandbox)
+	if c.sandbox {
+		fmt.Fprintf(stdout, "Tender is running in sandbox mode at %s\n", c.publicURL)
+		fmt.Fprintf(stdout, "Simulators: http://%s/sim/<provider>/\n", sims.Addr)
+		fmt.Fprintf(stdout, "Sandbox API key: %s\n", apiKey)
+		fmt.Fprintf(stdout, "Try:\n  curl -s %s/v1/payments -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n    -d '{\"amount\": 1050, \"currency\": \"EUR\", \"connector\": \"computop\", \"return_url\": \"https://example.com/done\"}'\n", c.publicURL, apiKey)
+	} else {
+		fmt.Fprintf(stdout, "Tender is running at %s\n", c.publicURL)
+	}
+
+	select {
+	case err := <-serveErr:
+		stopRun()
+		<-runDone
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	stopRun()
+	<-runDone
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// masterKey finds the key that seals credentials: TENDER_MASTER_KEY, the
+// key file, or in sandbox mode a key generated into the data directory.
+func masterKey(getenv func(string) string, c serveConfig) ([]byte, error) {
+	if v := getenv("TENDER_MASTER_KEY"); v != "" {
+		return seal.ParseKey(v)
+	}
+	if c.masterKeyFile != "" {
+		return seal.LoadOrCreateKeyFile(c.masterKeyFile, false)
+	}
+	if !c.sandbox {
+		return nil, errors.New("no master key: set TENDER_MASTER_KEY (64 hex digits) or --master-key-file; only sandbox mode generates one")
+	}
+	return seal.LoadOrCreateKeyFile(filepath.Join(c.dataDir, "master.key"), true)
+}
+
+// startSandbox runs every provider's simulator on its own listener and
+// registers its sandbox account and terminals (once; they persist), and an
+// API key for the sandbox user.
+func startSandbox(ctx context.Context, eng *engine.Engine, c serveConfig, log *slog.Logger) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", c.simAddr)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen for simulators on %s: %w", c.simAddr, err)
+	}
+	simBase := "http://" + ln.Addr().String()
+	mux := http.NewServeMux()
+	for _, p := range providers {
+		if p.sandbox == nil {
+			continue
+		}
+		prefix := "/sim/" + p.name
+		sb, err := p.sandbox(tender.SandboxOptions{
+			BaseURL: simBase + prefix, PublicURL: c.publicURL, Logger: log.With("sim", p.name),
+			Clock: tender.SystemClock{}, DataDir: filepath.Join(c.dataDir, "sim", p.name),
+		})
+		if err != nil {
+			ln.Close()
+			return nil, "", fmt.Errorf("start %s simulator: %w", p.name, err)
+		}
+		mux.Handle(prefix+"/", http.StripPrefix(prefix, sb.Handler))
+		if err := registerSandbox(ctx, eng, sb, log); err != nil {
+			ln.Close()
+			return nil, "", fmt.Errorf("register %s sandbox: %w", p.name, err)
+		}
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, Addr: ln.Addr().String()}
+	go srv.Serve(ln)
+
+	key, err := sandboxAPIKey(ctx, eng, filepath.Join(c.dataDir, "sandbox-api-key"))
+	if err != nil {
+		srv.Close()
+		return nil, "", err
+	}
+	return srv, key, nil
+}
+
+func registerSandbox(ctx context.Context, eng *engine.Engine, sb *tender.Sandbox, log *slog.Logger) error {
+	a := sb.Account
+	if existing, err := eng.GetAccount(ctx, a.ID); err == nil {
+		if existing.Settings != nil && !sameSettings(existing.Settings, a.Settings) {
+			log.Warn("the stored sandbox account differs from the simulator's (was the simulator address changed?); delete the database to start afresh", "account", a.ID)
+		}
+	} else if _, err := eng.CreateAccount(ctx, &a); err != nil {
+		return err
+	}
+	for _, t := range sb.Terminals {
+		if _, err := eng.GetTerminal(ctx, t.ID); err == nil {
+			continue
+		}
+		if _, err := eng.CreateTerminal(ctx, &t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sameSettings(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// sandboxAPIKey returns the sandbox user's API key, kept in path (0600) so
+// that it stays the same across restarts.
+func sandboxAPIKey(ctx context.Context, eng *engine.Engine, path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		key := strings.TrimSpace(string(b))
+		if _, err := eng.Authenticate(ctx, key); err == nil {
+			return key, nil
+		}
+	}
+	key, _, err := eng.CreateAPIKey(ctx, "sandbox")
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	return key, os.WriteFile(path, []byte(key+"\n"), 0o600)
+}
