@@ -19,7 +19,6 @@ import (
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/api"
 	"github.com/tenderpay/tender/engine"
-	"github.com/tenderpay/tender/postgres"
 	"github.com/tenderpay/tender/seal"
 	"github.com/tenderpay/tender/sqlite"
 )
@@ -27,12 +26,18 @@ import (
 // defaultDB is where `tender serve` keeps its data without configuration.
 const defaultDB = "sqlite:tender.db"
 
+// openPostgres is set by postgres.go.
+var openPostgres func(ctx context.Context, dsn string) (tender.Store, error)
+
 // openStore opens the store a --db value names: "postgres://..." or
 // "postgresql://..." for PostgreSQL, "sqlite:PATH" or a plain path for SQLite.
 func openStore(ctx context.Context, db string) (tender.Store, error) {
 	switch {
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return postgres.Open(ctx, db)
+		if openPostgres == nil {
+			return nil, fmt.Errorf("this build has no PostgreSQL support")
+		}
+		return openPostgres(ctx, db)
 	case strings.HasPrefix(db, "sqlite:"):
 		return sqlite.Open(ctx, strings.TrimPrefix(db, "sqlite:"))
 	case strings.Contains(db, "://"):

@@ -1,0 +1,281 @@
+// Package sqlite implements tender.Store on an embedded SQLite database: one
+// file, WAL journal, schema migrations compiled into the binary.
+//
+// It uses modernc.org/sqlite, a pure-Go SQLite, so that `go install` builds
+// one static binary without cgo.
+//
+// Concurrency: all writes go through one connection (a pool of size one), so
+// goroutines of this process queue in Go instead of fighting over SQLite's
+// write lock; every write transaction starts with BEGIN IMMEDIATE and the
+// connection has a busy_timeout, so another process on the same file (a
+// `tender migrate` next to a running server) waits instead of failing with
+// "database is locked". Reads use a separate pool of read-only connections,
+// which WAL lets run alongside the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tenderpay/tender"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// busyTimeout is how long a connection waits for another process's write
+// lock before giving up.
+const busyTimeout = 10 * time.Second
+
+// DB is a tender.Store backed by SQLite.
+type DB struct {
+	// Clock gives UpdatedAt and default CreatedAt times. Set it before use;
+	// it defaults to the system clock.
+	Clock tender.Clock
+
+	write *sql.DB // one connection; every write transaction is BEGIN IMMEDIATE
+	read  *sql.DB // read-only connections; the same as write for ":memory:"
+}
+
+var _ tender.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database file at path and applies any
+// pending migrations. Path ":memory:" gives a private in-memory database,
+// useful in tests; it has one connection for reads and writes.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	db := &DB{Clock: tender.SystemClock{}}
+	if path == ":memory:" {
+		// Each connection to ":memory:" is its own database: use exactly one.
+		w, err := sql.Open("sqlite", dsn(":memory:", false))
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: open: %w", err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetConnMaxIdleTime(0)
+		w.SetConnMaxLifetime(0)
+		db.write, db.read = w, w
+	} else {
+		w, err := sql.Open("sqlite", dsn(path, false))
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxIdleTime(0)
+		w.SetConnMaxLifetime(0)
+		db.write = w
+		// Create the file and switch it to WAL before readers connect:
+		// a read-only connection cannot change the journal mode.
+		if err := w.PingContext(ctx); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		r, err := sql.Open("sqlite", dsn(path, true))
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		n := max(4, runtime.GOMAXPROCS(0))
+		r.SetMaxOpenConns(n)
+		r.SetMaxIdleConns(n)
+		db.read = r
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// dsn builds a modernc.org/sqlite data source name. Pragmas are set on
+// every new connection, so pooled connections all behave the same.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.Itoa(int(busyTimeout/time.Millisecond))+")")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)") // durable in WAL mode except on power loss of the OS
+	if path != ":memory:" {
+		q.Add("_pragma", "journal_mode(WAL)")
+	}
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Migrate applies the embedded migrations (migrations/NNN_name.sql) that are
+// not yet recorded in schema_migrations, in order, in one transaction. It is
+// safe to run from several processes at once: BEGIN IMMEDIATE serialises them.
+func (db *DB) Migrate(ctx context.Context) error {
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	sort.Strings(files)
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			applied_at INTEGER NOT NULL
+		) STRICT`); err != nil {
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		applied := map[int]bool{}
+		rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+		if err != nil {
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: migrate: %w", err)
+			}
+			applied[v] = true
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		for _, f := range files {
+			name := strings.TrimPrefix(f, "migrations/")
+			num, _, ok := strings.Cut(name, "_")
+			v, err := strconv.Atoi(num)
+			if !ok || err != nil {
+				return fmt.Errorf("sqlite: migrate: file %s is not named NNN_name.sql", name)
+			}
+			if applied[v] {
+				continue
+			}
+			body, err := migrations.ReadFile(f)
+			if err != nil {
+				return fmt.Errorf("sqlite: migrate: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("sqlite: migrate %s: %w", name, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+				v, micros(time.Now())); err != nil {
+				return fmt.Errorf("sqlite: migrate %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.read.PingContext(ctx); err != nil {
+		return tender.Wrap(tender.EInternal, err, "database unavailable")
+	}
+	return nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	var err error
+	if db.read != nil && db.read != db.write {
+		err = db.read.Close()
+	}
+	if db.write != nil {
+		err = errors.Join(err, db.write.Close())
+	}
+	return err
+}
+
+// tx runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
+// connection) and commits if fn returns nil.
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return dbError(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return dbError(err)
+	}
+	return nil
+}
+
+func (db *DB) now() time.Time {
+	return utc(db.Clock.Now())
+}
+
+// utc normalises t to what the database keeps: UTC, microseconds.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+// nullMicros maps the zero time to NULL.
+func nullMicros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return micros(t)
+}
+
+// SQLite extended result codes for constraint violations (sqlite3.h).
+const (
+	sqliteConstraintPrimaryKey = 1555
+	sqliteConstraintUnique     = 2067
+)
+
+// isUnique reports whether err is a primary-key or unique violation.
+func isUnique(err error) bool {
+	var e interface{ Code() int }
+	if errors.As(err, &e) {
+		return e.Code() == sqliteConstraintPrimaryKey || e.Code() == sqliteConstraintUnique
+	}
+	return false
+}
+
+// dbError wraps an unexpected database error as EInternal, keeping the cause
+// (and context cancellation) in the chain for logs and errors.Is.
+func dbError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if tender.AsError(err) != nil {
+		return err
+	}
+	return tender.Wrap(tender.EInternal, err, "database error")
+}
+
+func notFound(what, id string) error {
+	return tender.Errorf(tender.ENotFound, "no %s %q", what, id)
+}
+
+// pageLimit clamps a list limit to 1..100, 10 when unset.
+func pageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 10
+	case n > 100:
+		return 100
+	}
+	return n
+}
