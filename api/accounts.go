@@ -88,7 +88,7 @@ func listFilter(r *http.Request) (tender.ListFilter, error) {
 	f := tender.ListFilter{StartingAfter: q.Get("starting_after"), Connector: q.Get("connector")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil {
+		if err != nil || n < 1 || n > 100 {
 			return f, tender.Invalid("limit", "limit must be an integer between 1 and 100")
 		}
 		f.Limit = n

@@ -146,7 +146,7 @@ func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil {
+		if err != nil || n < 1 || n > 100 {
 			s.writeError(w, r, tender.Invalid("limit", "limit must be an integer between 1 and 100"))
 			return
 		}
