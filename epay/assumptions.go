@@ -1,0 +1,125 @@
+package epay
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file holds every choice the protocol notes (epay-webecr.md) mark as
+// inferred [I] or proposed [P], so that each is easy to find and correct
+// once ePay or Impact confirm the real behaviour.
+
+// amountOrder is the order of the four amounts in the AADE clear text for the
+// Common-WebECR family (Mellon / ePay): Net;VAT;Total;Payable.
+//
+// Notes §5.3: verified cryptographically for Mellon (a Mellon sample only
+// verifies in this order) and matching Impact's "CommonWeb" example; that
+// ePay's backend uses the Mellon layout is inferred (§13.1). The Viva family
+// uses Payable;Net;VAT;Total.
+var amountOrder = [4]AmountField{Net, VAT, Total, Payable}
+
+// emptyMark is how the clear text renders "no MARK" (simultaneous payment):
+// an empty field, "UID;;timestamp;...". Notes §5.4.
+const emptyMark = ""
+
+// markAbsent reports whether a MARK field of a clear text means "no MARK".
+// Impact's CommonWeb example shows "0" where the request had mark 0 (notes
+// §5.4 [I]); we accept "0" as "no MARK" when the invoice has none, because
+// ePay rebuilds the clear text from ProviderData.Mark (0 → "0") and so still
+// verifies the signature Impact made.
+func markAbsent(m string) bool { return m == emptyMark || m == "0" }
+
+// markForProviderData maps the MARK text of a signed clear text to WebECR's
+// nullable ProviderData.Mark (notes §5.4 [P]): empty → omitted, digits → the
+// number. The backend renders null as "" and a number as its decimal text.
+func markForProviderData(m string) (*int64, bool) {
+	if m == emptyMark {
+		return nil, true
+	}
+	n, err := strconv.ParseInt(m, 10, 64)
+	if err != nil || n < 0 || !allDigits(m) {
+		return nil, false
+	}
+	return &n, true
+}
+
+// renderProviderDataMark is the backend side of markForProviderData.
+func renderProviderDataMark(m *int64) string {
+	if m == nil {
+		return emptyMark
+	}
+	return strconv.FormatInt(*m, 10)
+}
+
+// DefaultProviderID is Impact's AADE provider number as ProviderData.ProviderId
+// ("3"); notes §1.3 and §13.5: the exact format ePay expects ("3", "003") is
+// unknown.
+const DefaultProviderID = "3"
+
+// signingAuthor is the provider id as myDATA ProvidersSignature.SigningAuthor:
+// the three-digit AADE code ("003"), as GKS fills it (notes §9.1 [C]).
+func signingAuthor(providerID string) string {
+	if allDigits(providerID) && len(providerID) > 0 && len(providerID) < 3 {
+		return strings.Repeat("0", 3-len(providerID)) + providerID
+	}
+	return providerID
+}
+
+// DefaultNSPCode is the protocol selector sent to Impact's signpos (notes §6.2).
+const DefaultNSPCode = "CommonWeb"
+
+// DefaultSignatureDuration is Impact's signatureDurationType (notes §6.2).
+const DefaultSignatureDuration = "H_24"
+
+// Endpoints. Notes §6.1 (Impact UAT/PROD [D]) and §7.1 (ePay production host
+// [C]). ePay's test environment URL was not found (§13.4): an account with
+// test=Y must configure webecr_test_url.
+const (
+	DefaultImpactURL     = "https://einvoiceapi.impact.gr"
+	DefaultImpactTestURL = "https://einvoiceapiuat.impact.gr"
+	DefaultWebECRURL     = "https://webecr.epayworldwide.com:11007"
+)
+
+// signatureValidity is how old a provider signature may be when it is sent
+// to the terminal (Impact H_24, notes §3 and §13.8), and signatureSkew how far
+// in the future its timestamp may be.
+const (
+	signatureValidity = 24 * time.Hour
+	signatureSkew     = 5 * time.Minute
+)
+
+// SignatureValidity is the age after which the ePay simulator (and the
+// connector before sending) treats a provider signature as stale.
+func SignatureValidity() time.Duration { return signatureValidity }
+
+// transactionLookback is how far before the payment started the transaction
+// records are searched (GKS uses start − 10 min, notes §8.3 step 8).
+const transactionLookback = 10 * time.Minute
+
+// withdrawPendingByVoid: a payment whose intent is still PENDING (the
+// terminal has not fetched it) is cancelled with txnvoid by INTENTID. The
+// notes found no ERP-side abort (§7.6); txnvoid by intent id is the closest
+// documented operation [I]. Once the terminal has it (SENT) only the
+// operator can cancel it on the device.
+const withdrawPendingByVoid = true
+
+// greekTime is the zone of the clear text timestamp (notes §5.2).
+var greekTime = mustLoadAthens()
+
+func mustLoadAthens() *time.Location {
+	loc, err := time.LoadLocation("Europe/Athens")
+	if err != nil {
+		panic("epay: Europe/Athens time zone missing: " + err.Error())
+	}
+	return loc
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

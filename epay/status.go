@@ -1,0 +1,281 @@
+package epay
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/tenderpay/tender"
+)
+
+// findIntent returns the payment's sale intent, looked up by
+// CustomerReference (the payment id), preferring the id txninit returned.
+func (c *Connector) findIntent(ctx context.Context, wc *WebECRClient, apiKey string, p *tender.Payment, st *payState) (*Intent, error) {
+	ctx, cancel := c.timeout(ctx)
+	defer cancel()
+	ins, err := wc.IntentsByReference(ctx, apiKey, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	var found *Intent
+	for i := range ins {
+		in := &ins[i]
+		if in.CustomerReference != p.ID {
+			continue
+		}
+		if st.IntentID != "" && string(in.ID) == st.IntentID {
+			return in, nil
+		}
+		if found == nil || idLess(found.ID, in.ID) {
+			found = in
+		}
+	}
+	return found, nil
+}
+
+func idLess(a, b NumID) bool {
+	x, err1 := strconv.ParseInt(string(a), 10, 64)
+	y, err2 := strconv.ParseInt(string(b), 10, 64)
+	if err1 != nil || err2 != nil {
+		return a < b
+	}
+	return x < y
+}
+
+// findTransaction returns the host record of an intent: by the intent's
+// Transaction link, else by CustomerReference (a Result UNKNOWN intent has
+// lost the link; notes §7.9 "communication lost").
+func (c *Connector) findTransaction(ctx context.Context, wc *WebECRClient, apiKey string, st *payState, in *Intent) (*Transaction, error) {
+	ctx, cancel := c.timeout(ctx)
+	defer cancel()
+	recs, err := wc.Transactions(ctx, apiKey, st.TID, st.StartedAt.Add(-transactionLookback))
+	if err != nil {
+		return nil, err
+	}
+	var byRef *Transaction
+	for i := range recs {
+		r := &recs[i]
+		if in.Transaction != nil && *in.Transaction != "" && string(r.ID) == string(*in.Transaction) {
+			return r, nil
+		}
+		if r.CustomerReference == in.CustomerReference && r.TxnType == TxnSale && (byRef == nil || r.Approved) {
+			byRef = r
+		}
+	}
+	return byRef, nil
+}
+
+// Status asks ePay what became of the payment.
+func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, error) {
+	p := op.Payment
+	cfg, err := accountConfig(op.Account)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	tid, apiKey, err := terminalConfig(op.Terminal)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	st := loadState(p)
+	st.TID = tid
+	wc := c.webecr(cfg)
+	in, err := c.findIntent(ctx, wc, apiKey, p, st)
+	if err != nil {
+		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay could not be asked about the payment")
+	}
+	if in == nil {
+		if c.opts.Clock.Now().Sub(st.StartedAt) < c.opts.LostAfter {
+			return tender.Update{CheckIn: c.opts.PollInterval}, nil
+		}
+		return tender.Update{Status: tender.StatusFailed, Note: "ePay has no transaction intent for the payment",
+			Failure: &tender.Failure{Code: tender.FailProvider, Message: "The payment never reached ePay; no money moved."}}, nil
+	}
+	if st.IntentID == "" {
+		st.IntentID = string(in.ID)
+	}
+	u, err := c.interpret(ctx, cfg, wc, apiKey, p, st, *in)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	u.ProviderReference = string(in.ID)
+	u.State = st.raw()
+	return u, nil
+}
+
+// interpret turns an intent into an Update.
+func (c *Connector) interpret(ctx context.Context, cfg *config, wc *WebECRClient, apiKey string, p *tender.Payment, st *payState, in Intent) (tender.Update, error) {
+	switch in.Status {
+	case StatusPending, StatusSent:
+		u := tender.Update{CheckIn: c.opts.PollInterval, Note: "waiting for the terminal"}
+		if in.Status == StatusSent {
+			u.Note = "the terminal is taking the payment"
+		}
+		if p.Status != tender.StatusProcessing {
+			u.Status = tender.StatusProcessing
+		}
+		return u, nil
+	}
+	result := in.ResultCode()
+	switch result {
+	case ResultApproved, ResultUnknown, ResultDeclined:
+		rec, err := c.findTransaction(ctx, wc, apiKey, st, &in)
+		if err != nil {
+			return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay's transaction records could not be read")
+		}
+		switch {
+		case result == ResultApproved || rec != nil && rec.Approved:
+			// Result UNKNOWN with an approved host record: the money moved.
+			d := approvedDetails(st, in, rec)
+			note := "approved on the terminal"
+			if result == ResultUnknown {
+				note = "terminal reported UNKNOWN; the host transaction record shows it approved"
+			}
+			return tender.Update{Status: tender.StatusCaptured, Details: d, Receipt: receipt(d), Note: note}, nil
+		case result == ResultUnknown && rec == nil:
+			// No record (yet): the outcome stays in doubt; never guess.
+			u := tender.Update{CheckIn: 15 * c.opts.PollInterval, Note: "terminal reported UNKNOWN and no host record exists yet"}
+			if p.Status != tender.StatusUnknown {
+				u.Status = tender.StatusUnknown
+			}
+			return u, nil
+		}
+		code := ""
+		if rec != nil {
+			code = rec.HostResponseCode
+		}
+		s, f := failure(ResultDeclined, code)
+		return tender.Update{Status: s, Failure: f, Note: "declined"}, nil
+	}
+	s, f := failure(result, "")
+	return tender.Update{Status: s, Failure: f, Note: "terminal result " + resultNames[result]}, nil
+}
+
+// Cancel withdraws a payment the terminal has not taken yet (intent
+// PENDING) with txnvoid by intent id; see withdrawPendingByVoid.
+func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, error) {
+	p := op.Payment
+	cfg, err := accountConfig(op.Account)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	tid, apiKey, err := terminalConfig(op.Terminal)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	st := loadState(p)
+	st.TID = tid
+	wc := c.webecr(cfg)
+	in, err := c.findIntent(ctx, wc, apiKey, p, st)
+	if err != nil {
+		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay could not be asked about the payment")
+	}
+	canceled := tender.Update{Status: tender.StatusCanceled, Note: "withdrawn before the terminal took it",
+		Failure: &tender.Failure{Code: tender.FailCanceled, Message: "The payment was cancelled before the terminal took it."}}
+	switch {
+	case in == nil:
+		if c.opts.Clock.Now().Sub(st.StartedAt) >= c.opts.LostAfter {
+			return canceled, nil
+		}
+		return tender.Update{}, tender.Errorf(tender.EConflict, "ePay has not registered the payment yet; try again in a moment")
+	case in.Status == StatusSent:
+		return tender.Update{}, tender.Errorf(tender.EConflict, "the terminal has already taken the payment; it can only be cancelled on the terminal")
+	case in.Status == StatusCompleted:
+		return tender.Update{}, tender.Errorf(tender.EConflict, "the terminal has already completed the payment")
+	case !withdrawPendingByVoid:
+		return tender.Update{}, tender.Errorf(tender.ENotSupported, "ePay has no way to withdraw a queued payment")
+	}
+	if st.TerminalID == "" {
+		if st.TerminalID, err = c.terminalID(ctx, cfg, wc, op.Terminal, apiKey); err != nil {
+			return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay could not be reached")
+		}
+	}
+	vctx, cancel := c.timeout(ctx)
+	v, err := wc.Void(vctx, apiKey, st.TerminalID, VoidRequest{OriginalIdentifier: string(in.ID), OriginalIdentifierType: VoidByIntentID})
+	cancel()
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+			return tender.Update{}, tender.Wrap(tender.EConflict, err, "the terminal has already taken the payment; it can only be cancelled on the terminal")
+		}
+		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay did not confirm the cancellation")
+	}
+	if v.Status != StatusCompleted || v.ResultCode() != ResultApproved {
+		return tender.Update{}, tender.Errorf(tender.EConflict, "ePay did not withdraw the payment (%s)", resultNames[v.ResultCode()])
+	}
+	canceled.State = st.raw()
+	return canceled, nil
+}
+
+// Capture is not needed: an approved terminal sale is captured.
+func (c *Connector) Capture(ctx context.Context, op *tender.Op) (tender.Update, error) {
+	return tender.Update{}, tender.Errorf(tender.ENotSupported, "ePay terminal sales are captured when approved")
+}
+
+// Refund voids an approved sale (txnvoid, notes §7.8, §8.4). A captured
+// payment can only be refunded in full this way; a partial refund would be
+// a refund transaction signed for a credit note, which is not supported.
+func (c *Connector) Refund(ctx context.Context, op *tender.Op) (tender.Update, error) {
+	p := op.Payment
+	if op.Amount != p.CapturedAmount-p.RefundedAmount || p.RefundedAmount != 0 {
+		return tender.Update{}, &tender.Error{Code: tender.ENotSupported, Param: "amount",
+			Message: "ePay can only void the whole payment; partial refunds need a credit note signed by the e-invoicing provider"}
+	}
+	cfg, err := accountConfig(op.Account)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	tid, apiKey, err := terminalConfig(op.Terminal)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	st := loadState(p)
+	st.TID = tid
+	wc := c.webecr(cfg)
+	in, err := c.findIntent(ctx, wc, apiKey, p, st)
+	if err != nil {
+		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay could not be asked about the payment")
+	}
+	if in == nil || in.Status != StatusCompleted {
+		return tender.Update{}, tender.Errorf(tender.EConflict, "ePay has no completed sale for the payment")
+	}
+	rec, err := c.findTransaction(ctx, wc, apiKey, st, in)
+	if err != nil {
+		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay's transaction records could not be read")
+	}
+	if rec == nil || !rec.Approved {
+		return tender.Update{}, tender.Errorf(tender.EConflict, "ePay has no approved transaction for the payment")
+	}
+	refunded := tender.Update{Status: tender.StatusRefunded, Note: "voided"}
+	if rec.Voided { // a retried refund: the void already happened
+		return refunded, nil
+	}
+	if st.TerminalID == "" {
+		if st.TerminalID, err = c.terminalID(ctx, cfg, wc, op.Terminal, apiKey); err != nil {
+			return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay could not be reached")
+		}
+	}
+	vctx, cancel := c.timeout(ctx)
+	v, err := wc.Void(vctx, apiKey, st.TerminalID, VoidRequest{OriginalIdentifier: string(in.ID), OriginalIdentifierType: VoidByIntentID})
+	cancel()
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Status < 500 {
+			return tender.Update{}, tender.Wrap(tender.EProvider, err, "ePay refused the void (a sale can only be voided before the terminal's batch is closed)")
+		}
+		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay did not confirm the void")
+	}
+	if v.Status != StatusCompleted || v.ResultCode() != ResultApproved {
+		// The void intent is still open or failed; the engine may retry,
+		// and the check of rec.Voided above keeps a retry from voiding twice.
+		return tender.Update{}, tender.Errorf(tender.EUnavailable, "ePay has not completed the void yet (%s)", resultNames[v.ResultCode()])
+	}
+	refunded.Details = map[string]string{DetailVoidTransactionID: v.TransactionId}
+	return refunded, nil
+}
+
+// Callback: ePay's webhooks are not documented for ePay (notes §7.6), so
+// the connector polls and accepts no callbacks.
+func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.CallbackResult, error) {
+	return nil, tender.Errorf(tender.ENotFound, "epay takes no callbacks")
+}
