@@ -1,0 +1,224 @@
+// Package postgres implements tender.Store on PostgreSQL through pgx, so
+// that several `tender serve` processes can share one database.
+//
+// Concurrency: UpdatePayment is an optimistic compare-and-set on version
+// (row locks make the loser see the winner's version); ClaimDue locks due
+// rows with FOR UPDATE SKIP LOCKED so instances never claim one payment
+// twice; ReserveIdempotency is one INSERT ... ON CONFLICT statement, so of
+// many concurrent reservers exactly one wins. Migrations run under a
+// transaction-scoped advisory lock, so instances starting together are safe.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/tenderpay/tender"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is a tender.Store backed by PostgreSQL.
+type DB struct {
+	// Clock gives UpdatedAt and default CreatedAt times. Set it before use;
+	// it defaults to the system clock.
+	Clock tender.Clock
+
+	pool *pgxpool.Pool
+}
+
+var _ tender.Store = (*DB)(nil)
+
+// Open connects to the database at dsn (a postgres:// URL or key=value
+// string), checks that it answers, and applies pending migrations.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// The DSN may hold a password: do not echo it.
+		return nil, errors.New("postgres: invalid connection string")
+	}
+	return OpenConfig(ctx, cfg)
+}
+
+// OpenConfig is Open with a parsed pool configuration, for callers that set
+// pool sizes or runtime parameters (tests set search_path to a schema of
+// their own).
+func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*DB, error) {
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect to %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
+	}
+	db := &DB{Clock: tender.SystemClock{}, pool: pool}
+	if err := db.Migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Migrate applies the embedded migrations (migrations/NNN_name.sql) that
+// are not yet recorded in schema_migrations, in order, in one transaction
+// that holds an advisory lock for the current schema: instances starting at
+// once wait for each other, and see the migrations as applied.
+func (db *DB) Migrate(ctx context.Context) error {
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	sort.Strings(files)
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('tender.migrate.' || coalesce(current_schema(), '')))`); err != nil {
+			return fmt.Errorf("postgres: migrate: lock: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    integer PRIMARY KEY,
+			applied_at timestamptz NOT NULL DEFAULT now()
+		)`); err != nil {
+			return fmt.Errorf("postgres: migrate: %w", err)
+		}
+		rows, err := tx.Query(ctx, `SELECT version FROM schema_migrations`)
+		if err != nil {
+			return fmt.Errorf("postgres: migrate: %w", err)
+		}
+		versions, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if err != nil {
+			return fmt.Errorf("postgres: migrate: %w", err)
+		}
+		applied := map[int]bool{}
+		for _, v := range versions {
+			applied[int(v)] = true
+		}
+		for _, f := range files {
+			name := strings.TrimPrefix(f, "migrations/")
+			num, _, ok := strings.Cut(name, "_")
+			v, err := strconv.Atoi(num)
+			if !ok || err != nil {
+				return fmt.Errorf("postgres: migrate: file %s is not named NNN_name.sql", name)
+			}
+			if applied[v] {
+				continue
+			}
+			body, err := migrations.ReadFile(f)
+			if err != nil {
+				return fmt.Errorf("postgres: migrate: %w", err)
+			}
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return fmt.Errorf("postgres: migrate %s: %w", name, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, v); err != nil {
+				return fmt.Errorf("postgres: migrate %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.pool.Ping(ctx); err != nil {
+		return tender.Wrap(tender.EInternal, err, "database unavailable")
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// tx runs fn in a transaction and commits if fn returns nil.
+func (db *DB) tx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return dbError(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback(ctx)
+		return err
+	}
+	return dbError(tx.Commit(ctx))
+}
+
+func (db *DB) now() time.Time {
+	return utc(db.Clock.Now())
+}
+
+// utc normalises t to what the database keeps: UTC, microseconds.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// nullTime maps the zero time to NULL.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// uniqueViolation returns the constraint of a unique violation, or "".
+func uniqueViolation(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return pe.ConstraintName
+	}
+	return ""
+}
+
+// dbError wraps an unexpected database error as EInternal, keeping the
+// cause (and context cancellation) in the chain for logs and errors.Is.
+func dbError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if tender.AsError(err) != nil {
+		return err
+	}
+	return tender.Wrap(tender.EInternal, err, "database error")
+}
+
+func notFound(what, id string) error {
+	return tender.Errorf(tender.ENotFound, "no %s %q", what, id)
+}
+
+// pageLimit clamps a list limit to 1..100, 10 when unset.
+func pageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 10
+	case n > 100:
+		return 100
+	}
+	return n
+}
+
+// placeholders returns "$from, $from+1, ..." for n parameters.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(from+i))
+	}
+	return b.String()
+}
