@@ -123,3 +123,22 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// uniquePaymentID rebuilds the 21-character AADE unique payment id,
+// acquirer(3) + batch(6) + sequence(6) + approval code(6), from a host
+// record (notes §4.2 [D] for the layout; that the acquirer code is the
+// record's Acquirer field is inferred [I]). Only used when an intent ended
+// UNKNOWN and so lost its TransactionId.
+func uniquePaymentID(rec *Transaction) string {
+	if rec.Acquirer == "" || rec.AuthCode == "" {
+		return ""
+	}
+	pad := func(n int) string {
+		s := strconv.Itoa(n)
+		for len(s) < 6 {
+			s = "0" + s
+		}
+		return s
+	}
+	return rec.Acquirer + pad(rec.BatchNumber) + pad(rec.STAN) + rec.AuthCode
+}

@@ -131,23 +131,6 @@ func approvedDetails(st *payState, in Intent, rec *Transaction) map[string]strin
 	return d
 }
 
-// uniquePaymentID rebuilds the 21-character AADE unique payment id,
-// acquirer(3) + batch(6) + sequence(6) + approval code(6), from a host
-// record (notes §4.2). Only used when the intent lost it.
-func uniquePaymentID(rec *Transaction) string {
-	if rec.Acquirer == "" || rec.AuthCode == "" {
-		return ""
-	}
-	pad := func(n int) string {
-		s := strconv.Itoa(n)
-		for len(s) < 6 {
-			s = "0" + s
-		}
-		return s
-	}
-	return rec.Acquirer + pad(rec.BatchNumber) + pad(rec.STAN) + rec.AuthCode
-}
-
 func receipt(d map[string]string) *tender.Receipt {
 	return &tender.Receipt{Lines: []string{
 		d[DetailCardType] + " " + d[DetailMaskedPAN],
