@@ -16,7 +16,9 @@ import (
 // Error contract for every operation:
 //   - an *Error with code EUnavailable (or any error that is not an *Error)
 //     means the outcome is unknown: the request may have reached the provider.
-//     After Start the payment goes to StatusUnknown and is reconciled with Status.
+//     After Start the payment goes to StatusUnknown and is reconciled with Status;
+//     the State, Details and ProviderReference of the Update that Start returns
+//     with such an error are still stored (what was prepared before the call).
 //   - an *Error with another code (EInvalid, EProvider, ETerminalBusy,
 //     EDeclined, ENotSupported, EConflict) means the provider certainly did
 //     nothing. After Start the payment becomes failed.

@@ -198,7 +198,8 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 		u = tender.Update{Status: tender.StatusUnknown, Note: "the provider's answer named no status"}
 	case startErr != nil && inDoubt(startErr):
 		e.log.Warn("payment start in doubt", "payment", p.ID, "connector", p.Connector, "err", startErr)
-		u = tender.Update{Status: tender.StatusUnknown, Note: tender.ErrorMessageOf(startErr)}
+		u = tender.Update{Status: tender.StatusUnknown, Note: tender.ErrorMessageOf(startErr),
+			State: u.State, Details: u.Details, ProviderReference: u.ProviderReference}
 	case startErr != nil:
 		e.log.Info("payment start refused", "payment", p.ID, "connector", p.Connector, "err", startErr)
 		u = tender.Update{Status: tender.StatusFailed, Failure: failureOf(startErr)}

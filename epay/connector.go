@@ -233,7 +233,10 @@ func (c *Connector) Start(ctx context.Context, op *tender.Op) (tender.Update, er
 		if errors.Is(err, ErrAuth) {
 			return tender.Update{}, c.beforeSendError(err)
 		}
-		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay did not answer; the payment's outcome is being checked")
+		// Keep what Impact signed: the POS needs it for myDATA whatever
+		// reconciliation finds.
+		return tender.Update{State: st.raw(), Details: signedDetails(st, p.Amount)},
+			tender.Wrap(tender.EUnavailable, err, "ePay did not answer; the payment's outcome is being checked")
 	}
 	st.IntentID = string(in.ID)
 	u, err := c.interpret(ctx, cfg, wc, apiKey, p, st, in)

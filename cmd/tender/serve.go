@@ -68,6 +68,7 @@ func envOr(getenv func(string) string, key, def string) string {
 type serveConfig struct {
 	addr, simAddr, db, publicURL, dataDir, masterKeyFile, logLevel string
 	sandbox                                                        bool
+	checkEvery                                                     time.Duration
 }
 
 func serveCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -82,8 +83,12 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.BoolVar(&c.sandbox, "sandbox", envOr(getenv, "TENDER_SANDBOX", "true") == "true", "run the provider simulators and sandbox accounts (TENDER_SANDBOX=false for production)")
 	fs.StringVar(&c.simAddr, "sim-addr", envOr(getenv, "TENDER_SIM_ADDR", "127.0.0.1:8081"), "address of the simulators' listener in sandbox mode (TENDER_SIM_ADDR)")
 	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "TENDER_LOG_LEVEL", "info"), "debug, info, warn or error (TENDER_LOG_LEVEL)")
+	fs.DurationVar(&c.checkEvery, "check-interval", engine.DefaultSchedule.Processing, "how often a payment a terminal works on is checked with its provider")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if c.checkEvery <= 0 {
+		return fmt.Errorf("--check-interval must be positive")
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
@@ -130,6 +135,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	eng, err := engine.New(engine.Options{
 		Store: store, Connectors: connectors, Sealer: sealer, Logger: log,
 		PublicURL: c.publicURL, Metrics: engine.NewMetrics(reg),
+		Schedule: engine.Schedule{Processing: c.checkEvery, Poll: min(c.checkEvery, engine.DefaultSchedule.Poll)},
 	})
 	if err != nil {
 		return err
