@@ -1,3 +1,5 @@
 module github.com/tenderpay/tender
 
 go 1.26.8
+
+require golang.org/x/crypto v0.58.0
