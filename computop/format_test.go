@@ -89,7 +89,7 @@ func fixtureRequest(t *testing.T) Params {
 
 func TestValidateWeroRequest(t *testing.T) {
 	// The F1 fixture is a valid request, strictly.
-	if err := WeroRequest.Validate(fixtureRequest(t), true); err != nil {
+	if err := SpecWero.Validate(fixtureRequest(t), true); err != nil {
 		t.Fatalf("F1: %v", err)
 	}
 	set := func(ps Params, key, v string) Params {
@@ -158,7 +158,7 @@ func TestValidateWeroRequest(t *testing.T) {
 		{"control character", set(base, "OrderDesc", "a\nb"), "OrderDesc", RuleFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := WeroRequest.Validate(tc.ps, false)
+			err := SpecWero.Validate(tc.ps, false)
 			var fe *FieldError
 			if !errors.As(err, &fe) || fe.Field != tc.field || fe.Rule != tc.rule {
 				t.Fatalf("got %v", err)
@@ -170,11 +170,11 @@ func TestValidateWeroRequest(t *testing.T) {
 	}
 	// Unknown keys: tolerated by Paygate, refused when Tender is strict.
 	extra := append(append(Params(nil), base...), Param{"Language", "de"})
-	if err := WeroRequest.Validate(extra, false); err != nil {
+	if err := SpecWero.Validate(extra, false); err != nil {
 		t.Errorf("lenient: %v", err)
 	}
 	var fe *FieldError
-	if err := WeroRequest.Validate(extra, true); !errors.As(err, &fe) || fe.Rule != RuleUnknown {
+	if err := SpecWero.Validate(extra, true); !errors.As(err, &fe) || fe.Rule != RuleUnknown {
 		t.Errorf("strict: %v", err)
 	}
 }
@@ -184,8 +184,8 @@ func TestValidateActions(t *testing.T) {
 		spec  *Spec
 		plain string
 	}{
-		{&CaptureRequest, f3Plain},
-		{&ReverseRequest, f5Plain},
+		{&SpecCapture, f3Plain},
+		{&SpecReverse, f5Plain},
 	} {
 		ps, _ := ParseParams(tc.plain)
 		if err := tc.spec.Validate(ps, true); err != nil {
@@ -201,7 +201,7 @@ func TestValidateActions(t *testing.T) {
 		spec  *Spec
 		plain string
 	}{
-		{&WeroResult, f2Plain}, {&WeroResult, f6Plain}, {&ActionResult, f4Plain},
+		{&SpecWeroResult, f2Plain}, {&SpecWeroResult, f6Plain}, {&SpecActionResult, f4Plain},
 	} {
 		ps, _ := ParseParams(tc.plain)
 		if m := tc.spec.Missing(ps); m != "" {

@@ -60,7 +60,7 @@ func FuzzParseParams(f *testing.F) {
 				t.Fatalf("round trip of %q: %v != %v", s, ps[i], again[i])
 			}
 		}
-		_ = WeroResult.Missing(ps)
-		_ = WeroRequest.Validate(ps, true)
+		_ = SpecWeroResult.Missing(ps)
+		_ = SpecWero.Validate(ps, true)
 	})
 }

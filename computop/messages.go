@@ -18,8 +18,8 @@ func addressFields(prefix string, cond Cond, stateLen string) []Field {
 	}
 }
 
-// WeroRequest is the table of encrypted parameters of a WERO.aspx request.
-var WeroRequest = Spec{Name: "WERO.aspx request", Fields: concat(
+// SpecWero is the table of encrypted parameters of a WERO.aspx request.
+var SpecWero = Spec{Name: "WERO.aspx request", Fields: concat(
 	[]Field{
 		field("MerchantID", "ans..30", M),
 		field("TransID", "ans..64", M),
@@ -47,9 +47,9 @@ var WeroRequest = Spec{Name: "WERO.aspx request", Fields: concat(
 	},
 )}
 
-// WeroResult is the table of result parameters sent to URLSuccess,
+// SpecWeroResult is the table of result parameters sent to URLSuccess,
 // URLFailure and URLNotify.
-var WeroResult = Spec{Name: "Wero result", Fields: []Field{
+var SpecWeroResult = Spec{Name: "Wero result", Fields: []Field{
 	field("mid", "ans..30", M),
 	field("PayID", "an32", M),
 	field("XID", "an32", M),
@@ -66,10 +66,10 @@ var WeroResult = Spec{Name: "Wero result", Fields: []Field{
 	field("Custom", "ans..1024", O),
 }}
 
-// CaptureRequest is the table of encrypted parameters of capture.aspx. The
+// SpecCapture is the table of encrypted parameters of capture.aspx. The
 // seed lists no ReqId here; Tender sends one on every request (see
 // captureReqID in assumptions.go).
-var CaptureRequest = Spec{Name: "capture.aspx request", Fields: []Field{
+var SpecCapture = Spec{Name: "capture.aspx request", Fields: []Field{
 	field("MerchantID", "ans..30", M),
 	field("PayID", "an32", M),
 	field("TransID", "ans..64", M),
@@ -80,8 +80,8 @@ var CaptureRequest = Spec{Name: "capture.aspx request", Fields: []Field{
 	field("ReqId", "ans..32", O),
 }}
 
-// ReverseRequest is the table of encrypted parameters of reverse.aspx.
-var ReverseRequest = Spec{Name: "reverse.aspx request", Fields: []Field{
+// SpecReverse is the table of encrypted parameters of reverse.aspx.
+var SpecReverse = Spec{Name: "reverse.aspx request", Fields: []Field{
 	field("MerchantID", "ans..30", M),
 	field("PayID", "an32", M),
 	field("TransID", "ans..64", M),
@@ -93,9 +93,9 @@ var ReverseRequest = Spec{Name: "reverse.aspx request", Fields: []Field{
 	field("ReqId", "ans..32", O),
 }}
 
-// ActionResult is the table of the response of capture.aspx and
+// SpecActionResult is the table of the response of capture.aspx and
 // reverse.aspx. It carries no MAC (notes §2.2).
-var ActionResult = Spec{Name: "capture/reverse response", Fields: []Field{
+var SpecActionResult = Spec{Name: "capture/reverse response", Fields: []Field{
 	field("mid", "ans..30", M),
 	field("PayID", "an32", M),
 	field("XID", "an32", M),
@@ -106,9 +106,9 @@ var ActionResult = Spec{Name: "capture/reverse response", Fields: []Field{
 	field("refnr", "ans..30", O),
 }}
 
-// InquireRequest is the status inquiry (inquire.aspx). Assumed: see
+// SpecInquire is the status inquiry (inquire.aspx). Assumed: see
 // inquiry* in assumptions.go.
-var InquireRequest = Spec{Name: "inquire.aspx request", Fields: []Field{
+var SpecInquire = Spec{Name: "inquire.aspx request", Fields: []Field{
 	field("MerchantID", "ans..30", M),
 	field("PayID", "an32", O),
 	field("TransID", "ans..64", M),
@@ -116,8 +116,8 @@ var InquireRequest = Spec{Name: "inquire.aspx request", Fields: []Field{
 	field("ReqId", "ans..32", O),
 }}
 
-// InquireResult is the response of inquire.aspx (assumed, notes §7.6).
-var InquireResult = Spec{Name: "inquire.aspx response", Fields: []Field{
+// SpecInquireResult is the response of inquire.aspx (assumed, notes §7.6).
+var SpecInquireResult = Spec{Name: "inquire.aspx response", Fields: []Field{
 	field("mid", "ans..30", M),
 	field("PayID", "an32", O),
 	field("TransID", "ans..64", M),
