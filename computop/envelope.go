@@ -148,7 +148,8 @@ func (m *Merchant) OpenActionResult(body string, spec *Spec) (*Result, error) {
 		}
 		return r, nil // an error in clear: never a success
 	}
-	if f := spec.Missing(ps); f != "" {
+	// A refusal needs only its Code; a success must be complete.
+	if f := spec.Missing(ps); f != "" && (ps.Get("Code") == "" || ps.Get("Code") == CodeOK) {
 		return nil, fmt.Errorf("computop: response without %s: %w", f, ErrMalformed)
 	}
 	r := newResult(ps)
