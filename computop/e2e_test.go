@@ -481,4 +481,3 @@ func TestCaptureBeforeNotifyRefused(t *testing.T) {
 		t.Fatalf("capture before notify: %v", err)
 	}
 }
-
