@@ -1,6 +1,7 @@
 package computop
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,5 +63,29 @@ func FuzzParseParams(f *testing.F) {
 		}
 		_ = SpecWeroResult.Missing(ps)
 		_ = SpecWero.Validate(ps, true)
+	})
+}
+
+// FuzzOpenResult: callback bodies never panic, and only a result with a
+// MAC that verifies is accepted.
+func FuzzOpenResult(f *testing.F) {
+	f.Add("Len=260&Data=" + f2Data)
+	f.Add("len=230&DATA=" + f6Data + "&Custom1=x")
+	f.Add("Len=1&Data=00")
+	bf, _ := NewCipher(Blowfish, fxBFKey)
+	m := &Merchant{ID: fxMerchant, Cipher: bf, HMACKey: fxHMACKey}
+	f.Fuzz(func(t *testing.T, body string) {
+		vs, err := url.ParseQuery(body)
+		if err != nil {
+			return
+		}
+		r, err := m.OpenResult(vs)
+		if err != nil {
+			return
+		}
+		if !VerifyMAC(fxHMACKey, r.Params.Get("MAC"), r.PayID, r.TransID, r.MID, r.Status, r.Code) || r.MID != fxMerchant {
+			t.Fatalf("accepted an unverified result: %q", body)
+		}
+		_, _ = m.OpenActionResult(body, &SpecActionResult)
 	})
 }
