@@ -322,7 +322,7 @@ func wsError(code, msg string) error {
 	if Classify(code) == OutcomeDeclined {
 		e.Code = tender.EDeclined
 	}
-	if Classify(code) == OutcomeUnknown && code != "60018" {
+	if unknownOutcomeCodes[code] {
 		e.Code = tender.EUnavailable
 	}
 	return e

@@ -42,8 +42,9 @@ var declineCards = map[string]bool{"4000000000000812": true, "4242424242424242":
 const OTP = "1234"
 
 type challenge struct {
-	id, site, order, pan, expiry, tdq string
-	failing, done, passed             bool
+	id, site, order, tdq  string
+	card                  card
+	failing, done, passed bool
 }
 
 type card struct{ pan, expiry, cvv string }
@@ -156,7 +157,7 @@ func (s *Sim) chain(site *Site, o order, types []string, payload map[string]json
 				e["enrolled"], e["errorcode"], e["errormessage"], e["customeroutput"] = "U", "60010", "Bank System Error", "RESULT"
 				return append(out, e), types[i:], ""
 			case challengeCard, failedChallenge:
-				ch := &challenge{id: randHex(12), site: site.Reference, order: o.ref, pan: c.pan, expiry: c.expiry, tdq: tx.Reference, failing: behaviour == failedChallenge}
+				ch := &challenge{id: randHex(12), site: site.Reference, order: o.ref, card: c, tdq: tx.Reference, failing: behaviour == failedChallenge}
 				s.challenges[ch.id] = ch
 				tx.Status = "C"
 				creq, _ := json.Marshal(map[string]string{"messageType": "CReq", "messageVersion": "2.2.0", "acsTransID": ch.id, "challengeWindowSize": "02"})
@@ -179,7 +180,9 @@ func (s *Sim) chain(site *Site, o order, types []string, payload map[string]json
 					return append(out, errElem(typ, "30000", "Invalid field", "threedresponse")), types[i:], ""
 				}
 				if c.pan == "" {
-					c = card{pan: ch.pan, expiry: ch.expiry, cvv: str(in["securitycode"])}
+					c = ch.card // as st.js's cachetoken stands for the card
+				} else if c.pan != ch.card.pan {
+					return append(out, errElem(typ, "30000", "Invalid field", "pan")), types[i:], ""
 				}
 				if !ch.passed {
 					tdq.Status, tdq.ErrorCode, tdq.ErrorMessage = "N", "60022", "Unauthenticated"
