@@ -114,8 +114,14 @@ func (r *Response) CheckIssued(issued string) error {
 			return fmt.Errorf("%w: %s differs", ErrMismatch, f)
 		}
 	}
-	ol, err1 := stringList(op["requesttypedescriptions"])
-	nl, err2 := stringList(np["requesttypedescriptions"])
+	ol, nl := []string{}, []string{}
+	var err1, err2 error
+	if raw, ok := op["requesttypedescriptions"]; ok {
+		ol, err1 = stringList(raw)
+	}
+	if raw, ok := np["requesttypedescriptions"]; ok {
+		nl, err2 = stringList(raw)
+	}
 	if err1 != nil || err2 != nil || len(nl) > len(ol) || !slices.Equal(ol[len(ol)-len(nl):], nl) {
 		return fmt.Errorf("%w: requesttypedescriptions are not what remains of the issued ones", ErrMismatch)
 	}
