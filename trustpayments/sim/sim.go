@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -258,15 +256,6 @@ func randAlnum(n int) string {
 // requestReference is the gateway's own reference: W<digits>-<8 chars>.
 func requestReference() string { return "W56-" + randAlnum(8) }
 
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // hijackDrop closes the client's connection without an answer: the
 // sandbox's transport errors (rules 55 and 61).
 func hijackDrop(w http.ResponseWriter) {
@@ -278,5 +267,3 @@ func hijackDrop(w http.ResponseWriter) {
 	}
 	panic(http.ErrAbortHandler)
 }
-
-func isTest(site string) bool { return strings.HasPrefix(site, "test_") }
