@@ -1,0 +1,140 @@
+package trustpayments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+
+	"github.com/tenderpay/tender"
+)
+
+// ReturnPath is where the checkout form posts the response JWT:
+// Op.CallbackURL + "/" + ReturnPath.
+const ReturnPath = "return"
+
+// Callback handles the form that the JavaScript library (or the merchant's
+// own page or app) posts to .../return with the gateway's response `jwt`.
+// Only the JWT is believed (the plain fields st.js posts beside it are not
+// authenticated, notes §4.6): it must verify, be about a payment of this
+// account, and carry the request JWT Tender issued for that payment. A post
+// without a JWT (the library could not reach or decode the gateway,
+// errorcode 50000 "Time-out") moves an open payment to unknown, to be
+// reconciled by TRANSACTIONQUERY.
+//
+// A browser form post is a Landing; a JSON post ({"jwt": ...}) from an app
+// gets a JSON reply instead.
+func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.CallbackResult, error) {
+	if cb.Path != ReturnPath {
+		return nil, tender.Errorf(tender.ENotFound, "no such Trust Payments callback")
+	}
+	if cb.Request != nil && cb.Request.Method != http.MethodPost {
+		return nil, tender.Errorf(tender.EInvalid, "the Trust Payments return must be a POST")
+	}
+	cfg, err := ParseConfig(cb.Account)
+	if err != nil {
+		return nil, err
+	}
+	fields, isJSON, err := returnFields(cb)
+	if err != nil {
+		return nil, err
+	}
+	res := &tender.CallbackResult{Landing: !isJSON}
+	reply := func(id string) {
+		res.PaymentID = id
+		if isJSON {
+			res.ContentType = "application/json"
+			res.Body, _ = json.Marshal(map[string]string{"payment_id": id})
+		}
+	}
+
+	raw := fields.Get("jwt")
+	if raw == "" {
+		// No response JWT: unauthenticated, so it can only put an open
+		// payment in doubt, never decide it.
+		p, err := c.find(ctx, cb, fields.Get("orderreference"))
+		if err != nil {
+			return nil, err
+		}
+		reply(p.ID)
+		if p.Status == tender.StatusRequiresAction || p.Status == tender.StatusPending {
+			res.Update = &tender.Update{Status: tender.StatusUnknown, Note: "trustpayments: return without a response JWT (errorcode " + safeCode(fields.Get("errorcode")) + "); reconciling"}
+		}
+		return res, nil
+	}
+
+	resp, err := cfg.VerifyResponse(raw, c.clock.Now())
+	if err != nil {
+		c.log.Warn("trustpayments: response JWT refused", "account", cb.Account.ID, "err", err)
+		return nil, tender.Wrap(tender.EInvalid, err, "the Trust Payments response did not verify")
+	}
+	p, err := c.find(ctx, cb, resp.OrderReference())
+	if err != nil {
+		return nil, err
+	}
+	if err := resp.CheckIssued(stateOf(p).JWT); err != nil {
+		c.log.Warn("trustpayments: response JWT is not for this payment", "payment", p.ID, "err", err)
+		return nil, tender.Wrap(tender.EInvalid, err, "the Trust Payments response is not for this payment")
+	}
+	reply(p.ID)
+	u := UpdateOf(resp)
+	switch {
+	case p.Status == tender.StatusRequiresAction || p.Status == tender.StatusUnknown || p.Status == tender.StatusPending:
+		if u.Status != "" || u.Note != "" {
+			res.Update = &u
+		}
+	case p.Status == tender.StatusCanceled && (u.Status == tender.StatusCaptured || u.Status == tender.StatusAuthorized):
+		// The shopper paid on a checkout the merchant had already cancelled:
+		// cancel the AUTH at once so no money moves for a cancelled payment.
+		cctx, cancel := c.ctx(ctx)
+		defer cancel()
+		if err := c.cancelAuth(cctx, cfg, u.ProviderReference); err != nil {
+			c.log.Error("trustpayments: could not cancel an AUTH made after the payment was cancelled", "payment", p.ID, "transactionreference", u.ProviderReference, "err", err)
+		}
+	}
+	return res, nil
+}
+
+func (c *Connector) find(ctx context.Context, cb *tender.Callback, ref string) (*tender.Payment, error) {
+	if ref == "" || len(ref) > 25 {
+		return nil, tender.Errorf(tender.EInvalid, "the Trust Payments return names no payment")
+	}
+	p, err := cb.Find(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if p.Connector != Name || p.Account != cb.Account.ID {
+		return nil, tender.Errorf(tender.ENotFound, "no such payment for this account")
+	}
+	return p, nil
+}
+
+// returnFields reads the posted form (application/x-www-form-urlencoded, as
+// st.js submits it) or a JSON object of strings.
+func returnFields(cb *tender.Callback) (url.Values, bool, error) {
+	ct := ""
+	if cb.Request != nil {
+		ct, _, _ = mime.ParseMediaType(cb.Request.Header.Get("Content-Type"))
+	}
+	if ct == "application/json" {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(cb.Body, &m); err != nil {
+			return nil, true, tender.Errorf(tender.EInvalid, "the body must be a JSON object with jwt")
+		}
+		v := url.Values{}
+		for k, raw := range m {
+			var s string
+			if json.Unmarshal(raw, &s) == nil {
+				v.Set(k, s)
+			}
+		}
+		return v, true, nil
+	}
+	v, err := url.ParseQuery(string(cb.Body))
+	if err != nil {
+		return nil, false, tender.Wrap(tender.EInvalid, errors.New("bad form"), "the Trust Payments return is not a form")
+	}
+	return v, false, nil
+}

@@ -1,0 +1,92 @@
+package trustpayments
+
+import (
+	"bytes"
+	"context"
+	"html/template"
+
+	"github.com/tenderpay/tender"
+)
+
+// checkoutPage is the hosted checkout: st.js v3's documented markup (a form
+// with st-card-number, st-expiration-date and st-security-code containers
+// and a notification frame) and its initialisation with the request JWT.
+// The library posts the form, with the response jwt, to the form's action.
+// In sandbox the account's library_url points at the simulator's stand-in,
+// which implements the same SecureTrading({...}).Components() interface.
+var checkoutPage = template.Must(template.New("checkout").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>Pay {{.Amount}} {{.Currency}}</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:26rem;margin:2rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.3rem}.amount{font-size:1.6rem;font-weight:600;margin:.5rem 0 1.5rem}
+.st-card-number,.st-expiration-date,.st-security-code{margin:.6rem 0}
+button{width:100%;padding:.8rem;font-size:1rem;border:0;border-radius:.4rem;background:#1a56db;color:#fff;cursor:pointer}
+.note{color:#666;font-size:.85rem;margin-top:1rem}
+</style>
+</head>
+<body>
+<h1>{{if .Description}}{{.Description}}{{else}}Card payment{{end}}</h1>
+<div class="amount">{{.Amount}} {{.Currency}}</div>
+<div id="st-notification-frame"></div>
+<form id="st-form" action="{{.Action}}" method="POST">
+  <input type="hidden" name="orderreference" value="{{.PaymentID}}">
+  <div id="st-card-number" class="st-card-number"></div>
+  <div id="st-expiration-date" class="st-expiration-date"></div>
+  <div id="st-security-code" class="st-security-code"></div>
+  <div id="st-challenge" class="st-challenge"></div>
+  <button type="submit" id="st-form__submit">Pay {{.Amount}} {{.Currency}}</button>
+</form>
+{{if .Sandbox}}<p class="note">Sandbox: try 4111 1111 1111 1111, 12/30, security code 123. Card 4000 0000 0000 1091 asks for a 3-D Secure code (1234); amounts ending in .51 are declined.</p>{{end}}
+<script src="{{.LibraryURL}}"></script>
+<script>
+(function () {
+  var st = SecureTrading({
+    jwt: {{.JWT}},
+    formId: "st-form",
+    submitOnSuccess: true,
+    submitOnError: true
+  });
+  st.Components();
+})();
+</script>
+</body>
+</html>
+`))
+
+// CheckoutPage renders the hosted checkout for a payment that requires
+// action: it loads the JavaScript library with the request JWT, and the
+// library posts the response JWT to Op.CallbackURL + "/return".
+func (c *Connector) CheckoutPage(ctx context.Context, op *tender.Op) (string, []byte, error) {
+	cfg, err := ParseConfig(op.Account)
+	if err != nil {
+		return "", nil, err
+	}
+	p := op.Payment
+	jwt := stateOf(p).JWT
+	if jwt == "" && p.NextAction != nil {
+		jwt = p.NextAction.Data["jwt"]
+	}
+	if jwt == "" {
+		return "", nil, tender.Errorf(tender.EConflict, "the payment has no checkout")
+	}
+	var b bytes.Buffer
+	err = checkoutPage.Execute(&b, map[string]any{
+		"Amount":      tender.FormatMinor(p.Amount, p.Currency),
+		"Currency":    p.Currency,
+		"Description": p.Description,
+		"Action":      op.CallbackURL + "/" + ReturnPath,
+		"PaymentID":   p.ID,
+		"LibraryURL":  cfg.LibraryURL,
+		"JWT":         jwt,
+		"Sandbox":     op.Account.Environment == tender.EnvSandbox,
+	})
+	if err != nil {
+		return "", nil, tender.Wrap(tender.EInternal, err, "could not render the checkout page")
+	}
+	return "text/html; charset=utf-8", b.Bytes(), nil
+}

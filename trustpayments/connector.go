@@ -1,0 +1,456 @@
+package trustpayments
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tenderpay/tender"
+)
+
+// Name is the connector's name in the API.
+const Name = "trustpayments"
+
+// Options configure a Connector.
+type Options struct {
+	HTTPClient *http.Client // for the Webservices API; nil: a client with Timeout
+	Logger     *slog.Logger
+	Clock      tender.Clock
+	Timeout    time.Duration // per Webservices call; 0: 30s
+}
+
+// Connector implements tender.Connector and tender.CheckoutPager for
+// Trust Payments.
+type Connector struct {
+	http    *http.Client
+	log     *slog.Logger
+	clock   tender.Clock
+	timeout time.Duration
+}
+
+var (
+	_ tender.Connector     = (*Connector)(nil)
+	_ tender.CheckoutPager = (*Connector)(nil)
+)
+
+// New returns a Connector.
+func New(opts Options) *Connector {
+	c := &Connector{http: opts.HTTPClient, log: opts.Logger, clock: opts.Clock, timeout: opts.Timeout}
+	if c.timeout <= 0 {
+		c.timeout = 30 * time.Second
+	}
+	if c.http == nil {
+		c.http = &http.Client{Timeout: c.timeout}
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.clock == nil {
+		c.clock = tender.SystemClock{}
+	}
+	return c
+}
+
+// Name returns "trustpayments".
+func (c *Connector) Name() string { return Name }
+
+// ValidateAccount checks the account's settings and credentials.
+func (c *Connector) ValidateAccount(a *tender.Account) error {
+	_, err := ParseConfig(a)
+	return err
+}
+
+// ValidateTerminal refuses: Trust Payments is an online checkout.
+func (c *Connector) ValidateTerminal(t *tender.Terminal, a *tender.Account) error {
+	return tender.Errorf(tender.ENotSupported, "Trust Payments has no terminals")
+}
+
+// state is the connector's durable state for a payment.
+type state struct {
+	JWT string `json:"jwt"` // the request JWT Tender issued
+	Iat int64  `json:"iat"`
+}
+
+func stateOf(p *tender.Payment) state {
+	var s state
+	if len(p.State) > 0 {
+		_ = json.Unmarshal(p.State, &s)
+	}
+	return s
+}
+
+// ValidatePayment checks a new payment: an online one, a currency and
+// amount the JWT can carry, optional merchant fields in Input (a JSON
+// object of billing*/customer*/customfield*/locale strings).
+func (c *Connector) ValidatePayment(p *tender.Payment, a *tender.Account, t *tender.Terminal) error {
+	if t != nil {
+		return tender.Invalid("terminal", "Trust Payments payments are online; no terminal")
+	}
+	cfg, err := ParseConfig(a)
+	if err != nil {
+		return err
+	}
+	if p.Amount <= 0 {
+		return tender.Invalid("amount", "amount must be positive")
+	}
+	extra, err := extraOf(p)
+	if err != nil {
+		return err
+	}
+	_, err = cfg.Payload(orderOf(p, extra))
+	return err
+}
+
+func orderOf(p *tender.Payment, extra map[string]string) Order {
+	return Order{Reference: p.ID, Amount: p.Amount, Currency: p.Currency, Manual: p.CaptureMode == tender.CaptureManual, Extra: extra}
+}
+
+func extraOf(p *tender.Payment) (map[string]string, error) {
+	if len(p.Input) == 0 || string(p.Input) == "null" {
+		return nil, nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal(p.Input, &m); err != nil {
+		return nil, tender.Invalid("input", "input must be an object of Trust Payments billing*/customer* fields with string values")
+	}
+	for k := range m {
+		if !ExtraAllowed(k) {
+			return nil, tender.Invalid("input."+k, "%s cannot be set by the merchant (allowed: billing*, customer*, customfield1-5, locale)", k)
+		}
+	}
+	return m, nil
+}
+
+// Start issues the request JWT. Nothing is sent to Trust Payments: the
+// shopper's browser (or the merchant's app) takes the JWT to the gateway.
+func (c *Connector) Start(ctx context.Context, op *tender.Op) (tender.Update, error) {
+	cfg, err := ParseConfig(op.Account)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	extra, err := extraOf(op.Payment)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	now := c.clock.Now()
+	jwt, err := cfg.RequestJWT(orderOf(op.Payment, extra), now)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	st, _ := json.Marshal(state{JWT: jwt, Iat: now.Unix()})
+	return tender.Update{
+		Status:     tender.StatusRequiresAction,
+		NextAction: &tender.NextAction{Type: "redirect", URL: op.PageURL, Data: map[string]string{"jwt": jwt}},
+		State:      st,
+		CheckIn:    cfg.MaxAge + checkoutGrace,
+		Note:       "trustpayments: request JWT issued",
+	}, nil
+}
+
+func (c *Connector) ws(cfg Config) *WSClient {
+	return &WSClient{URL: cfg.WebservicesURL, Username: cfg.WSUsername, Password: cfg.WSPassword, HTTP: c.http}
+}
+
+func (c *Connector) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, c.timeout)
+}
+
+// Status reconciles the payment with a TRANSACTIONQUERY on its
+// orderreference (the payment id): an approved AUTH decides; failures only
+// end a payment that is in doubt or whose checkout has expired; with no
+// AUTH on record the payment expires once its request JWT can no longer
+// be used.
+func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, error) {
+	cfg, err := ParseConfig(op.Account)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	p := op.Payment
+	records, err := c.ws(cfg).Query(ctx, map[string]string{"sitereference": cfg.SiteReference, "orderreference": p.ID})
+	if err != nil {
+		return tender.Update{}, err
+	}
+	var approved, failed []Result
+	inDoubt := false
+	for _, r := range records {
+		if r.Get("orderreference") != "" && r.Get("orderreference") != p.ID {
+			continue
+		}
+		typ := r.Get("requesttypedescription")
+		switch Classify(r.Get("errorcode")) {
+		case OutcomeOK:
+			if typ == "AUTH" {
+				approved = append(approved, r)
+			}
+		case OutcomeUnknown:
+			inDoubt = true
+		default:
+			if typ == "AUTH" || typ == "THREEDQUERY" {
+				failed = append(failed, r)
+			}
+		}
+	}
+	if len(approved) > 0 {
+		a := approved[0]
+		for _, r := range approved {
+			if r.Get("transactionreference") == p.ProviderReference {
+				a = r
+			}
+		}
+		if len(approved) > 1 {
+			c.log.Error("trustpayments: more than one approved AUTH for one payment", "payment", p.ID, "count", len(approved))
+		}
+		if amt, ok := AmountOf(a, p.Currency); ok && amt != p.Amount {
+			c.log.Error("trustpayments: AUTH amount differs from the payment", "payment", p.ID)
+			return tender.Update{Note: "trustpayments: AUTH on record has another amount; needs investigation"}, nil
+		}
+		st, ok := StatusOfAuth(a.Get("settlestatus"))
+		if !ok {
+			return tender.Update{Note: "trustpayments: AUTH with unexpected settlestatus"}, nil
+		}
+		u := tender.Update{Status: st, ProviderReference: a.Get("transactionreference"), Details: Details(a), Note: "trustpayments: reconciled by TRANSACTIONQUERY"}
+		if st == tender.StatusCanceled {
+			u.Failure = &tender.Failure{Code: tender.FailCanceled, Message: "the authorization was cancelled at Trust Payments"}
+		}
+		return u, nil
+	}
+	expired := c.clock.Now().After(issuedAt(p).Add(cfg.MaxAge + DefaultSkew + checkoutGrace))
+	switch {
+	case inDoubt && !expired:
+		return tender.Update{Note: "trustpayments: outcome still in doubt at Trust Payments", CheckIn: 5 * time.Minute}, nil
+	case len(failed) > 0 && (expired || p.Status == tender.StatusUnknown):
+		f := failed[len(failed)-1]
+		return tender.Update{Status: tender.StatusFailed, Failure: FailureOf(f.Get("errorcode"), f.ErrorData), Details: Details(f), Note: "trustpayments: reconciled by TRANSACTIONQUERY"}, nil
+	case expired && !inDoubt:
+		return tender.Update{Status: tender.StatusFailed, Failure: &tender.Failure{Code: tender.FailExpired, Message: "the checkout expired without a payment"}, Note: "trustpayments: no AUTH before the JWT expired"}, nil
+	case expired:
+		return tender.Update{Note: "trustpayments: outcome in doubt at Trust Payments; contact Trust Payments support", CheckIn: time.Hour}, nil
+	}
+	return tender.Update{}, nil
+}
+
+func issuedAt(p *tender.Payment) time.Time {
+	if s := stateOf(p); s.Iat > 0 {
+		return time.Unix(s.Iat, 0)
+	}
+	return p.CreatedAt
+}
+
+// Cancel cancels an authorization (TRANSACTIONUPDATE settlestatus 3, notes
+// §6.4) or an open checkout (after checking no AUTH was made).
+func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, error) {
+	cfg, err := ParseConfig(op.Account)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	p := op.Payment
+	ref := p.ProviderReference
+	if ref == "" {
+		records, err := c.ws(cfg).Query(ctx, map[string]string{"sitereference": cfg.SiteReference, "orderreference": p.ID})
+		if err != nil {
+			return tender.Update{}, err
+		}
+		for _, r := range records {
+			if r.Get("requesttypedescription") == "AUTH" && r.Get("errorcode") == "0" {
+				ref = r.Get("transactionreference")
+			}
+		}
+		if ref == "" {
+			return tender.Update{Status: tender.StatusCanceled, Failure: &tender.Failure{Code: tender.FailCanceled, Message: "the payment was canceled"}, Note: "trustpayments: checkout canceled before any AUTH"}, nil
+		}
+	}
+	if err := c.cancelAuth(ctx, cfg, ref); err != nil {
+		return tender.Update{}, err
+	}
+	return tender.Update{Status: tender.StatusCanceled, ProviderReference: ref, Details: map[string]string{"settlestatus": "3"},
+		Failure: &tender.Failure{Code: tender.FailCanceled, Message: "the payment was canceled"}, Note: "trustpayments: AUTH cancelled (settlestatus 3)"}, nil
+}
+
+func (c *Connector) cancelAuth(ctx context.Context, cfg Config, ref string) error {
+	res, err := c.ws(cfg).Update(ctx, cfg.SiteReference, ref, map[string]string{"settlestatus": "3"})
+	if err != nil {
+		return err
+	}
+	if code := res.Get("errorcode"); code != "0" {
+		// A retry after a lost answer finds the AUTH already cancelled.
+		if r, qerr := c.record(ctx, cfg, ref); qerr == nil && r.Get("settlestatus") == "3" {
+			return nil
+		}
+		return wsError(code, "Trust Payments did not cancel the authorization")
+	}
+	return nil
+}
+
+func (c *Connector) record(ctx context.Context, cfg Config, ref string) (Result, error) {
+	records, err := c.ws(cfg).Query(ctx, map[string]string{"sitereference": cfg.SiteReference, "transactionreference": ref})
+	if err != nil {
+		return Result{}, err
+	}
+	for _, r := range records {
+		if r.Get("transactionreference") == ref {
+			return r, nil
+		}
+	}
+	return Result{}, tender.Errorf(tender.ENotFound, "Trust Payments has no transaction %s", ref)
+}
+
+// wsError maps a Webservices errorcode after which nothing happened.
+func wsError(code, msg string) error {
+	e := &tender.Error{Code: tender.EProvider, Message: msg, ProviderCode: safeCode(code)}
+	switch code {
+	case "60017":
+		e.Code, e.Message = tender.EConflict, msg+": the transaction can no longer be updated"
+	case "20005":
+		e.Code, e.Message = tender.EConflict, msg+": the payment is not settled yet"
+	case "20007":
+		e.Code, e.Message = tender.EInvalid, msg+": the amount is more than is left to refund"
+		e.Param = "amount"
+	case "60016":
+		e.Code, e.Message = tender.EInvalid, msg+": the amount is more than was authorized"
+		e.Param = "amount"
+	}
+	if Classify(code) == OutcomeDeclined {
+		e.Code = tender.EDeclined
+	}
+	if unknownOutcomeCodes[code] {
+		e.Code = tender.EUnavailable
+	}
+	return e
+}
+
+func (c *Connector) amountField(cfg Config, prefix string, v int64, currency string) (string, string) {
+	if cfg.AmountField == "mainamount" {
+		return prefix + "mainamount", tender.FormatMinor(v, currency)
+	}
+	return prefix + "baseamount", strconv.FormatInt(v, 10)
+}
+
+// Capture releases a suspended authorization for settlement (TRANSACTIONUPDATE
+// settlestatus 0), lowering the settled amount for a partial capture
+// (settlebaseamount may only go down, notes §6.4). Trust Payments settles an
+// authorization once, so there is one capture per payment.
+func (c *Connector) Capture(ctx context.Context, op *tender.Op) (tender.Update, error) {
+	cfg, err := ParseConfig(op.Account)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	p := op.Payment
+	if p.ProviderReference == "" {
+		return tender.Update{}, tender.Errorf(tender.EConflict, "the payment has no Trust Payments transaction to capture")
+	}
+	if p.CapturedAmount > 0 {
+		return tender.Update{}, tender.Errorf(tender.ENotSupported, "Trust Payments settles an authorization once; it has already been captured")
+	}
+	if op.Amount <= 0 || op.Amount > p.Amount {
+		return tender.Update{}, tender.Invalid("amount", "capture amount must be between 1 and the authorized amount")
+	}
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	updates := map[string]string{"settlestatus": "0"}
+	if op.Amount < p.Amount {
+		k, v := c.amountField(cfg, "settle", op.Amount, p.Currency)
+		updates[k] = v
+	}
+	res, err := c.ws(cfg).Update(ctx, cfg.SiteReference, p.ProviderReference, updates)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	if code := res.Get("errorcode"); code != "0" {
+		// A retry whose first attempt went through: the AUTH is already
+		// released for this amount.
+		r, qerr := c.record(ctx, cfg, p.ProviderReference)
+		if qerr != nil || !released(r, op.Amount, p) {
+			return tender.Update{}, wsError(code, "Trust Payments did not release the authorization")
+		}
+	}
+	st := tender.StatusCaptured
+	if op.Amount < p.Amount {
+		st = tender.StatusPartiallyCaptured
+	}
+	return tender.Update{Status: st, Details: map[string]string{"settlestatus": "0", "settlebaseamount": strconv.FormatInt(op.Amount, 10)}, Note: "trustpayments: authorization released for settlement"}, nil
+}
+
+func released(r Result, amount int64, p *tender.Payment) bool {
+	switch r.Get("settlestatus") {
+	case "0", "1", "10", "100":
+	default:
+		return false
+	}
+	if s := r.Get("settlebaseamount"); s != "" {
+		return s == strconv.FormatInt(amount, 10)
+	}
+	return amount == p.Amount
+}
+
+// refundReference derives the REFUND's orderreference from the operation
+// id: the same API request always gives the same reference, so a retry can
+// find a refund that went through.
+func refundReference(opID string) string {
+	sum := sha256.Sum256([]byte(opID))
+	enc := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:]))
+	return refundReferencePrefix + enc[:23]
+}
+
+// Refund refunds op.Amount of the AUTH (REFUND with parenttransactionreference).
+// A retry of the same operation first looks for its refund, so money is
+// never returned twice.
+func (c *Connector) Refund(ctx context.Context, op *tender.Op) (tender.Update, error) {
+	cfg, err := ParseConfig(op.Account)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	p := op.Payment
+	if p.ProviderReference == "" {
+		return tender.Update{}, tender.Errorf(tender.EConflict, "the payment has no Trust Payments transaction to refund")
+	}
+	if op.Amount <= 0 {
+		return tender.Update{}, tender.Invalid("amount", "refund amount must be positive")
+	}
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	ref := refundReference(op.ID)
+	ws := c.ws(cfg)
+	prior, err := ws.Query(ctx, map[string]string{"sitereference": cfg.SiteReference, "orderreference": ref})
+	if err != nil {
+		return tender.Update{}, err
+	}
+	var done *Result
+	for i, r := range prior {
+		if r.Get("requesttypedescription") == "REFUND" && r.Get("errorcode") == "0" && r.Get("parenttransactionreference") == p.ProviderReference {
+			done = &prior[i]
+		}
+	}
+	if done == nil {
+		k, v := c.amountField(cfg, "", op.Amount, p.Currency)
+		res, err := ws.Refund(ctx, cfg.SiteReference, p.ProviderReference, ref, k, v)
+		if err != nil {
+			return tender.Update{}, err
+		}
+		if code := res.Get("errorcode"); code != "0" {
+			return tender.Update{}, wsError(code, "Trust Payments did not refund")
+		}
+		done = &res
+	}
+	st := tender.StatusPartiallyRefunded
+	if p.RefundedAmount+op.Amount >= capturedTotal(p) {
+		st = tender.StatusRefunded
+	}
+	return tender.Update{Status: st, Details: map[string]string{"refund_transactionreference": done.Get("transactionreference")}, Note: "trustpayments: refund " + ref}, nil
+}
+
+func capturedTotal(p *tender.Payment) int64 {
+	if p.CapturedAmount > 0 {
+		return p.CapturedAmount
+	}
+	return p.Amount
+}
