@@ -132,6 +132,22 @@ func (s Schema) Canonical(v Values) string {
 	return strings.Join(parts, ";")
 }
 
+// Filled returns v as it is marshalled: value-typed fields that are absent
+// or empty get their zero ("0", "0.00", "false"), since ASMX always writes
+// them. Sign this, not v, so that the signature matches the XML.
+func (s Schema) Filled(v Values) Values {
+	out := Values{}
+	for k, x := range v {
+		out[k] = x
+	}
+	for _, f := range s.Fields {
+		if f.valueType() && out[f.Name] == "" {
+			out[f.Name] = zeroValue(f.Type)
+		}
+	}
+	return out
+}
+
 // marshalElement writes <Element xmlns=ns>fields…<signature/></Element>.
 // Empty strings are omitted (ASMX omits null strings); value types are
 // always written, as "0"/"false" when empty.

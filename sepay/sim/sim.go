@@ -280,6 +280,7 @@ func (s *Sim) serveSOAP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) reply(w http.ResponseWriter, op *sepay.Operation, v sepay.Values) {
+	v = op.Result.Filled(v)
 	sig, err := sepay.Sign(s.opts.Key, s.canonical(op.Result, v))
 	if err != nil {
 		fault(w, "soap:Server", "Server was unable to process request.")

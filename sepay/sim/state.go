@@ -184,7 +184,7 @@ func (s *Sim) finish(tx *txn, st State, at time.Time, message string) {
 	s.notify()
 	s.log.Info("transaction finished", "sid", tx.sid, "ref", tx.ref, "state", st)
 	if tx.callbackURL != "" && tx.outcome != outcomeNoAnswer {
-		v := tx.result(sepay.Values{"version": sepay.ProtocolVersion, "login": tx.login, "sid": tx.sid, "transactionref": tx.ref})
+		v := sepay.GetTransactionStatus.Result.Filled(tx.result(sepay.Values{"version": sepay.ProtocolVersion, "login": tx.login, "sid": tx.sid, "transactionref": tx.ref}))
 		sig, err := sepay.Sign(s.opts.Key, s.canonical(sepay.GetTransactionStatus.Result, v))
 		if err == nil {
 			s.sendCallback(tx.callbackURL, sepay.GetTransactionStatus.MarshalResult(v, sig))
