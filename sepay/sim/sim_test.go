@@ -351,3 +351,27 @@ func TestSandboxPersistsKeys(t *testing.T) {
 		t.Errorf("sandbox account invalid: %v", err)
 	}
 }
+
+// The sandbox as `tender serve` mounts it: under a stripped prefix, over HTTP.
+func TestSandboxOverHTTP(t *testing.T) {
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	sb, err := Sandbox(tender.SandboxOptions{BaseURL: srv.URL + "/sim/sepay"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	mux.Handle("/sim/sepay/", http.StripPrefix("/sim/sepay", sb.Handler))
+	c := sepay.New(sepay.Options{})
+	p := &tender.Payment{ID: tender.NewID("pay"), Amount: 250, Currency: "EUR", CreatedAt: time.Now()}
+	u, err := c.Start(context.Background(), &tender.Op{Payment: p, Account: &sb.Account, Terminal: &sb.Terminals[0]})
+	if err != nil || u.Status != tender.StatusProcessing {
+		t.Fatalf("start on sandbox: %+v %v", u, err)
+	}
+	resp, err := srv.Client().Get(srv.URL + "/sim/sepay/v2/wecr.asmx?WSDL")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("wsdl: %v", err)
+	}
+	resp.Body.Close()
+}
