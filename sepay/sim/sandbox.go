@@ -1,0 +1,115 @@
+package sim
+
+import (
+	"crypto/rsa"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/sepay"
+)
+
+// Sandbox identities.
+const (
+	SandboxLogin = "tender-sandbox"
+	SandboxSID1  = "10000001"
+	SandboxSID2  = "10000002"
+)
+
+// Sandbox builds the simulator for `tender serve` and `tender sim`: a
+// simulated Sepay with its own key, one login with Tender's sandbox
+// integrator certificate, two terminals that pick up after 3 s and decide
+// 2 s later, callbacks on. Keys are kept under opts.DataDir/sepay when set,
+// so that stored sandbox accounts stay valid across restarts.
+func Sandbox(opts tender.SandboxOptions) (*tender.Sandbox, error) {
+	dir := ""
+	if opts.DataDir != "" {
+		dir = filepath.Join(opts.DataDir, "sepay")
+	}
+	simKey, simCert, err := loadOrCreate(dir, "sim", "wecr.sim.tender")
+	if err != nil {
+		return nil, err
+	}
+	intKey, intCert, err := loadOrCreate(dir, "integrator", "Tender sandbox WECR")
+	if err != nil {
+		return nil, err
+	}
+	s, err := New(Options{
+		Key: simKey, Certificate: simCert, Clock: opts.Clock, Logger: opts.Logger, BaseURL: opts.BaseURL,
+		PickupAfter: 3 * time.Second, ProcessFor: 2 * time.Second, QueueExpiry: 5 * time.Minute,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.AddLogin(SandboxLogin, sepay.DefaultKeyIndex, intCert); err != nil {
+		return nil, err
+	}
+	for i, sid := range []string{SandboxSID1, SandboxSID2} {
+		if err := s.AddTerminal(SandboxLogin, sid, "127.0.0.1", 4000+i); err != nil {
+			return nil, err
+		}
+	}
+	s.Run(100 * time.Millisecond)
+	return &tender.Sandbox{
+		Handler: s,
+		Account: tender.Account{
+			ID: "sepay-sandbox", Connector: sepay.Name, Environment: tender.EnvSandbox, Default: true,
+			Settings: map[string]string{
+				sepay.SettingBaseURL:          opts.BaseURL + "/v2",
+				sepay.SettingLogin:            SandboxLogin,
+				sepay.SettingKeyIndex:         "0",
+				sepay.SettingSepayCertificate: string(simCert),
+				sepay.SettingCertificate:      string(intCert),
+			},
+			Credentials: map[string]string{sepay.CredentialPrivateKey: string(sepay.MarshalPrivateKey(intKey))},
+		},
+		Terminals: []tender.Terminal{
+			{ID: "sepay-term-1", Connector: sepay.Name, Account: "sepay-sandbox", ProviderID: SandboxSID1, Label: "Sepay sandbox terminal 1"},
+			{ID: "sepay-term-2", Connector: sepay.Name, Account: "sepay-sandbox", ProviderID: SandboxSID2, Label: "Sepay sandbox terminal 2"},
+		},
+		Close: s.Close,
+	}, nil
+}
+
+// loadOrCreate returns dir/<name>-key.pem and dir/<name>-cert.pem, creating
+// them (key 0600) when absent; with dir "" it only creates.
+func loadOrCreate(dir, name, cn string) (*rsa.PrivateKey, []byte, error) {
+	keyFile, certFile := filepath.Join(dir, name+"-key.pem"), filepath.Join(dir, name+"-cert.pem")
+	if dir != "" {
+		kb, kerr := os.ReadFile(keyFile)
+		cb, cerr := os.ReadFile(certFile)
+		if kerr == nil && cerr == nil {
+			k, err := sepay.ParsePrivateKey(kb)
+			if err != nil {
+				return nil, nil, fmt.Errorf("sepay sandbox: %s: %w", keyFile, err)
+			}
+			c, err := sepay.ParseCertificate(cb)
+			if err != nil || !k.PublicKey.Equal(c.PublicKey) {
+				return nil, nil, fmt.Errorf("sepay sandbox: %s does not match %s", certFile, keyFile)
+			}
+			return k, cb, nil
+		}
+	}
+	k, err := sepay.GenerateKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := sepay.NewCertificate(k, cn, time.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, nil, fmt.Errorf("sepay sandbox: %w", err)
+		}
+		if err := os.WriteFile(keyFile, sepay.MarshalPrivateKey(k), 0o600); err != nil {
+			return nil, nil, fmt.Errorf("sepay sandbox: %w", err)
+		}
+		if err := os.WriteFile(certFile, c, 0o644); err != nil {
+			return nil, nil, fmt.Errorf("sepay sandbox: %w", err)
+		}
+	}
+	return k, c, nil
+}

@@ -1,0 +1,193 @@
+package sepay
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/tenderpay/tender"
+)
+
+// Status implements tender.Connector: GetTransactionStatus about the
+// payment's own transactionref. A payment in doubt is never started anew;
+// only when Sepay does not know the reference at all (the first request was
+// lost on its way) is StartTransaction sent again with the same reference,
+// within ResendWindow, which Sepay deduplicates (06).
+func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, error) {
+	cfg, st, err := c.prepare(op)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	cl := c.client(cfg)
+	res, err := cl.GetTransactionStatus(ctx, st.SID, st.TransactionRef, c.opts.LongPoll)
+	if err != nil && errors.Is(err, ErrSignature) {
+		// Not believed, not a decline: ask again at once.
+		c.log.Warn("sepay status answer failed verification; asking again", "transactionref", st.TransactionRef)
+		res, err = cl.GetTransactionStatus(ctx, st.SID, st.TransactionRef, 0)
+	}
+	if err != nil {
+		return tender.Update{}, c.callError("ask the payment's status", st, err)
+	}
+	if res.Status() == StatusUnknownRef {
+		return c.notAtSepay(ctx, op, cfg, st, res)
+	}
+	return c.resultUpdate(op.Payment, st, res)
+}
+
+// notAtSepay handles a reference Sepay does not know.
+func (c *Connector) notAtSepay(ctx context.Context, op *tender.Op, cfg *config, st State, res *Result) (tender.Update, error) {
+	p := op.Payment
+	if p.Status == tender.StatusUnknown || p.Status == tender.StatusPending {
+		if c.opts.Clock.Now().Sub(p.CreatedAt) < c.opts.ResendWindow {
+			u, err := c.start(ctx, op, cfg, st)
+			if tender.ErrorCodeOf(err) == tender.ETerminalBusy {
+				return failed(tender.FailTerminalBusy, err.(*tender.Error).Message, StatusPending), nil
+			}
+			if err == nil {
+				u.Note = "the first request never reached Sepay; sent again with the same reference"
+			}
+			return u, err
+		}
+		u := failed(tender.FailProvider, "The payment never reached Sepay, so no money moved", res.Status())
+		u.Note = "Sepay does not know transactionref " + st.TransactionRef
+		return u, nil
+	}
+	return tender.Update{}, refusal("ask the payment's status", st, res)
+}
+
+func failed(code, msg, providerCode string) tender.Update {
+	return tender.Update{Status: tender.StatusFailed,
+		Failure: &tender.Failure{Code: code, Message: msg, ProviderCode: providerCode}}
+}
+
+// resultUpdate maps a verified GetTransactionStatus result (or a callback's).
+func (c *Connector) resultUpdate(p *tender.Payment, st State, res *Result) (tender.Update, error) {
+	code := res.Status()
+	u := tender.Update{ProviderReference: st.TransactionRef, Details: details(st, res)}
+	if a, ok := res.Values["amount"]; ok && code != StatusUnknownRef {
+		if v, err := ParseAmount(a); err != nil || v != p.Amount {
+			return tender.Update{}, &tender.Error{Code: tender.EProvider, ProviderCode: code,
+				Message: "Sepay reports another amount for this payment; check it on the terminal",
+				Err:     errors.New("sepay amount " + a + ", payment " + FormatAmount(p.Amount))}
+		}
+	}
+	switch code {
+	case StatusOK:
+		u.Status = tender.StatusCaptured
+		if t := res.Get("ticket"); t != "" {
+			u.Receipt = &tender.Receipt{Raw: t, Lines: RenderTicket(t)}
+		}
+		u.Note = "approved by the terminal"
+		if b := strings.TrimSpace(res.Get("brand")); b != "" {
+			u.Note += " (" + b + ")"
+		}
+	case StatusFailed:
+		te, tr := res.Get("transactionerror"), res.Get("transactionresult")
+		pc := strings.TrimSpace(te)
+		if isZeroCode(pc) {
+			pc = strings.TrimSpace(tr)
+		}
+		f := &tender.Failure{Code: tender.FailDeclined, Message: DescribeFailure(te, tr), ProviderCode: pc}
+		u.Status = tender.StatusFailed
+		if TerminalCanceledResults[strings.TrimLeft(strings.TrimSpace(tr), "0")] {
+			u.Status, f.Code = tender.StatusCanceled, tender.FailCanceledAtTerminal
+		}
+		u.Failure = f
+		if t := res.Get("ticket"); t != "" {
+			u.Receipt = &tender.Receipt{Raw: t, Lines: RenderTicket(t)}
+		}
+	case StatusCanceled:
+		msg := "Canceled"
+		if m := strings.TrimSpace(res.Get("message")); m != "" {
+			msg += ": " + m
+		}
+		u.Status = tender.StatusCanceled
+		u.Failure = &tender.Failure{Code: tender.FailCanceledAtTerminal, Message: msg, ProviderCode: code}
+	case StatusQueued, StatusInProgress:
+		if p.Status != tender.StatusProcessing {
+			u.Status = tender.StatusProcessing
+		}
+		u.CheckIn = c.opts.PollInterval
+		u.Note = "waiting for the terminal to pick the payment up"
+		if code == StatusInProgress {
+			u.Note = "the terminal is working on the payment"
+		}
+	default:
+		return tender.Update{}, refusal("ask the payment's status", st, res)
+	}
+	return u, nil
+}
+
+// Cancel implements tender.Connector: CancelTransaction succeeds only while
+// the transaction is queued; once the terminal has it, only the terminal
+// can cancel it.
+func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, error) {
+	cfg, st, err := c.prepare(op)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	res, err := c.client(cfg).CancelTransaction(ctx, st.SID, st.TransactionRef, false)
+	if err != nil {
+		return tender.Update{}, c.callError("cancel the payment", st, err)
+	}
+	code := res.Status()
+	switch code {
+	case StatusOK, StatusCanceled:
+		return tender.Update{Status: tender.StatusCanceled, ProviderReference: st.TransactionRef,
+			Failure: &tender.Failure{Code: tender.FailCanceled, ProviderCode: code,
+				Message: "Canceled before the terminal picked the payment up"},
+			Note: "canceled at Sepay (" + code + ")"}, nil
+	case StatusInProgress:
+		return tender.Update{}, &tender.Error{Code: tender.EConflict, ProviderCode: code,
+			Message: "The terminal has already picked up this payment; Sepay can no longer cancel it. Cancel it on the terminal itself."}
+	case StatusFailed:
+		return tender.Update{}, &tender.Error{Code: tender.EConflict, ProviderCode: code,
+			Message: "The payment has already finished on the terminal; it can no longer be canceled"}
+	case StatusUnknownRef:
+		return tender.Update{}, &tender.Error{Code: tender.EConflict, ProviderCode: code,
+			Message: "Sepay has no open transaction for this payment to cancel"}
+	}
+	return tender.Update{}, refusal("cancel the payment", st, res)
+}
+
+// Callback implements tender.Connector. The body (assumed to be the signed
+// GetTransactionStatusResult, bare or in a SOAP envelope) is verified with
+// Sepay's key and checked against the stored payment; the engine then
+// confirms it with GetTransactionStatus (Confirm), since the callback's
+// format is not documented.
+func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.CallbackResult, error) {
+	if strings.Trim(cb.Path, "/") != strings.Trim(CallbackPath, "/") {
+		return nil, tender.Errorf(tender.ENotFound, "no Sepay callback at %q", cb.Path)
+	}
+	cfg, err := parseConfig(cb.Account)
+	if err != nil {
+		return nil, err
+	}
+	m, err := GetTransactionStatus.ParseResult(cb.Body)
+	if err != nil {
+		return nil, tender.Wrap(tender.EInvalid, err, "the Sepay callback is not a transaction status")
+	}
+	cl := c.client(cfg)
+	if err := cl.VerifyResult(GetTransactionStatus, m); err != nil {
+		return nil, tender.Wrap(tender.EUnauthorized, err, "the Sepay callback's signature does not verify")
+	}
+	if strings.TrimSpace(m.Values["login"]) != cfg.login {
+		return nil, tender.Errorf(tender.EInvalid, "the Sepay callback is for another login")
+	}
+	ref := strings.TrimSpace(m.Values["transactionref"])
+	p, err := cb.Find(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	st := stateOf(&tender.Op{Payment: p})
+	if st.TransactionRef != ref || (st.SID != "" && st.SID != strings.TrimSpace(m.Values["sid"])) {
+		return nil, tender.Errorf(tender.EInvalid, "the Sepay callback does not match the payment's transaction")
+	}
+	st.SID = strings.TrimSpace(m.Values["sid"])
+	res := &Result{Values: m.Values}
+	u, err := c.resultUpdate(p, st, res)
+	if err != nil {
+		return nil, err
+	}
+	return &tender.CallbackResult{PaymentID: p.ID, Update: &u, Confirm: true}, nil
+}
