@@ -39,7 +39,9 @@ type payment struct {
 	RefundedAmount    int64              `json:"refunded_amount"`
 	Details           map[string]string  `json:"details"`
 	Metadata          map[string]string  `json:"metadata"`
-	Input             json.RawMessage    `json:"invoice,omitempty"`
+	Invoice           json.RawMessage    `json:"invoice,omitempty"`
+	Computop          json.RawMessage    `json:"computop,omitempty"`
+	TrustPayments     json.RawMessage    `json:"trustpayments,omitempty"`
 	CreatedAt         string             `json:"created_at"`
 	UpdatedAt         string             `json:"updated_at"`
 }
@@ -61,11 +63,21 @@ func toPayment(p *tender.Payment) payment {
 		Capture: p.CaptureMode, ProviderReference: nullable(p.ProviderReference),
 		NextAction: p.NextAction, Receipt: p.Receipt, Failure: p.Failure,
 		CapturedAmount: p.CapturedAmount, RefundedAmount: p.RefundedAmount,
-		Details: p.Details, Metadata: p.Metadata, Input: p.Input,
+		Details: p.Details, Metadata: p.Metadata,
 		CreatedAt: timestamp(p.CreatedAt), UpdatedAt: timestamp(p.UpdatedAt),
 	}
 	if out.Metadata == nil {
 		out.Metadata = map[string]string{}
+	}
+	if len(p.Input) > 0 {
+		switch inputNames[p.Connector] {
+		case "invoice":
+			out.Invoice = p.Input
+		case "computop":
+			out.Computop = p.Input
+		case "trustpayments":
+			out.TrustPayments = p.Input
+		}
 	}
 	if out.Details == nil {
 		out.Details = map[string]string{}

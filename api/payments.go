@@ -25,8 +25,38 @@ type createPaymentRequest struct {
 	ReturnURL   string             `json:"return_url"`
 	Capture     tender.CaptureMode `json:"capture"`
 	Metadata    map[string]string  `json:"metadata"`
-	// Invoice is the Greek invoice an epay payment pays (see epay/README.md).
-	Invoice json.RawMessage `json:"invoice"`
+	// Provider-specific input, one named object per connector that takes
+	// any: the Greek invoice an epay payment pays, Computop's billing data,
+	// Trust Payments' billing and customer fields (see each README).
+	Invoice       json.RawMessage `json:"invoice"`
+	Computop      json.RawMessage `json:"computop"`
+	TrustPayments json.RawMessage `json:"trustpayments"`
+}
+
+// inputNames maps a connector to the name of its input object in the API.
+var inputNames = map[string]string{"epay": "invoice", "computop": "computop", "trustpayments": "trustpayments"}
+
+// input returns the one provider-specific object given, checked against the
+// connector (or terminal) the payment is for.
+func (r *createPaymentRequest) input() (string, json.RawMessage, error) {
+	var name string
+	var raw json.RawMessage
+	for n, v := range map[string]json.RawMessage{"invoice": r.Invoice, "computop": r.Computop, "trustpayments": r.TrustPayments} {
+		if len(v) == 0 || string(v) == "null" {
+			continue
+		}
+		if name != "" {
+			return "", nil, tender.Invalid(n, "give only one provider object (%s or %s)", name, n)
+		}
+		name, raw = n, v
+	}
+	if name != "" && r.Connector != "" && inputNames[r.Connector] != name {
+		return "", nil, tender.Invalid(name, "%s is not input of connector %q", name, r.Connector)
+	}
+	if name != "" && raw[0] != '{' {
+		return "", nil, tender.Invalid(name, "%s must be an object", name)
+	}
+	return name, raw, nil
 }
 
 // result is what a POST handler did: an object to return, or an error;
@@ -92,13 +122,14 @@ func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
 		if err := decode(body, &req); err != nil {
 			return result{err: err}
 		}
-		if len(req.Invoice) > 0 && string(req.Invoice) == "null" {
-			req.Invoice = nil
+		_, input, err := req.input()
+		if err != nil {
+			return result{err: err}
 		}
 		p, err := s.eng.CreatePayment(r.Context(), engine.PaymentRequest{
 			Amount: req.Amount, Currency: req.Currency, Connector: req.Connector, Account: req.Account,
 			Terminal: req.Terminal, Reference: req.Reference, Description: req.Description,
-			ReturnURL: req.ReturnURL, Capture: req.Capture, Metadata: req.Metadata, Input: req.Invoice,
+			ReturnURL: req.ReturnURL, Capture: req.Capture, Metadata: req.Metadata, Input: input,
 		}, opID)
 		if err != nil {
 			if p != nil {
