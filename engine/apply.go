@@ -26,7 +26,7 @@ const (
 	EvCancelRequest   = "payment.cancel_requested"
 	EvCancelFailed    = "payment.cancel_failed"
 	EvCallbackDenied  = "callback.rejected"
-	EvTransitionDenid = "payment.transition_rejected"
+	EvTransitionDenied = "payment.transition_rejected"
 )
 
 // statusEvent is the event type of a change into status s, e.g.
@@ -149,7 +149,7 @@ func (e *Engine) applyUpdate(p *tender.Payment, u tender.Update, source string) 
 		data["provider_reference"] = u.ProviderReference
 	}
 	if len(u.Details) > 0 {
-		data["details"] = sortedMap(u.Details)
+		data["details"] = maps.Clone(u.Details)
 	}
 	typ := EvUpdated
 	if statusChanged {
@@ -181,8 +181,6 @@ func (e *Engine) schedule(p *tender.Payment, checkIn time.Duration, statusChange
 		p.NextCheckAt = now.Add(wait)
 	}
 }
-
-func sortedMap(m map[string]string) map[string]string { return maps.Clone(m) }
 
 func sortedNames[V any](m map[string]V) []string {
 	names := make([]string, 0, len(m))

@@ -95,7 +95,7 @@ func (e *Engine) applyCallback(ctx context.Context, c tender.Connector, res *ten
 			// late notify for a payment already canceled, say): keep it on
 			// record, change nothing else.
 			e.log.Warn("callback would make an illegal transition", "payment", p.ID, "from", p.Status, "to", res.Update.Status)
-			return []tender.Event{e.newEvent(EvTransitionDenid, map[string]any{"status": p.Status, "reported": res.Update.Status, "source": "callback"})}, true, nil
+			return []tender.Event{e.newEvent(EvTransitionDenied, map[string]any{"status": p.Status, "reported": res.Update.Status, "source": "callback"})}, true, nil
 		}
 		return events, changed, nil
 	})

@@ -116,7 +116,7 @@ func (e *Engine) Check(ctx context.Context, id string) (*tender.Payment, error) 
 			e.log.Error("reconcile: provider reported an impossible change", "payment", p.ID, "from", p.Status, "to", u.Status, "err", err)
 			p.NextCheckAt = time.Time{}
 			e.schedule(p, 0, false)
-			return []tender.Event{e.newEvent(EvTransitionDenid, map[string]any{"status": p.Status, "reported": u.Status, "source": "status"})}, true, nil
+			return []tender.Event{e.newEvent(EvTransitionDenied, map[string]any{"status": p.Status, "reported": u.Status, "source": "status"})}, true, nil
 		}
 		if u.Status == "" || u.Status == p.Status {
 			// No news: the next check follows the schedule from now.
