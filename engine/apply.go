@@ -14,18 +14,18 @@ import (
 
 // Event types written by the engine.
 const (
-	EvCreated         = "payment.created"
-	EvUpdated         = "payment.updated" // provider data changed, status did not
-	EvCheckFailed     = "payment.check_failed"
-	EvCaptureRequest  = "payment.capture_requested"
-	EvCaptureFailed   = "payment.capture_failed"
-	EvCaptureDone     = "payment.capture_succeeded"
-	EvRefundRequest   = "payment.refund_requested"
-	EvRefundFailed    = "payment.refund_failed"
-	EvRefundDone      = "payment.refund_succeeded"
-	EvCancelRequest   = "payment.cancel_requested"
-	EvCancelFailed    = "payment.cancel_failed"
-	EvCallbackDenied  = "callback.rejected"
+	EvCreated          = "payment.created"
+	EvUpdated          = "payment.updated" // provider data changed, status did not
+	EvCheckFailed      = "payment.check_failed"
+	EvCaptureRequest   = "payment.capture_requested"
+	EvCaptureFailed    = "payment.capture_failed"
+	EvCaptureDone      = "payment.capture_succeeded"
+	EvRefundRequest    = "payment.refund_requested"
+	EvRefundFailed     = "payment.refund_failed"
+	EvRefundDone       = "payment.refund_succeeded"
+	EvCancelRequest    = "payment.cancel_requested"
+	EvCancelFailed     = "payment.cancel_failed"
+	EvCallbackDenied   = "callback.rejected"
 	EvTransitionDenied = "payment.transition_rejected"
 )
 
