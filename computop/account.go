@@ -97,12 +97,12 @@ type Input struct {
 func parseInput(p *tender.Payment) (*Input, error) {
 	var in Input
 	if len(p.Input) == 0 || string(p.Input) == "null" {
-		return nil, tender.Invalid("input.billing", "a Wero payment needs input.billing (first_name, last_name, street, city, zip)")
+		return nil, tender.Invalid("computop.billing", "a Wero payment needs computop.billing (first_name, last_name, street, city, zip)")
 	}
 	dec := json.NewDecoder(strings.NewReader(string(p.Input)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return nil, tender.Invalid("input", "input is not a computop input object: billing, shipping, ch_desc")
+		return nil, tender.Invalid("computop", "computop is not an input object: billing, shipping, ch_desc")
 	}
 	clean := func(a *Address) {
 		for _, f := range []*string{&a.FirstName, &a.LastName, &a.Street, &a.AddressAddition, &a.City, &a.ZIP, &a.CountryCode, &a.State} {
@@ -120,7 +120,7 @@ func parseInput(p *tender.Payment) (*Input, error) {
 // paramNames maps a request field to the API parameter it comes from.
 var paramNames = map[string]string{
 	"TransID": "id", "refnr": "reference", "Amount": "amount", "Currency": "currency",
-	"OrderDesc": "description", "ChDesc": "input.ch_desc", "URLSuccess": "callback_url",
+	"OrderDesc": "description", "ChDesc": "computop.ch_desc", "URLSuccess": "callback_url",
 	"URLFailure": "callback_url", "URLNotify": "callback_url",
 }
 
@@ -128,7 +128,7 @@ func paramName(field string) string {
 	if n, ok := paramNames[field]; ok {
 		return n
 	}
-	for prefix, obj := range map[string]string{"bd": "input.billing.", "sd": "input.shipping."} {
+	for prefix, obj := range map[string]string{"bd": "computop.billing.", "sd": "computop.shipping."} {
 		if rest, ok := strings.CutPrefix(field, prefix); ok {
 			return obj + snake(rest)
 		}

@@ -117,11 +117,11 @@ func extraOf(p *tender.Payment) (map[string]string, error) {
 	}
 	var m map[string]string
 	if err := json.Unmarshal(p.Input, &m); err != nil {
-		return nil, tender.Invalid("input", "input must be an object of Trust Payments billing*/customer* fields with string values")
+		return nil, tender.Invalid("trustpayments", "trustpayments must be an object of Trust Payments billing*/customer* fields with string values")
 	}
 	for k := range m {
 		if !ExtraAllowed(k) {
-			return nil, tender.Invalid("input."+k, "%s cannot be set by the merchant (allowed: billing*, customer*, customfield1-5, locale)", k)
+			return nil, tender.Invalid("trustpayments."+k, "%s cannot be set by the merchant (allowed: billing*, customer*, customfield1-5, locale)", k)
 		}
 	}
 	return m, nil

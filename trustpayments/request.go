@@ -73,7 +73,7 @@ func (cfg Config) Payload(o Order) (map[string]any, error) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if !ExtraAllowed(k) {
-			return nil, tender.Invalid("input."+k, "%s cannot be set by the merchant", k)
+			return nil, tender.Invalid("trustpayments."+k, "%s cannot be set by the merchant", k)
 		}
 		p[k] = o.Extra[k]
 	}
@@ -86,7 +86,7 @@ func (cfg Config) Payload(o Order) (map[string]any, error) {
 	if errs := ValidatePayload(m); len(errs) > 0 {
 		param := errs[0].Field
 		if ExtraAllowed(param) {
-			param = "input." + param
+			param = "trustpayments." + param
 		}
 		return nil, tender.Invalid(param, "Trust Payments field %s", errs[0].Error())
 	}

@@ -7,8 +7,11 @@ package sim
 // one call, a 3-D Secure challenge step when the card asks for one) and
 // posts the merchant's form with the response jwt and the plain result
 // fields st.js submits (notes §4.6). Card data never goes into the form.
-// A transport failure is retried once, as st.js's transport retries; if it
-// fails again the form is posted with errorcode 50000 and no jwt.
+// A transport failure is not retried: the request may have reached the
+// gateway, and the notes say never to retry blindly (the SDKs retry only
+// failed connects). As st.js does, the library then synthesises errorcode
+// 50003 "Invalid response" and posts the form without a jwt, so Tender
+// puts the payment in doubt and reconciles it by TRANSACTIONQUERY.
 const stJS = `(function () {
   "use strict";
   var script = document.currentScript;
@@ -26,10 +29,9 @@ const stJS = `(function () {
     for (var k in attrs) e.setAttribute(k, attrs[k]);
     return e;
   }
-  function post(url, body, retries) {
+  function post(url, body) {
     return fetch(url, {method: "POST", headers: {"Content-Type": "application/json", "Accept": "application/json"}, body: JSON.stringify(body)})
-      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
-      .catch(function (err) { if (retries > 0) return post(url, body, retries - 1); throw err; });
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); });
   }
   function luhn(pan) {
     if (!/^\d{12,19}$/.test(pan)) return false;
@@ -72,6 +74,7 @@ const stJS = `(function () {
       }
       HTMLFormElement.prototype.submit.call(form);
     }
+    function transportFailed() { finish({errorcode: "50003", errormessage: "Invalid response"}); }
     function result(responseJWT) {
       var p = claims(responseJWT).payload, list = p.response || [], main = list[list.length - 1];
       for (var i = 0; i < list.length; i++) if (list[i].customeroutput) { main = list[i]; break; }
@@ -91,7 +94,7 @@ const stJS = `(function () {
       var types = claims(requestJWT).payload.requesttypedescriptions || ["THREEDQUERY", "AUTH"];
       request.requesttypedescriptions = types;
       return post(gateway, {jwt: requestJWT, version: "1.00", acceptcustomeroutput: "2.00",
-        versioninfo: "STJS::N/A::tender-sim::N/A", request: [request]}, 1).then(function (body) { return body.jwt; });
+        versioninfo: "STJS::N/A::tender-sim::N/A", request: [request]}).then(function (body) { return body.jwt; });
     }
     function challenge(m, next, card) {
       var box = document.getElementById("st-challenge") || form;
@@ -104,11 +107,11 @@ const stJS = `(function () {
       say("Your bank asks you to confirm this payment.");
       function done(cancel) {
         b.disabled = c.disabled = true;
-        post(m.acsurl, {threedpayload: m.threedpayload, otp: i.value, cancel: cancel}, 1).then(function (acs) {
+        post(m.acsurl, {threedpayload: m.threedpayload, otp: i.value, cancel: cancel}).then(function (acs) {
           card.threedresponse = acs.threedresponse;
           return call(next, card);
         }).then(function (rj) { submitResult(rj, result(rj)); })
-          .catch(function () { finish({errorcode: "50000", errormessage: "Time-out"}); });
+          .catch(transportFailed);
       }
       b.onclick = function () { done(false); };
       c.onclick = function () { done(true); };
@@ -135,7 +138,7 @@ const stJS = `(function () {
             var r = result(rj);
             if (r.main.customeroutput === "THREEDREDIRECT") return challenge(r.main, r.payload.jwt, card);
             submitResult(rj, r);
-          }).catch(function () { finish({errorcode: "50000", errormessage: "Time-out"}); });
+          }).catch(transportFailed);
         });
       }
     };
