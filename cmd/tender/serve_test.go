@@ -38,6 +38,7 @@ type tenderProc struct {
 	URL    string
 	SimURL string
 	Key    string
+	Data   string // --data-dir: where the sandbox keeps its generated provider keys
 }
 
 // startTender runs `tender serve` with the given extra flags on free ports
@@ -69,7 +70,7 @@ func startTender(t *testing.T, extra ...string) *tenderProc {
 	for i := 0; i < 600; i++ {
 		s := out.String()
 		if u, k, sim := urlRe.FindStringSubmatch(s), keyRe.FindStringSubmatch(s), simRe.FindStringSubmatch(s); u != nil && k != nil && sim != nil {
-			return &tenderProc{t: t, URL: u[1], Key: k[1], SimURL: sim[1]}
+			return &tenderProc{t: t, URL: u[1], Key: k[1], SimURL: sim[1], Data: filepath.Join(dir, "data")}
 		}
 		select {
 		case err := <-done:
