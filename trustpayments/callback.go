@@ -85,13 +85,18 @@ func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.
 		if u.Status != "" || u.Note != "" {
 			res.Update = &u
 		}
-	case p.Status == tender.StatusCanceled && (u.Status == tender.StatusCaptured || u.Status == tender.StatusAuthorized):
-		// The shopper paid on a checkout the merchant had already cancelled:
-		// cancel the AUTH at once so no money moves for a cancelled payment.
+	case (u.Status == tender.StatusCaptured || u.Status == tender.StatusAuthorized) && u.ProviderReference != p.ProviderReference:
+		// An approved AUTH the payment cannot take: the shopper paid on a
+		// checkout that was cancelled or had failed (a request JWT stays
+		// usable until it expires), or paid a second time with the same
+		// JWT on a merchant's own page. Cancel it at once so that no money
+		// moves that Tender does not account for.
 		cctx, cancel := c.ctx(ctx)
 		defer cancel()
 		if err := c.cancelAuth(cctx, cfg, u.ProviderReference); err != nil {
-			c.log.Error("trustpayments: could not cancel an AUTH made after the payment was cancelled", "payment", p.ID, "transactionreference", u.ProviderReference, "err", err)
+			c.log.Error("trustpayments: could not cancel an AUTH the payment cannot take", "payment", p.ID, "status", p.Status, "transactionreference", u.ProviderReference, "err", err)
+		} else {
+			c.log.Warn("trustpayments: cancelled an AUTH the payment cannot take", "payment", p.ID, "status", p.Status, "transactionreference", u.ProviderReference)
 		}
 	}
 	return res, nil

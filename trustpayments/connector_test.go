@@ -407,6 +407,38 @@ func TestCancelOpenCheckoutThenLatePayment(t *testing.T) {
 	}
 }
 
+// A request JWT stays usable until it expires, so a shopper can pay a
+// payment that has already failed or been paid (on a merchant's own page
+// that lets them retry). Such an AUTH is cancelled at once: no money moves
+// that the payment does not account for.
+func TestAuthThePaymentCannotTakeIsCancelled(t *testing.T) {
+	e := newEnv(t)
+	p := e.start(3000, false)
+	e.pay(p, "4111111111111111")
+	if p.Status != tender.StatusCaptured {
+		t.Fatalf("status %s", p.Status)
+	}
+	first := p.ProviderReference
+	e.pay(p, "4111111111111111")
+	auths := e.sim.Approved(p.ID)
+	if len(auths) != 2 || auths[0].SettleStatus != "0" || auths[1].SettleStatus != "3" {
+		t.Fatalf("second payment of one JWT: ledger %+v", auths)
+	}
+	if p.Status != tender.StatusCaptured || p.ProviderReference != first {
+		t.Fatalf("status %s reference %s, want captured %s", p.Status, p.ProviderReference, first)
+	}
+
+	f := e.start(3100, false)
+	e.pay(f, "4000000000000812") // declined
+	if f.Status != tender.StatusFailed {
+		t.Fatalf("status %s", f.Status)
+	}
+	e.pay(f, "4111111111111111")
+	if a := e.sim.Approved(f.ID); f.Status != tender.StatusFailed || len(a) != 1 || a[0].SettleStatus != "3" {
+		t.Fatalf("payment after a decline: status %s ledger %+v", f.Status, a)
+	}
+}
+
 func TestResponseForAnotherPaymentRefused(t *testing.T) {
 	e := newEnv(t)
 	p := e.start(1000, false)

@@ -328,6 +328,36 @@ func TestTrustPaymentsThroughAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("live site configured as README shows", func(t *testing.T) {
+		p.mustCall("POST", "/v1/accounts", `{"id": "trustpayments-live", "connector": "trustpayments", "environment": "live",
+			"settings": {"site_reference": "site12345", "jwt_username": "jwt@shop.example", "jwt_algorithm": "HS256", "webservices_username": "ws@shop.example"},
+			"credentials": {"jwt_secret": "s3cret-live-jwt", "webservices_password": "s3cret-live-ws"}}`, 201)
+		if status, m := p.call("POST", "/v1/accounts", `{"id": "trustpayments-bad", "connector": "trustpayments", "environment": "live",
+			"settings": {"site_reference": "test_site12345", "jwt_username": "jwt@shop.example", "webservices_username": "ws@shop.example"},
+			"credentials": {"jwt_secret": "x", "webservices_password": "y"}}`); status != 400 || m["error"].(map[string]any)["param"] != "settings.site_reference" {
+			t.Errorf("a live account with a test site: %d %v", status, m)
+		}
+		id, jwt := trustCheckout(t, p, `{"amount":1234,"currency":"EUR","connector":"trustpayments","account":"trustpayments-live"}`)
+		if _, err := tp.Verify(jwt, tp.VerifyOptions{Alg: tp.HS256, Secret: []byte("s3cret-live-jwt"), Now: time.Now(), MaxAge: time.Hour}); err != nil {
+			t.Fatalf("the live request JWT does not verify with the site's secret: %v", err)
+		}
+		if pl := jwtClaims(t, jwt); pl["iss"] != "jwt@shop.example" || pl["payload"].(map[string]any)["sitereference"] != "site12345" {
+			t.Fatalf("live request JWT claims %v", pl)
+		}
+		res, err := http.Get(p.URL + "/pay/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		html, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !strings.Contains(string(html), `src="https://webservices.securetrading.net/js/v3/st.js"`) || strings.Contains(string(html), "Sandbox:") {
+			t.Fatalf("the live checkout does not load Trust Payments' st.js:\n%s", html)
+		}
+		if strings.Contains(string(html), "s3cret") {
+			t.Fatal("a secret is on the checkout page")
+		}
+	})
+
 	t.Run("ledger agrees", func(t *testing.T) { trustLedgerAgrees(t, p) })
 }
 
