@@ -11,7 +11,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/crypto/blowfish"
+	// Paygate mandates Blowfish (notes §2.5); it is deprecated for new
+	// designs, not for speaking an existing protocol.
+	"golang.org/x/crypto/blowfish" //lint:ignore SA1019 the protocol requires it
 )
 
 // Algorithm is how a merchant's Data is encrypted. Blowfish is Paygate's

@@ -31,7 +31,7 @@ func init() {
 // computopCommand runs `tender computop mac|encrypt|decrypt`.
 func computopCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: tender computop mac|encrypt|decrypt ...")
+		return errors.New("usage: tender computop mac|encrypt|decrypt [flags]")
 	}
 	fs := flag.NewFlagSet("computop "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)

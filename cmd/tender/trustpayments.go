@@ -31,7 +31,7 @@ func init() {
 
 func trustpaymentsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) < 2 || args[0] != "jwt" {
-		return errors.New("usage: tender trustpayments jwt sign|verify ...")
+		return errors.New("usage: tender trustpayments jwt sign|verify [flags]")
 	}
 	switch args[1] {
 	case "sign":
