@@ -60,11 +60,19 @@ type Store interface {
 	// DefaultAccount returns the connector's default account, or ENotFound.
 	DefaultAccount(ctx context.Context, connector string) (*Account, error)
 	ListAccounts(ctx context.Context, f ListFilter) ([]*Account, bool, error)
+	// UpdateAccount stores a's Settings, Sealed and Default for the existing
+	// account a.ID (its connector and environment never change). Making it
+	// the default clears the connector's previous default in the same
+	// transaction. A missing account is ENotFound.
+	UpdateAccount(ctx context.Context, a *Account) error
 
 	// CreateTerminal inserts a terminal; an existing id is EConflict.
 	CreateTerminal(ctx context.Context, t *Terminal) error
 	GetTerminal(ctx context.Context, id string) (*Terminal, error)
 	ListTerminals(ctx context.Context, f ListFilter) ([]*Terminal, bool, error)
+	// UpdateTerminal stores t's Label, Settings and Sealed for the existing
+	// terminal t.ID. A missing terminal is ENotFound.
+	UpdateTerminal(ctx context.Context, t *Terminal) error
 
 	// Ping checks the database is reachable (for /readyz).
 	Ping(ctx context.Context) error

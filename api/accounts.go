@@ -1,11 +1,13 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"sort"
 	"strconv"
 
 	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/engine"
 )
 
 type createAccountRequest struct {
@@ -160,4 +162,70 @@ func (s *Server) listTerminals(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, newList(list, more, func(t *tender.Terminal) terminal {
 		return toTerminal(t, s.credentialKeys(r, "terminal", t.ID))
 	}))
+}
+
+// updateAccountRequest is POST /v1/accounts/{id}. Connector, environment
+// and id are fixed once an account exists: payments refer to them.
+type updateAccountRequest struct {
+	Default     *bool             `json:"default"`
+	Settings    map[string]string `json:"settings"`
+	Credentials map[string]string `json:"credentials"`
+}
+
+func (s *Server) updateAccount(w http.ResponseWriter, r *http.Request) {
+	s.idempotent(w, r, func(body []byte, _ string) result {
+		if err := fixedFields(body, "id", "connector", "environment"); err != nil {
+			return result{err: err}
+		}
+		var req updateAccountRequest
+		if err := decode(body, &req); err != nil {
+			return result{err: err}
+		}
+		a, err := s.eng.UpdateAccount(r.Context(), r.PathValue("id"), engine.AccountChange{
+			Settings: req.Settings, Credentials: req.Credentials, Default: req.Default})
+		if err != nil {
+			return result{err: err}
+		}
+		return result{status: http.StatusOK, v: toAccount(a, keysOf(a.Credentials))}
+	})
+}
+
+// updateTerminalRequest is POST /v1/terminals/{id}.
+type updateTerminalRequest struct {
+	Label       *string           `json:"label"`
+	Settings    map[string]string `json:"settings"`
+	Credentials map[string]string `json:"credentials"`
+}
+
+func (s *Server) updateTerminal(w http.ResponseWriter, r *http.Request) {
+	s.idempotent(w, r, func(body []byte, _ string) result {
+		if err := fixedFields(body, "id", "connector", "account", "provider_id"); err != nil {
+			return result{err: err}
+		}
+		var req updateTerminalRequest
+		if err := decode(body, &req); err != nil {
+			return result{err: err}
+		}
+		t, err := s.eng.UpdateTerminal(r.Context(), r.PathValue("id"), engine.TerminalChange{
+			Label: req.Label, Settings: req.Settings, Credentials: req.Credentials})
+		if err != nil {
+			return result{err: err}
+		}
+		return result{status: http.StatusOK, v: toTerminal(t, keysOf(t.Credentials))}
+	})
+}
+
+// fixedFields refuses an update that tries to change a field that cannot
+// change, naming it (rather than the decoder's generic "unknown field").
+func fixedFields(body []byte, names ...string) error {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return nil // decode reports the malformed body
+	}
+	for _, n := range names {
+		if _, ok := m[n]; ok {
+			return tender.Invalid(n, "%s cannot be changed; create a new one instead", n)
+		}
+	}
+	return nil
 }

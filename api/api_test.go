@@ -516,3 +516,62 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("cancel of a missing payment: %d", r.status)
 	}
 }
+
+// TestUpdateAccountAndTerminal rotates a credential, changes settings and
+// the default account, and checks what cannot change is refused with the
+// field named and nothing stored changed.
+func TestUpdateAccountAndTerminal(t *testing.T) {
+	e := newEnv(t)
+	e.mustDo("POST", "/v1/accounts", `{"id":"tp2","connector":"testpay","credentials":{"secret":"other","extra":"x"}}`, 201)
+
+	// Rotate one credential; the other stays, settings merge, "" removes.
+	got := e.mustDo("POST", "/v1/accounts/tp2", `{"credentials":{"secret":"s3cret"},"settings":{"site":"y","region":"eu"}}`, 200)
+	if keys := got["credentials_set"].([]any); len(keys) != 2 {
+		t.Fatalf("credentials_set after rotating one: %v", keys)
+	}
+	got = e.mustDo("POST", "/v1/accounts/tp2", `{"settings":{"region":""},"credentials":{"extra":""}}`, 200)
+	if s := got["settings"].(map[string]any); len(s) != 1 || s["site"] != "y" {
+		t.Fatalf("settings after removing region: %v", s)
+	}
+	if strings.Contains(fmt.Sprint(got), "s3cret") {
+		t.Fatal("the update response shows a secret")
+	}
+	stored, _ := e.eng.Store().GetAccount(context.Background(), "tp2")
+	if bytes.Contains(stored.Sealed, []byte("s3cret")) || len(stored.Sealed) == 0 {
+		t.Fatal("updated credentials are not sealed at rest")
+	}
+	// The rotated secret reaches the connector (its Start checks it).
+	e.mustDo("POST", "/v1/payments", `{"amount":100,"currency":"EUR","connector":"testpay","account":"tp2"}`, 201)
+
+	// Make tp2 the default: tp1 loses the flag; a default cannot be unset.
+	e.mustDo("POST", "/v1/accounts/tp2", `{"default":true}`, 200)
+	if a := e.mustDo("GET", "/v1/accounts/tp1", "", 200); a["default"] != false {
+		t.Fatalf("tp1 kept the default flag: %v", a)
+	}
+	for body, param := range map[string]string{
+		`{"default":false}`:             "default",
+		`{"credentials":{"secret":""}}`: "credentials.secret",
+		`{"connector":"other"}`:         "connector",
+		`{"environment":"live"}`:        "environment",
+		`{"settings":{"site":1}}`:       "settings",
+	} {
+		r := e.do("POST", "/v1/accounts/tp2", body)
+		if r.status != 400 || r.json(t)["error"].(map[string]any)["param"] != param {
+			t.Errorf("%s: %d %s, want 400 naming %s", body, r.status, r.body, param)
+		}
+	}
+	if a := e.mustDo("GET", "/v1/accounts/tp2", "", 200); a["default"] != true || len(a["credentials_set"].([]any)) != 1 {
+		t.Fatalf("a refused update changed the account: %v", a)
+	}
+	if r := e.do("POST", "/v1/accounts/nope", `{"settings":{"a":"b"}}`); r.status != 404 {
+		t.Fatalf("update of a missing account: %d", r.status)
+	}
+
+	got = e.mustDo("POST", "/v1/terminals/till-1", `{"label":"Back office","credentials":{"api_key":"k1"}}`, 200)
+	if got["label"] != "Back office" || len(got["credentials_set"].([]any)) != 1 || got["provider_id"] != "T1" {
+		t.Fatalf("updated terminal: %v", got)
+	}
+	if r := e.do("POST", "/v1/terminals/till-1", `{"provider_id":"T2"}`); r.status != 400 || r.json(t)["error"].(map[string]any)["param"] != "provider_id" {
+		t.Fatalf("changing provider_id: %d %s", r.status, r.body)
+	}
+}

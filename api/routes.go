@@ -18,10 +18,12 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /v1/terminals", api(s.createTerminal))
 	s.mux.Handle("GET /v1/terminals", api(s.listTerminals))
 	s.mux.Handle("GET /v1/terminals/{id}", api(s.getTerminal))
+	s.mux.Handle("POST /v1/terminals/{id}", api(s.updateTerminal))
 
 	s.mux.Handle("POST /v1/accounts", api(s.createAccount))
 	s.mux.Handle("GET /v1/accounts", api(s.listAccounts))
 	s.mux.Handle("GET /v1/accounts/{id}", api(s.getAccount))
+	s.mux.Handle("POST /v1/accounts/{id}", api(s.updateAccount))
 
 	// Providers and shoppers: authenticated by the provider's own MAC or
 	// signature, never by an API key.

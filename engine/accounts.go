@@ -323,3 +323,107 @@ func (e *Engine) CredentialKeys(ctx context.Context, kind, id string) ([]string,
 	sort.Strings(keys)
 	return keys, nil
 }
+
+// AccountChange is an update of an account. Settings and Credentials are
+// merged into what is stored key by key; an empty value removes the key,
+// so that one secret can be rotated without sending the others. A nil
+// Default leaves the flag alone.
+type AccountChange struct {
+	Settings    map[string]string
+	Credentials map[string]string
+	Default     *bool
+}
+
+// UpdateAccount applies a change to an account, validates the result with
+// its connector and stores it with the credentials sealed again. Payments
+// already under way use the account as it was when each operation began.
+func (e *Engine) UpdateAccount(ctx context.Context, id string, ch AccountChange) (*tender.Account, error) {
+	defer e.locks.Lock("account:" + id)()
+	a, err := e.loadAccount(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c, err := e.connector(a.Connector)
+	if err != nil {
+		return nil, err
+	}
+	a.Settings = merge(a.Settings, ch.Settings)
+	a.Credentials = merge(a.Credentials, ch.Credentials)
+	if ch.Default != nil {
+		if !*ch.Default && a.Default {
+			return nil, tender.Invalid("default", "a connector keeps its default account; make another account the default instead")
+		}
+		a.Default = *ch.Default
+	}
+	if err := c.ValidateAccount(a); err != nil {
+		return nil, err
+	}
+	if a.Sealed, err = e.sealCredentials("account", a.ID, a.Credentials); err != nil {
+		return nil, err
+	}
+	if err := e.store.UpdateAccount(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// TerminalChange is an update of a terminal; Settings and Credentials merge
+// as in AccountChange, a nil Label leaves the label alone.
+type TerminalChange struct {
+	Label       *string
+	Settings    map[string]string
+	Credentials map[string]string
+}
+
+// UpdateTerminal applies a change to a terminal, validates it against its
+// account and stores it with the credentials sealed again.
+func (e *Engine) UpdateTerminal(ctx context.Context, id string, ch TerminalChange) (*tender.Terminal, error) {
+	defer e.locks.Lock("terminal:" + id)()
+	t, err := e.loadTerminal(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c, err := e.connector(t.Connector)
+	if err != nil {
+		return nil, err
+	}
+	a, err := e.loadAccount(ctx, t.Account)
+	if err != nil {
+		return nil, err
+	}
+	if ch.Label != nil {
+		if err := validateText("label", *ch.Label, 200); err != nil {
+			return nil, err
+		}
+		t.Label = *ch.Label
+	}
+	t.Settings = merge(t.Settings, ch.Settings)
+	t.Credentials = merge(t.Credentials, ch.Credentials)
+	if err := c.ValidateTerminal(t, a); err != nil {
+		return nil, err
+	}
+	if t.Sealed, err = e.sealCredentials("terminal", t.ID, t.Credentials); err != nil {
+		return nil, err
+	}
+	if err := e.store.UpdateTerminal(ctx, t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// merge returns base with change applied: a non-empty value sets its key,
+// an empty one deletes it.
+func merge(base, change map[string]string) map[string]string {
+	out := make(map[string]string, len(base)+len(change))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range change {
+		if v == "" {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}

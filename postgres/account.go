@@ -65,6 +65,34 @@ func (db *DB) CreateAccount(ctx context.Context, a *tender.Account) error {
 	}
 }
 
+// UpdateAccount stores a's settings, sealed credentials and default flag.
+func (db *DB) UpdateAccount(ctx context.Context, a *tender.Account) error {
+	settings, err := jsonArg(a.Settings)
+	if err != nil {
+		return err
+	}
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		var connector string
+		err := tx.QueryRow(ctx, `SELECT connector FROM accounts WHERE id = $1 FOR UPDATE`, a.ID).Scan(&connector)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("account", a.ID)
+		}
+		if err != nil {
+			return dbError(err)
+		}
+		if a.Default {
+			if _, err := tx.Exec(ctx, `UPDATE accounts SET is_default = false WHERE connector = $1 AND id <> $2`, connector, a.ID); err != nil {
+				return dbError(err)
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE accounts SET settings = $1, sealed = $2, is_default = $3 WHERE id = $4`, settings, a.Sealed, a.Default, a.ID)
+		if uniqueViolation(err) != "" {
+			return tender.Errorf(tender.EConflict, "connector %s already has a default account", connector)
+		}
+		return dbError(err)
+	})
+}
+
 const accountColumns = `id, connector, environment, is_default, settings, sealed, created_at`
 
 func scanAccount(row pgx.Row) (*tender.Account, error) {
@@ -168,6 +196,22 @@ func (db *DB) CreateTerminal(ctx context.Context, t *tender.Terminal) error {
 		return tender.Errorf(tender.EConflict, "terminal %s already exists", t.ID)
 	}
 	return dbError(err)
+}
+
+// UpdateTerminal stores t's label, settings and sealed credentials.
+func (db *DB) UpdateTerminal(ctx context.Context, t *tender.Terminal) error {
+	settings, err := jsonArg(t.Settings)
+	if err != nil {
+		return err
+	}
+	tag, err := db.pool.Exec(ctx, `UPDATE terminals SET label = $1, settings = $2, sealed = $3 WHERE id = $4`, t.Label, settings, t.Sealed, t.ID)
+	if err != nil {
+		return dbError(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("terminal", t.ID)
+	}
+	return nil
 }
 
 const terminalColumns = `id, connector, account, provider_id, label, settings, sealed, created_at`

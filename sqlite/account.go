@@ -73,6 +73,31 @@ func (db *DB) CreateAccount(ctx context.Context, a *tender.Account) error {
 	})
 }
 
+// UpdateAccount stores a's settings, sealed credentials and default flag.
+func (db *DB) UpdateAccount(ctx context.Context, a *tender.Account) error {
+	settings, err := jsonArg(a.Settings)
+	if err != nil {
+		return err
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		var connector string
+		err := tx.QueryRowContext(ctx, `SELECT connector FROM accounts WHERE id = ?`, a.ID).Scan(&connector)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("account", a.ID)
+		}
+		if err != nil {
+			return dbError(err)
+		}
+		if a.Default {
+			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET is_default = 0 WHERE connector = ? AND id <> ?`, connector, a.ID); err != nil {
+				return dbError(err)
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE accounts SET settings = ?, sealed = ?, is_default = ? WHERE id = ?`, settings, a.Sealed, a.Default, a.ID)
+		return dbError(err)
+	})
+}
+
 const accountColumns = `id, connector, environment, is_default, settings, sealed, created_at`
 
 func scanAccount(s scanner) (*tender.Account, error) {
@@ -177,6 +202,26 @@ func (db *DB) CreateTerminal(ctx context.Context, t *tender.Terminal) error {
 			return tender.Errorf(tender.EConflict, "terminal %s already exists", t.ID)
 		}
 		return dbError(err)
+	})
+}
+
+// UpdateTerminal stores t's label, settings and sealed credentials.
+func (db *DB) UpdateTerminal(ctx context.Context, t *tender.Terminal) error {
+	settings, err := jsonArg(t.Settings)
+	if err != nil {
+		return err
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE terminals SET label = ?, settings = ?, sealed = ? WHERE id = ?`, t.Label, settings, t.Sealed, t.ID)
+		if err != nil {
+			return dbError(err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return dbError(err)
+		} else if n == 0 {
+			return notFound("terminal", t.ID)
+		}
+		return nil
 	})
 }
 

@@ -84,6 +84,34 @@ func testAccounts(t *testing.T, s tender.Store) {
 	// One default per connector, so DefaultAccount is never ambiguous.
 	second := &tender.Account{ID: "computop-2", Connector: "computop", Default: true}
 	wantCode(t, "CreateAccount(second default)", s.CreateAccount(ctx, second), tender.EConflict)
+
+	// Updating settings and credentials keeps the id, connector,
+	// environment and creation time.
+	second.Default = false
+	if err := s.CreateAccount(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	upd := &tender.Account{ID: a.ID, Connector: "ignored", Environment: tender.EnvSandbox, Default: true,
+		Settings: map[string]string{"merchant_id": "M2"}, Sealed: []byte("resealed"), CreatedAt: base.Add(time.Hour)}
+	if err := s.UpdateAccount(ctx, upd); err != nil {
+		t.Fatalf("UpdateAccount: %v", err)
+	}
+	got, _ = s.GetAccount(ctx, a.ID)
+	diff(t, "updated account", &tender.Account{ID: "computop-live", Connector: "computop", Environment: tender.EnvLive, Default: true,
+		Settings: map[string]string{"merchant_id": "M2"}, Sealed: []byte("resealed"), CreatedAt: at(0)}, got)
+	// Making another account the default moves the flag in one step.
+	upd2, _ := s.GetAccount(ctx, "computop-2")
+	upd2.Default = true
+	if err := s.UpdateAccount(ctx, upd2); err != nil {
+		t.Fatalf("UpdateAccount(new default): %v", err)
+	}
+	if d, err := s.DefaultAccount(ctx, "computop"); err != nil || d.ID != "computop-2" {
+		t.Errorf("default after the switch = %+v, %v; want computop-2", d, err)
+	}
+	if old, _ := s.GetAccount(ctx, a.ID); old == nil || old.Default {
+		t.Errorf("the previous default kept its flag: %+v", old)
+	}
+	wantCode(t, "UpdateAccount(missing)", s.UpdateAccount(ctx, &tender.Account{ID: "missing"}), tender.ENotFound)
 }
 
 func testAccountsList(t *testing.T, s tender.Store) {
@@ -153,6 +181,17 @@ func testTerminals(t *testing.T, s tender.Store) {
 	}, got)
 	_, err = s.GetTerminal(ctx, "missing")
 	wantCode(t, "GetTerminal(missing)", err, tender.ENotFound)
+	upd := &tender.Terminal{ID: "till-1", Connector: "ignored", Account: "ignored", ProviderID: "ignored", Label: "Back office",
+		Settings: map[string]string{"model": "A77"}, Sealed: []byte("resealed")}
+	if err := s.UpdateTerminal(ctx, upd); err != nil {
+		t.Fatalf("UpdateTerminal: %v", err)
+	}
+	got, _ = s.GetTerminal(ctx, "till-1")
+	diff(t, "updated terminal", &tender.Terminal{
+		ID: "till-1", Connector: "epay", Account: "epay-live", ProviderID: "TID123", Label: "Back office",
+		Settings: map[string]string{"model": "A77"}, Sealed: []byte("resealed"), CreatedAt: at(0),
+	}, got)
+	wantCode(t, "UpdateTerminal(missing)", s.UpdateTerminal(ctx, &tender.Terminal{ID: "missing"}), tender.ENotFound)
 	wantCode(t, "CreateTerminal(same id)", s.CreateTerminal(ctx, &tender.Terminal{ID: "till-1", Connector: "sepay"}), tender.EConflict)
 
 	for _, id := range []string{"till-4", "till-2", "till-3", "till-5"} {

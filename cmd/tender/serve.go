@@ -247,36 +247,72 @@ func startSandbox(ctx context.Context, eng *engine.Engine, c serveConfig, log *s
 	return srv, key, nil
 }
 
+// registerSandbox creates the sandbox account and terminals, or brings the
+// stored ones up to date with the simulator (its address or generated keys
+// may have changed since the database was made).
 func registerSandbox(ctx context.Context, eng *engine.Engine, sb *tender.Sandbox, log *slog.Logger) error {
 	a := sb.Account
 	if existing, err := eng.GetAccount(ctx, a.ID); err == nil {
-		if existing.Settings != nil && !sameSettings(existing.Settings, a.Settings) {
-			log.Warn("the stored sandbox account differs from the simulator's (was the simulator address changed?); delete the database to start afresh", "account", a.ID)
+		keys, err := eng.CredentialKeys(ctx, "account", a.ID)
+		if err != nil {
+			return err
 		}
+		if _, err := eng.UpdateAccount(ctx, a.ID, engine.AccountChange{
+			Settings: replacement(existing.Settings, a.Settings), Credentials: replacement(keySet(keys), a.Credentials),
+		}); err != nil {
+			return err
+		}
+	} else if tender.ErrorCodeOf(err) != tender.ENotFound {
+		return err
 	} else if _, err := eng.CreateAccount(ctx, &a); err != nil {
 		return err
 	}
 	for _, t := range sb.Terminals {
-		if _, err := eng.GetTerminal(ctx, t.ID); err == nil {
+		existing, err := eng.GetTerminal(ctx, t.ID)
+		if tender.ErrorCodeOf(err) == tender.ENotFound {
+			if _, err := eng.CreateTerminal(ctx, &t); err != nil {
+				return err
+			}
 			continue
 		}
-		if _, err := eng.CreateTerminal(ctx, &t); err != nil {
+		if err != nil {
+			return err
+		}
+		if existing.Account != t.Account && t.Account != "" || existing.ProviderID != t.ProviderID {
+			log.Warn("a stored sandbox terminal belongs to another account or provider id; delete the database to start afresh", "terminal", t.ID)
+			continue
+		}
+		keys, err := eng.CredentialKeys(ctx, "terminal", t.ID)
+		if err != nil {
+			return err
+		}
+		if _, err := eng.UpdateTerminal(ctx, t.ID, engine.TerminalChange{Label: &t.Label,
+			Settings: replacement(existing.Settings, t.Settings), Credentials: replacement(keySet(keys), t.Credentials)}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func sameSettings(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
+// replacement is the change that turns a map with the keys of old into
+// want: every key of want set, every other key of old removed.
+func replacement(old, want map[string]string) map[string]string {
+	ch := map[string]string{}
+	for k := range old {
+		ch[k] = ""
 	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
+	for k, v := range want {
+		ch[k] = v
 	}
-	return true
+	return ch
+}
+
+func keySet(keys []string) map[string]string {
+	m := make(map[string]string, len(keys))
+	for _, k := range keys {
+		m[k] = "x"
+	}
+	return m
 }
 
 // sandboxAPIKey returns the sandbox user's API key, kept in path (0600) so

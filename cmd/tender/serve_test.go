@@ -39,6 +39,7 @@ type tenderProc struct {
 	SimURL string
 	Key    string
 	Data   string // --data-dir: where the sandbox keeps its generated provider keys
+	Stop   func() // shuts the server down and waits for it (also done at cleanup)
 }
 
 // startTender runs `tender serve` with the given extra flags on free ports
@@ -52,25 +53,35 @@ func startTender(t *testing.T, extra ...string) *tenderProc {
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--sim-addr", "127.0.0.1:0",
 		"--db", "sqlite:" + filepath.Join(dir, "tender.db"), "--data-dir", filepath.Join(dir, "data"),
 		"--check-interval", "200ms", "--log-level", "warn"}, extra...)
-	go func() { done <- run(ctx, args, func(string) string { return "" }, &out, &errs) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("tender serve: %v", err)
-			}
-		case <-time.After(40 * time.Second):
-			t.Error("tender serve did not shut down")
+	data := filepath.Join(dir, "data")
+	for i, a := range extra {
+		if a == "--data-dir" && i+1 < len(extra) {
+			data = extra[i+1]
 		}
-	})
+	}
+	go func() { done <- run(ctx, args, func(string) string { return "" }, &out, &errs) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("tender serve: %v", err)
+				}
+			case <-time.After(40 * time.Second):
+				t.Error("tender serve did not shut down")
+			}
+		})
+	}
+	t.Cleanup(stop)
 	urlRe := regexp.MustCompile(`sandbox mode at (http://\S+)`)
 	simRe := regexp.MustCompile(`Simulators: (http://[^/]+)/sim/`)
 	keyRe := regexp.MustCompile(`Sandbox API key: (\S+)`)
 	for i := 0; i < 600; i++ {
 		s := out.String()
 		if u, k, sim := urlRe.FindStringSubmatch(s), keyRe.FindStringSubmatch(s), simRe.FindStringSubmatch(s); u != nil && k != nil && sim != nil {
-			return &tenderProc{t: t, URL: u[1], Key: k[1], SimURL: sim[1], Data: filepath.Join(dir, "data")}
+			return &tenderProc{t: t, URL: u[1], Key: k[1], SimURL: sim[1], Data: data, Stop: stop}
 		}
 		select {
 		case err := <-done:
@@ -159,6 +170,34 @@ func TestServeSandbox(t *testing.T) {
 	res.Body.Close()
 	if !strings.Contains(string(b), "tender_http_request_seconds") {
 		t.Fatal("metrics lack tender_http_request_seconds")
+	}
+}
+
+// TestServeRestartRefreshesSandbox restarts `tender serve` on the same
+// database and data directory with the simulators on another port: the
+// stored sandbox accounts follow the simulators, so payments still work.
+func TestServeRestartRefreshesSandbox(t *testing.T) {
+	dir := t.TempDir()
+	same := []string{"--db", "sqlite:" + filepath.Join(dir, "tender.db"), "--data-dir", filepath.Join(dir, "data")}
+	first := startTender(t, same...)
+	created := first.mustCall("POST", "/v1/payments", `{"amount":1000,"currency":"EUR","terminal":"sepay-term-1"}`, 201)
+	first.waitFor(created["id"].(string), 60*time.Second, "captured")
+	first.Stop()
+
+	second := startTender(t, same...)
+	if second.SimURL == first.SimURL {
+		t.Skip("the simulators got the same port again; nothing to refresh")
+	}
+	if second.Key != first.Key {
+		t.Error("the sandbox API key changed across a restart")
+	}
+	a := second.mustCall("GET", "/v1/accounts/trustpayments-sandbox", "", 200)
+	if u := a["settings"].(map[string]any)["webservices_url"]; !strings.HasPrefix(u.(string), second.SimURL) {
+		t.Fatalf("sandbox account still points at %v, simulators are at %s", u, second.SimURL)
+	}
+	for _, body := range []string{`{"amount":1000,"currency":"EUR","terminal":"sepay-term-1"}`, epayBody(1000, 900)} {
+		created := second.mustCall("POST", "/v1/payments", body, 201)
+		second.waitFor(created["id"].(string), 60*time.Second, "captured")
 	}
 }
 
