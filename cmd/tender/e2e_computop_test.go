@@ -47,6 +47,7 @@ func htmlUnescape(s string) string {
 // Wero page, the signed notify captures the payment, and the browser lands
 // on Tender's page.
 func TestComputopThroughAPI(t *testing.T) {
+	t.Parallel()
 	p := startTender(t)
 	created := p.mustCall("POST", "/v1/payments", `{"amount":2500,"currency":"EUR","connector":"computop","return_url":"https://shop.example/done",`+computopBilling+`}`, 201)
 	id := created["id"].(string)

@@ -16,6 +16,7 @@ func epayBody(amount int64, number int) string {
 // TestEpayThroughAPI takes Greek terminal payments through Tender's HTTP API
 // against the ePay and Impact simulators over HTTP.
 func TestEpayThroughAPI(t *testing.T) {
+	t.Parallel()
 	p := startTender(t)
 	tests := []struct {
 		amount  int64

@@ -9,6 +9,7 @@ import (
 // TestSepayThroughAPI takes Dutch terminal payments through Tender's HTTP
 // API against the Sepay simulator over HTTP (signed SOAP both ways).
 func TestSepayThroughAPI(t *testing.T) {
+	t.Parallel()
 	p := startTender(t)
 	created := p.mustCall("POST", "/v1/payments", `{"amount":1000,"currency":"EUR","terminal":"sepay-term-1"}`, 201)
 	id := created["id"].(string)

@@ -145,6 +145,7 @@ func sandboxTrustKeys(t *testing.T, p *tenderProc) (jwtSecret, wsPassword string
 // that the simulator's ledger (read with TRANSACTIONQUERY, as a merchant
 // would at Trust Payments) agrees with Tender's records.
 func TestTrustPaymentsThroughAPI(t *testing.T) {
+	t.Parallel()
 	p := startTender(t)
 
 	t.Run("frictionless", func(t *testing.T) {

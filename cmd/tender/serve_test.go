@@ -177,6 +177,7 @@ func TestServeSandbox(t *testing.T) {
 // database and data directory with the simulators on another port: the
 // stored sandbox accounts follow the simulators, so payments still work.
 func TestServeRestartRefreshesSandbox(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	same := []string{"--db", "sqlite:" + filepath.Join(dir, "tender.db"), "--data-dir", filepath.Join(dir, "data")}
 	first := startTender(t, same...)
