@@ -21,7 +21,8 @@ const ReturnPath = "return"
 // authenticated, notes §4.6): it must verify, be about a payment of this
 // account, and carry the request JWT Tender issued for that payment. A post
 // without a JWT (the library could not reach or decode the gateway,
-// errorcode 50000 "Time-out") moves an open payment to unknown, to be
+// errorcode 50003 "Invalid response", or 50000 "Time-out" in the seed)
+// moves an open payment to unknown, to be
 // reconciled by TRANSACTIONQUERY.
 //
 // A browser form post is a Landing; a JSON post ({"jwt": ...}) from an app

@@ -18,6 +18,7 @@ var checkoutPage = template.Must(template.New("checkout").Parse(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<link rel="icon" href="data:,">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>Pay {{.Amount}} {{.Currency}}</title>

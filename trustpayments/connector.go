@@ -199,14 +199,21 @@ func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, e
 		}
 	}
 	if len(approved) > 0 {
-		a := approved[0]
+		a := adopt(approved, p.ProviderReference)
+		// More than one approved AUTH for one payment: the same request
+		// reached the gateway twice (a browser resends a POST whose reused
+		// connection closed unanswered). The payment keeps one; the others
+		// are voided before the payment is decided, so the shopper is not
+		// charged twice. A failure leaves the payment in doubt and the
+		// reconciler tries again.
 		for _, r := range approved {
-			if r.Get("transactionreference") == p.ProviderReference {
-				a = r
+			if r.Get("transactionreference") == a.Get("transactionreference") {
+				continue
 			}
-		}
-		if len(approved) > 1 {
-			c.log.Error("trustpayments: more than one approved AUTH for one payment", "payment", p.ID, "count", len(approved))
+			if err := c.voidDuplicate(ctx, cfg, p, r); err != nil {
+				c.log.Error("trustpayments: could not void a duplicate AUTH", "payment", p.ID, "transactionreference", r.Get("transactionreference"), "err", err)
+				return tender.Update{}, err
+			}
 		}
 		if amt, ok := AmountOf(a, p.Currency); ok && amt != p.Amount {
 			c.log.Error("trustpayments: AUTH amount differs from the payment", "payment", p.ID)
@@ -235,6 +242,59 @@ func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, e
 		return tender.Update{Note: "trustpayments: outcome in doubt at Trust Payments; contact Trust Payments support", CheckIn: time.Hour}, nil
 	}
 	return tender.Update{}, nil
+}
+
+// adopt picks the AUTH a payment keeps among approved ones: the one it
+// already names, else the first that is not cancelled, else the first.
+func adopt(approved []Result, ref string) Result {
+	for _, r := range approved {
+		if ref != "" && r.Get("transactionreference") == ref {
+			return r
+		}
+	}
+	for _, r := range approved {
+		if r.Get("settlestatus") != "3" {
+			return r
+		}
+	}
+	return approved[0]
+}
+
+// voidDuplicate undoes an approved AUTH the payment does not keep: cancel
+// it while it is not settled, refund it in full once it is. The refund's
+// orderreference is derived from the AUTH, so a retry finds it.
+func (c *Connector) voidDuplicate(ctx context.Context, cfg Config, p *tender.Payment, r Result) error {
+	ref := r.Get("transactionreference")
+	switch r.Get("settlestatus") {
+	case "3":
+		return nil
+	case "0", "1", "2":
+		if err := c.cancelAuth(ctx, cfg, ref); err != nil {
+			return err
+		}
+		c.log.Warn("trustpayments: cancelled a duplicate AUTH", "payment", p.ID, "transactionreference", ref)
+		return nil
+	}
+	orderref := refundReference("duplicate:" + ref)
+	ws := c.ws(cfg)
+	prior, err := ws.Query(ctx, map[string]string{"sitereference": cfg.SiteReference, "orderreference": orderref})
+	if err != nil {
+		return err
+	}
+	for _, x := range prior {
+		if x.Get("requesttypedescription") == "REFUND" && x.Get("errorcode") == "0" && x.Get("parenttransactionreference") == ref {
+			return nil
+		}
+	}
+	res, err := ws.Refund(ctx, cfg.SiteReference, ref, orderref, "", "")
+	if err != nil {
+		return err
+	}
+	if code := res.Get("errorcode"); code != "0" {
+		return wsError(code, "Trust Payments did not refund a duplicate AUTH")
+	}
+	c.log.Warn("trustpayments: refunded a duplicate AUTH", "payment", p.ID, "transactionreference", ref)
+	return nil
 }
 
 func issuedAt(p *tender.Payment) time.Time {

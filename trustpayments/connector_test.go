@@ -509,6 +509,47 @@ func TestCommunicationErrorReconciled(t *testing.T) {
 	}
 }
 
+// A browser resends a POST whose reused connection closed unanswered, so
+// under rule 55 the gateway can approve the same request twice. The
+// reconciliation keeps one AUTH and voids the other: cancelled while
+// unsettled, refunded in full once settled.
+func TestDuplicateAuthVoided(t *testing.T) {
+	for _, settled := range []bool{false, true} {
+		e := newEnv(t)
+		p := e.start(2055, false)
+		// e.gateway tries twice, as a browser resends.
+		if _, err := e.gateway(p.NextAction.Data["jwt"], card("4111111111111111")); err == nil {
+			t.Fatal("rule 55 answered")
+		}
+		if _, err := e.ret(p, url.Values{"errorcode": {"50003"}, "orderreference": {p.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		if settled {
+			e.sim.Settle()
+		}
+		for range 2 { // a second check (a retry) changes nothing more
+			u, err := e.conn.Status(context.Background(), e.op(p, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Status == tender.StatusUnknown {
+				e.apply(p, u)
+			}
+		}
+		auths := e.sim.Approved(p.ID)
+		if p.Status != tender.StatusCaptured || len(auths) != 2 || p.ProviderReference != auths[0].Reference {
+			t.Fatalf("settled=%v: status %s reference %s ledger %+v", settled, p.Status, p.ProviderReference, auths)
+		}
+		if settled {
+			if got := e.sim.Refunded(auths[1].Reference); got != 2055 || e.sim.Refunded(auths[0].Reference) != 0 {
+				t.Fatalf("settled duplicate refunded %d, kept AUTH refunded %d", got, e.sim.Refunded(auths[0].Reference))
+			}
+		} else if auths[0].SettleStatus != "0" || auths[1].SettleStatus != "3" {
+			t.Fatalf("unsettled duplicate: settlestatus %s (kept) and %s (duplicate)", auths[0].SettleStatus, auths[1].SettleStatus)
+		}
+	}
+}
+
 func TestFirstRequestDroppedRetried(t *testing.T) {
 	e := newEnv(t)
 	p := e.start(1061, false) // sandbox rule 61: the first request is dropped

@@ -124,15 +124,19 @@ func (c *WSClient) Update(ctx context.Context, site, txref string, updates map[s
 }
 
 // Refund runs a REFUND of amount (field "baseamount" or "mainamount") of
-// parent and returns its response element.
+// parent and returns its response element. With no amountField the whole
+// settled amount is refunded (notes §6.7).
 func (c *WSClient) Refund(ctx context.Context, site, parent, orderref string, amountField, amount string) (Result, error) {
-	res, err := c.Do(ctx, map[string]any{
+	req := map[string]any{
 		"requesttypedescriptions":    []string{"REFUND"},
 		"sitereference":              site,
 		"parenttransactionreference": parent,
 		"orderreference":             orderref,
-		amountField:                  amount,
-	})
+	}
+	if amountField != "" {
+		req[amountField] = amount
+	}
+	res, err := c.Do(ctx, req)
 	if err != nil {
 		return Result{}, err
 	}

@@ -38,8 +38,7 @@ func TestTrustPaymentsInBrowser(t *testing.T) {
 	p := startTender(t)
 	shop := startShop(t)
 	b := startBrowser(t, exe)
-	// The sandbox refuses expired cards: an expiry that stays in the future.
-	expiry := fmt.Sprintf("12/%02d", (time.Now().Year()+2)%100)
+	expiry := testExpiry()
 
 	t.Run("frictionless", func(t *testing.T) {
 		p := p.in(t)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -80,7 +81,7 @@ func trustReturn(t *testing.T, p *tenderProc, form url.Values) *http.Response {
 // without one (errorcode 50003) when the gateway did not answer.
 func trustPay(t *testing.T, p *tenderProc, id, reqJWT, pan, otp string) *http.Response {
 	t.Helper()
-	card := map[string]any{"pan": pan, "expirydate": "12/30", "securitycode": "123"}
+	card := map[string]any{"pan": pan, "expirydate": testExpiry(), "securitycode": "123"}
 	rj := trustGateway(t, p, reqJWT, card)
 	if rj != "" {
 		payload := jwtClaims(t, rj)["payload"].(map[string]any)
@@ -106,6 +107,10 @@ func trustPay(t *testing.T, p *tenderProc, id, reqJWT, pan, otp string) *http.Re
 	}
 	return trustReturn(t, p, url.Values{"jwt": {rj}, "orderreference": {id}})
 }
+
+// testExpiry is a card expiry date that stays in the future: December two
+// years from now (the gateway refuses expired cards).
+func testExpiry() string { return fmt.Sprintf("12/%02d", (time.Now().Year()+2)%100) }
 
 // trustCheckout creates a Trust Payments payment through the API and
 // returns its id and request JWT.
