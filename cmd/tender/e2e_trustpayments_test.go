@@ -368,9 +368,10 @@ func TestTrustPaymentsThroughAPI(t *testing.T) {
 }
 
 // trustLedgerAgrees compares every Trust Payments payment Tender holds with
-// what the simulator's Webservices API reports for it: at most one approved
-// AUTH per payment, none for a failed one, the captured amount equal to the
-// AUTH's settle amount, and refunds adding up.
+// what the simulator's Webservices API reports for it: exactly one live
+// (not cancelled) approved AUTH per paid payment, none for a failed or
+// cancelled one, the captured amount equal to the AUTH's settle amount, and
+// refunds adding up.
 func trustLedgerAgrees(t *testing.T, p *tenderProc) {
 	t.Helper()
 	_, wsPassword := sandboxTrustKeys(t, p)
@@ -400,29 +401,35 @@ func trustLedgerAgrees(t *testing.T, p *tenderProc) {
 	for _, x := range list {
 		pay := x.(map[string]any)
 		id, status := pay["id"].(string), pay["status"].(string)
-		a := auths[id]
+		// An AUTH cancelled at Trust Payments (settlestatus 3) moves no
+		// money: a cancelled payment's, or a duplicate that was voided.
+		var live []tp.Result
+		for _, r := range auths[id] {
+			if r.Get("settlestatus") != "3" {
+				live = append(live, r)
+			}
+		}
 		delete(auths, id)
 		switch status {
-		case "requires_action", "failed":
-			if len(a) != 0 {
-				t.Errorf("%s is %s at Tender but has %d approved AUTHs at Trust Payments", id, status, len(a))
+		case "requires_action", "failed", "canceled":
+			if len(live) != 0 {
+				t.Errorf("%s is %s at Tender but has %d live AUTHs at Trust Payments", id, status, len(live))
 			}
 			continue
 		}
-		if len(a) != 1 {
-			t.Errorf("%s is %s at Tender and has %d approved AUTHs at Trust Payments", id, status, len(a))
+		if len(live) != 1 {
+			t.Errorf("%s is %s at Tender and has %d live AUTHs at Trust Payments", id, status, len(live))
 			continue
 		}
-		auth := a[0]
+		auth := live[0]
 		if auth.Get("transactionreference") != pay["provider_reference"] || auth.Get("baseamount") != strconv.FormatInt(int64(pay["amount"].(float64)), 10) {
 			t.Errorf("%s: AUTH %v does not match %v", id, auth.Fields, pay)
 		}
-		settle := map[string]string{"authorized": "2", "canceled": "3"}[status]
-		if settle == "" {
-			settle = "0"
-			if got := auth.Get("settlebaseamount"); got != strconv.FormatInt(int64(pay["captured_amount"].(float64)), 10) {
-				t.Errorf("%s: Tender captured %v, Trust Payments settles %s", id, pay["captured_amount"], got)
-			}
+		settle := "0"
+		if status == "authorized" {
+			settle = "2"
+		} else if got := auth.Get("settlebaseamount"); got != strconv.FormatInt(int64(pay["captured_amount"].(float64)), 10) {
+			t.Errorf("%s: Tender captured %v, Trust Payments settles %s", id, pay["captured_amount"], got)
 		}
 		if auth.Get("settlestatus") != settle {
 			t.Errorf("%s is %s but its AUTH has settlestatus %s", id, status, auth.Get("settlestatus"))
@@ -433,5 +440,14 @@ func trustLedgerAgrees(t *testing.T, p *tenderProc) {
 	}
 	for order, a := range auths {
 		t.Errorf("Trust Payments has %d approved AUTHs for %s, which Tender does not list", len(a), order)
+	}
+	cancelled := 0
+	for _, r := range records {
+		if r.Get("requesttypedescription") == "AUTH" && r.Get("errorcode") == "0" && r.Get("settlestatus") == "3" {
+			cancelled++
+		}
+	}
+	if cancelled == 0 {
+		t.Error("no cancelled AUTH in the ledger: the canceled payment's AUTH should be there with settlestatus 3")
 	}
 }
