@@ -67,9 +67,10 @@ func toWebhookDelivery(d *tender.WebhookDelivery) webhookDelivery {
 }
 
 type createWebhookEndpointRequest struct {
-	URL         string    `json:"url"`
-	Description string    `json:"description"`
-	Events      *[]string `json:"events"`
+	URL         string `json:"url"`
+	Description string `json:"description"`
+	// Events is a pointer to tell [] (an error) from absent or null (all).
+	Events *[]string `json:"events"`
 }
 
 func (s *Server) createWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
@@ -81,9 +82,10 @@ func (s *Server) createWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
 		}
 		er := engine.WebhookEndpointRequest{URL: req.URL, Description: req.Description}
 		if req.Events != nil {
+			// Given, even as []: an empty list is an error, not "all".
 			er.Events = *req.Events
 			if er.Events == nil {
-				er.Events = []string{} // "events": null is as empty as []
+				er.Events = []string{}
 			}
 		}
 		ep, err := s.eng.CreateWebhookEndpoint(r.Context(), er)
