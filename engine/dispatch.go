@@ -142,13 +142,14 @@ func (e *Engine) RunWebhooks(ctx context.Context) error {
 func (e *Engine) dispatchOnce(ctx context.Context, sem chan struct{}, wg *sync.WaitGroup) (int, error) {
 	free := cap(sem) - len(sem)
 	if free == 0 {
-		// Every worker is busy: wait for one rather than spin.
+		// Every worker is busy: wait for one rather than spin, then look
+		// again at once (a backlog is likely).
 		select {
 		case sem <- struct{}{}:
 			<-sem
 		case <-ctx.Done():
 		}
-		return 0, nil
+		return 1, nil
 	}
 	due, err := e.store.ClaimWebhookDeliveries(ctx, e.clock.Now().UTC(), e.hooks.Lease, free)
 	if err != nil {

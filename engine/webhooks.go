@@ -121,9 +121,6 @@ func (e *Engine) validateWebhookURL(raw string) error {
 	if u.Fragment != "" || strings.HasSuffix(raw, "#") {
 		return tender.Invalid("url", "url must not contain a fragment (#...)")
 	}
-	if u.Port() != "" && strings.Trim(u.Port(), "0123456789") != "" {
-		return tender.Invalid("url", "url has an invalid port")
-	}
 	return nil
 }
 
