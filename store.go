@@ -9,6 +9,11 @@ import (
 // one conformance suite (storetest) runs against both. Every method that
 // changes a payment writes the payment and its events in one transaction.
 //
+// Every event appended (by CreatePayment or UpdatePayment) also queues a
+// WebhookDelivery, in the same transaction, for each webhook endpoint that
+// is not deleted and lists the event's type: a delivery is never lost by a
+// crash after the commit, nor queued for a change that rolled back.
+//
 // Not-found lookups return an *Error with code ENotFound; a lost optimistic
 // update returns ErrVersionConflict (code EConflict).
 type Store interface {
@@ -73,6 +78,39 @@ type Store interface {
 	// UpdateTerminal stores t's Label, Settings and Sealed for the existing
 	// terminal t.ID. A missing terminal is ENotFound.
 	UpdateTerminal(ctx context.Context, t *Terminal) error
+
+	// CreateWebhookEndpoint inserts an endpoint; an existing id is
+	// EConflict. Of the secret only w.Sealed is stored.
+	CreateWebhookEndpoint(ctx context.Context, w *WebhookEndpoint) error
+	// GetWebhookEndpoint returns the endpoint with id; a deleted one is
+	// ENotFound.
+	GetWebhookEndpoint(ctx context.Context, id string) (*WebhookEndpoint, error)
+	// ListWebhookEndpoints pages through endpoints not deleted, in id order
+	// (f.Connector is ignored).
+	ListWebhookEndpoints(ctx context.Context, f ListFilter) ([]*WebhookEndpoint, bool, error)
+	// DeleteWebhookEndpoint marks the endpoint deleted, forgets its sealed
+	// secret and cancels its pending deliveries, in one transaction; no
+	// delivery is queued for it afterwards. A missing or deleted endpoint
+	// is ENotFound.
+	DeleteWebhookEndpoint(ctx context.Context, id string, at time.Time) error
+	// ClaimWebhookDeliveries returns up to limit pending deliveries whose
+	// NextAttemptAt is not after now, oldest due first, and in the same
+	// transaction moves their NextAttemptAt to now+lease and increments
+	// their Attempts, so that no other dispatcher (in this or another
+	// instance) claims them while this one sends. PostgreSQL uses FOR
+	// UPDATE SKIP LOCKED.
+	ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*WebhookDelivery, error)
+	// RecordWebhookAttempt appends attempt a and, if d is still pending
+	// with the Attempts of its claim, stores d's Status, NextAttemptAt,
+	// LastAttemptAt, LastStatusCode and LastError, in one transaction.
+	// A delivery claimed again since, or canceled, keeps its state and the
+	// call returns an EConflict error (the attempt is still recorded).
+	RecordWebhookAttempt(ctx context.Context, d *WebhookDelivery, a WebhookAttempt) error
+	// ListWebhookDeliveries pages through an endpoint's deliveries, newest
+	// first (deleted endpoints included).
+	ListWebhookDeliveries(ctx context.Context, f DeliveryFilter) ([]*WebhookDelivery, bool, error)
+	// ListWebhookAttempts returns a delivery's attempts in order.
+	ListWebhookAttempts(ctx context.Context, deliveryID int64) ([]WebhookAttempt, error)
 
 	// Ping checks the database is reachable (for /readyz).
 	Ping(ctx context.Context) error

@@ -72,6 +72,13 @@ type result struct {
 
 // idempotent runs a POST handler under its Idempotency-Key.
 func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, fn func(body []byte, opID string) result) {
+	s.idempotentThen(w, r, fn, nil)
+}
+
+// idempotentThen is idempotent with finish, which may rewrite the response
+// (the first one or a replay) before it is written: a secret shown in the
+// response is added there, so that the stored response never holds it.
+func (s *Server) idempotentThen(w http.ResponseWriter, r *http.Request, fn func(body []byte, opID string) result, finish func(resp *engine.Response)) {
 	body, err := readBody(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -93,6 +100,9 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, fn func(body
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if finish != nil {
+		finish(&resp)
 	}
 	if resp.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")

@@ -25,6 +25,12 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/accounts/{id}", api(s.getAccount))
 	s.mux.Handle("POST /v1/accounts/{id}", api(s.updateAccount))
 
+	s.mux.Handle("POST /v1/webhook_endpoints", api(s.createWebhookEndpoint))
+	s.mux.Handle("GET /v1/webhook_endpoints", api(s.listWebhookEndpoints))
+	s.mux.Handle("GET /v1/webhook_endpoints/{id}", api(s.getWebhookEndpoint))
+	s.mux.Handle("DELETE /v1/webhook_endpoints/{id}", api(s.deleteWebhookEndpoint))
+	s.mux.Handle("GET /v1/webhook_endpoints/{id}/deliveries", api(s.listWebhookDeliveries))
+
 	// Providers and shoppers: authenticated by the provider's own MAC or
 	// signature, never by an API key.
 	s.mux.Handle("/callbacks/{connector}/{account}/{path...}", open(s.callback))

@@ -66,6 +66,7 @@ func (e *Engine) mutate(ctx context.Context, id string, fn func(p *tender.Paymen
 			return nil, err
 		}
 		e.watch.notify(p.ID)
+		e.kickWebhooks()
 		return p, nil
 	}
 }

@@ -64,6 +64,8 @@ type Options struct {
 	// IdempotencyTTL is how long an Idempotency-Key is remembered (≥ 24 h).
 	IdempotencyTTL time.Duration
 	Metrics        *Metrics // optional
+	// Webhooks configure merchant webhooks (see RunWebhooks).
+	Webhooks WebhookOptions
 }
 
 // Engine runs Tender's use cases. It is safe for concurrent use.
@@ -77,6 +79,8 @@ type Engine struct {
 	sched      Schedule
 	idemTTL    time.Duration
 	metrics    *Metrics
+	hooks      WebhookOptions
+	hookKick   chan struct{} // wakes RunWebhooks after a commit
 
 	watch   *watchers
 	locks   keyedMutex
@@ -102,6 +106,8 @@ func New(o Options) (*Engine, error) {
 		sched:      o.Schedule,
 		idemTTL:    o.IdempotencyTTL,
 		metrics:    o.Metrics,
+		hooks:      o.Webhooks,
+		hookKick:   make(chan struct{}, 1),
 		watch:      newWatchers(),
 		idemWay:    map[string]chan struct{}{},
 	}
@@ -146,6 +152,7 @@ func New(o Options) (*Engine, error) {
 	if e.metrics == nil {
 		e.metrics = NewMetrics(nil)
 	}
+	e.hooks.setDefaults()
 	return e, nil
 }
 

@@ -13,6 +13,7 @@ type Metrics struct {
 	providerCalls *prometheus.HistogramVec
 	checks        *prometheus.CounterVec
 	callbacks     *prometheus.CounterVec
+	webhooks      *prometheus.CounterVec
 }
 
 // NewMetrics makes the engine's metrics and registers them with reg (nil:
@@ -36,9 +37,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tender_callbacks_total",
 			Help: "Inbound provider callbacks, by connector and result (accepted, rejected).",
 		}, []string{"connector", "result"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tender_webhook_deliveries_total",
+			Help: "Webhook delivery attempts by outcome: delivered (2xx), retry (failed, will be retried), failed (failed and given up), canceled (endpoint deleted).",
+		}, []string{"outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.transitions, m.providerCalls, m.checks, m.callbacks)
+		reg.MustRegister(m.transitions, m.providerCalls, m.checks, m.callbacks, m.webhooks)
 	}
 	return m
 }
@@ -68,4 +73,8 @@ func (m *Metrics) callback(connector string, err error) {
 		result = "rejected"
 	}
 	m.callbacks.WithLabelValues(connector, result).Inc()
+}
+
+func (m *Metrics) webhook(outcome string) {
+	m.webhooks.WithLabelValues(outcome).Inc()
 }

@@ -142,8 +142,11 @@ func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...te
 	return nil
 }
 
-// appendEvents inserts events for payment id, in order, in one round trip.
-// An event's PaymentID is always id; a zero CreatedAt becomes at.
+// appendEvents inserts events for payment id, in order, in one round trip,
+// and with each its webhook deliveries (the outbox): one per endpoint that
+// is not deleted and lists the event's type. A data-modifying WITH runs
+// exactly once, whether or not any endpoint matches. An event's PaymentID
+// is always id; a zero CreatedAt becomes at.
 func appendEvents(ctx context.Context, tx pgx.Tx, id string, at time.Time, events []tender.Event) error {
 	if len(events) == 0 {
 		return nil
@@ -154,7 +157,12 @@ func appendEvents(ctx context.Context, tx pgx.Tx, id string, at time.Time, event
 		if created.IsZero() {
 			created = at
 		}
-		b.Queue(`INSERT INTO events (payment_id, type, data, created_at) VALUES ($1, $2, $3, $4)`,
+		b.Queue(`WITH ev AS (
+				INSERT INTO events (payment_id, type, data, created_at) VALUES ($1, $2, $3, $4) RETURNING id
+			)
+			INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payment_id, status, next_attempt_at, created_at)
+			SELECT w.id, ev.id, $2, $1, 'pending', $4, $4 FROM ev, webhook_endpoints w
+			WHERE w.deleted_at IS NULL AND w.events ? $2::text`,
 			id, e.Type, rawArg(e.Data), created)
 	}
 	return dbError(tx.SendBatch(ctx, &b).Close())

@@ -4,7 +4,7 @@
 // Concurrency: UpdatePayment is an optimistic compare-and-set on version
 // (row locks make the loser see the winner's version); ClaimDue locks due
 // rows with FOR UPDATE SKIP LOCKED so instances never claim one payment
-// twice; ReserveIdempotency is one INSERT ... ON CONFLICT statement, so of
+// twice (ClaimWebhookDeliveries does the same for webhook deliveries); ReserveIdempotency is one INSERT ... ON CONFLICT statement, so of
 // many concurrent reservers exactly one wins. Migrations run under a
 // transaction-scoped advisory lock, so instances starting together are safe.
 package postgres

@@ -142,7 +142,8 @@ func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...te
 	return nil
 }
 
-// appendEvents inserts events for payment id, in order. An event's
+// appendEvents inserts events for payment id, in order, and queues their
+// webhook deliveries (the outbox) in the same transaction. An event's
 // PaymentID is always id; a zero CreatedAt becomes at.
 func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, id string, at time.Time, events []tender.Event) error {
 	for _, e := range events {
@@ -150,9 +151,17 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, id string, at time.T
 		if created.IsZero() {
 			created = at
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO events (payment_id, type, data, created_at) VALUES (?, ?, ?, ?)`,
-			id, e.Type, rawArg(e.Data), micros(created)); err != nil {
+		res, err := tx.ExecContext(ctx, `INSERT INTO events (payment_id, type, data, created_at) VALUES (?, ?, ?, ?)`,
+			id, e.Type, rawArg(e.Data), micros(created))
+		if err != nil {
 			return dbError(err)
+		}
+		eventID, err := res.LastInsertId()
+		if err != nil {
+			return dbError(err)
+		}
+		if err := queueDeliveries(ctx, tx, eventID, id, e.Type, created); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -47,6 +47,11 @@ func Run(t *testing.T, open func(t *testing.T) tender.Store) {
 		{"AccountsList", testAccountsList},
 		{"Terminals", testTerminals},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"WebhookEndpoints", testWebhookEndpoints},
+		{"WebhookOutbox", testWebhookOutbox},
+		{"WebhookClaim", testWebhookClaim},
+		{"WebhookDelete", testWebhookDelete},
+		{"WebhookClaimConcurrent", testWebhookClaimConcurrent},
 		{"Ping", testPing},
 	}
 	for _, tt := range tests {

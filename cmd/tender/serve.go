@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -136,6 +137,9 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		Store: store, Connectors: connectors, Sealer: sealer, Logger: log,
 		PublicURL: c.publicURL, Metrics: engine.NewMetrics(reg),
 		Schedule: engine.Schedule{Processing: c.checkEvery, Poll: min(c.checkEvery, engine.DefaultSchedule.Poll)},
+		// Sandbox mode accepts http:// webhook URLs, for a receiver on
+		// the developer's own machine.
+		Webhooks: engine.WebhookOptions{Object: api.PaymentObject, AllowHTTP: c.sandbox},
 	})
 	if err != nil {
 		return err
@@ -158,7 +162,17 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	runDone := make(chan struct{})
-	go func() { defer close(runDone); eng.Run(runCtx) }()
+	go func() {
+		defer close(runDone)
+		var wg sync.WaitGroup
+		wg.Go(func() { eng.Run(runCtx) })
+		wg.Go(func() {
+			if err := eng.RunWebhooks(runCtx); err != nil {
+				log.Error("webhooks stopped", "err", err)
+			}
+		})
+		wg.Wait()
+	}()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
