@@ -238,11 +238,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-var paySeq struct {
-	sync.Mutex
-	n int
-}
-
 // pay stores a payment and moves it through statuses, each with its event,
 // as the engine does.
 func pay(t *testing.T, s tender.Store, statuses ...tender.Status) *tender.Payment {
