@@ -68,7 +68,7 @@ func envOr(getenv func(string) string, key, def string) string {
 
 type serveConfig struct {
 	addr, simAddr, db, publicURL, dataDir, masterKeyFile, logLevel string
-	sandbox                                                        bool
+	sandbox, webhookPrivate                                        bool
 	checkEvery                                                     time.Duration
 }
 
@@ -84,6 +84,8 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.BoolVar(&c.sandbox, "sandbox", envOr(getenv, "TENDER_SANDBOX", "true") == "true", "run the provider simulators and sandbox accounts (TENDER_SANDBOX=false for production)")
 	fs.StringVar(&c.simAddr, "sim-addr", envOr(getenv, "TENDER_SIM_ADDR", "127.0.0.1:8081"), "address of the simulators' listener in sandbox mode (TENDER_SIM_ADDR)")
 	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "TENDER_LOG_LEVEL", "info"), "debug, info, warn or error (TENDER_LOG_LEVEL)")
+	fs.BoolVar(&c.webhookPrivate, "webhook-private-networks", envOr(getenv, "TENDER_WEBHOOK_PRIVATE_NETWORKS", "false") == "true",
+		"let webhooks reach loopback and private addresses (TENDER_WEBHOOK_PRIVATE_NETWORKS; always allowed in sandbox mode)")
 	fs.DurationVar(&c.checkEvery, "check-interval", engine.DefaultSchedule.Processing, "how often a payment a terminal works on is checked with its provider")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -133,13 +135,19 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 			connectors = append(connectors, p.connector(env))
 		}
 	}
+	// Outside sandbox mode webhooks reach only public addresses, unless the
+	// operator runs receivers on a private network on purpose.
+	var webhookClient *http.Client
+	if !c.sandbox && !c.webhookPrivate {
+		webhookClient = engine.PublicOnlyClient()
+	}
 	eng, err := engine.New(engine.Options{
 		Store: store, Connectors: connectors, Sealer: sealer, Logger: log,
 		PublicURL: c.publicURL, Metrics: engine.NewMetrics(reg),
 		Schedule: engine.Schedule{Processing: c.checkEvery, Poll: min(c.checkEvery, engine.DefaultSchedule.Poll)},
 		// Sandbox mode accepts http:// webhook URLs, for a receiver on
 		// the developer's own machine.
-		Webhooks: engine.WebhookOptions{Object: api.PaymentObject, AllowHTTP: c.sandbox},
+		Webhooks: engine.WebhookOptions{Object: api.PaymentObject, AllowHTTP: c.sandbox, Client: webhookClient},
 	})
 	if err != nil {
 		return err
