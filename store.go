@@ -109,6 +109,10 @@ type Store interface {
 	// ListWebhookDeliveries pages through an endpoint's deliveries, newest
 	// first (deleted endpoints included).
 	ListWebhookDeliveries(ctx context.Context, f DeliveryFilter) ([]*WebhookDelivery, bool, error)
+	// PurgeWebhookDeliveries deletes deliveries that are no longer pending
+	// and were created before t, with their attempts, and says how many
+	// deliveries it deleted. Pending ones are never purged.
+	PurgeWebhookDeliveries(ctx context.Context, before time.Time) (int64, error)
 	// ListWebhookAttempts returns a delivery's attempts in order.
 	ListWebhookAttempts(ctx context.Context, deliveryID int64) ([]WebhookAttempt, error)
 

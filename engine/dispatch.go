@@ -50,6 +50,9 @@ type WebhookOptions struct {
 	// GiveUpAfter is how long after its event a delivery is retried; an
 	// attempt that fails later marks it failed.
 	GiveUpAfter time.Duration
+	// Retention is how long finished deliveries and their attempts are
+	// kept (for GET .../deliveries) before the reconciler purges them.
+	Retention time.Duration
 }
 
 // DefaultWebhookOptions: ten-second attempts, retried with exponential
@@ -63,6 +66,7 @@ var DefaultWebhookOptions = WebhookOptions{
 	RetryBase:   10 * time.Second,
 	RetryMax:    12 * time.Hour,
 	GiveUpAfter: 72 * time.Hour,
+	Retention:   30 * 24 * time.Hour,
 }
 
 func (o *WebhookOptions) setDefaults() {
@@ -89,6 +93,10 @@ func (o *WebhookOptions) setDefaults() {
 	if o.GiveUpAfter <= 0 {
 		o.GiveUpAfter = d.GiveUpAfter
 	}
+	if o.Retention <= 0 {
+		o.Retention = d.Retention
+	}
+	o.Retention = max(o.Retention, o.GiveUpAfter)
 	c := http.Client{}
 	if o.Client != nil {
 		c = *o.Client

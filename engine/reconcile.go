@@ -34,6 +34,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			if _, err := e.store.PurgeIdempotency(ctx, e.clock.Now()); err != nil {
 				e.log.Error("purge idempotency keys", "err", err)
 			}
+			if _, err := e.store.PurgeWebhookDeliveries(ctx, e.clock.Now().Add(-e.hooks.Retention)); err != nil {
+				e.log.Error("purge webhook deliveries", "err", err)
+			}
 		case <-time.After(wait):
 		}
 	}

@@ -284,3 +284,22 @@ func (db *DB) ListWebhookAttempts(ctx context.Context, deliveryID int64) ([]tend
 	}
 	return as, dbError(rows.Err())
 }
+
+// PurgeWebhookDeliveries deletes finished deliveries created before t and
+// their attempts.
+func (db *DB) PurgeWebhookDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM webhook_attempts WHERE delivery_id IN
+			(SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1)`, before); err != nil {
+			return dbError(err)
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1`, before)
+		if err != nil {
+			return dbError(err)
+		}
+		n = tag.RowsAffected()
+		return nil
+	})
+	return n, err
+}

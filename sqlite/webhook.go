@@ -274,3 +274,22 @@ func (db *DB) ListWebhookAttempts(ctx context.Context, deliveryID int64) ([]tend
 	}
 	return as, dbError(rows.Err())
 }
+
+// PurgeWebhookDeliveries deletes finished deliveries created before t and
+// their attempts.
+func (db *DB) PurgeWebhookDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		const old = `SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?`
+		if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_attempts WHERE delivery_id IN (`+old+`)`, micros(before)); err != nil {
+			return dbError(err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?`, micros(before))
+		if err != nil {
+			return dbError(err)
+		}
+		n, err = res.RowsAffected()
+		return dbError(err)
+	})
+	return n, err
+}

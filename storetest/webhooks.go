@@ -242,6 +242,27 @@ func testWebhookClaim(t *testing.T, s tender.Store) {
 	if err != nil || more || len(page) != 1 || page[0].ID != ids[0] {
 		t.Fatalf("ListWebhookDeliveries(next page) = %+v, %v, %v", page, more, err)
 	}
+
+	// Purging removes finished deliveries older than the cutoff with their
+	// attempts, never a pending one.
+	if n, err := s.PurgeWebhookDeliveries(ctx, third.CreatedAt); err != nil || n != 0 {
+		t.Fatalf("PurgeWebhookDeliveries(at the oldest) = %d, %v; want 0", n, err)
+	}
+	if n, err := s.PurgeWebhookDeliveries(ctx, base.Add(24*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("PurgeWebhookDeliveries = %d, %v; want the 1 succeeded", n, err)
+	}
+	left := deliveries(t, s, w.ID)
+	if len(left) != 2 {
+		t.Fatalf("after purge %d deliveries, want the 2 pending", len(left))
+	}
+	for _, d := range left {
+		if d.ID == third.ID || d.Status != tender.DeliveryPending {
+			t.Errorf("purge left %+v", d)
+		}
+	}
+	if atts, err := s.ListWebhookAttempts(ctx, third.ID); err != nil || len(atts) != 0 {
+		t.Errorf("attempts of a purged delivery = %+v, %v", atts, err)
+	}
 }
 
 // testWebhookDelete: deleting an endpoint cancels what it still had to
