@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 
@@ -88,14 +89,22 @@ func (s *Server) credentialKeys(r *http.Request, kind, id string) []string {
 func listFilter(r *http.Request) (tender.ListFilter, error) {
 	q := r.URL.Query()
 	f := tender.ListFilter{StartingAfter: q.Get("starting_after"), Connector: q.Get("connector")}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return f, tender.Invalid("limit", "limit must be an integer between 1 and 100")
-		}
-		f.Limit = n
+	var err error
+	f.Limit, err = pageLimit(q)
+	return f, err
+}
+
+// pageLimit reads a list's ?limit= (0 when absent: the default applies).
+func pageLimit(q url.Values) (int, error) {
+	v := q.Get("limit")
+	if v == "" {
+		return 0, nil
 	}
-	return f, nil
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 100 {
+		return 0, tender.Invalid("limit", "limit must be an integer between 1 and 100")
+	}
+	return n, nil
 }
 
 func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) {

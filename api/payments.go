@@ -185,14 +185,12 @@ func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
 		Connector:     q.Get("connector"),
 		Terminal:      q.Get("terminal"),
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			s.writeError(w, r, tender.Invalid("limit", "limit must be an integer between 1 and 100"))
-			return
-		}
-		f.Limit = n
+	limit, err := pageLimit(q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
+	f.Limit = limit
 	list, more, err := s.eng.ListPayments(r.Context(), f)
 	if err != nil {
 		s.writeError(w, r, err)

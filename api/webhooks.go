@@ -158,14 +158,12 @@ func (s *Server) deleteWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := tender.DeliveryFilter{EndpointID: r.PathValue("id")}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			s.writeError(w, r, tender.Invalid("limit", "limit must be an integer between 1 and 100"))
-			return
-		}
-		f.Limit = n
+	limit, err := pageLimit(q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
+	f.Limit = limit
 	if v := q.Get("starting_after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
