@@ -131,6 +131,8 @@ func testTransportError(t *testing.T, env *Env) {
 			env.Clock.Advance(env.h.InDoubtFor)
 		}
 	})
+	types, _ := env.events(t, p.ID)
+	t.Logf("the payment ended %s (failure %+v) after %v", p.Status, p.Failure, types)
 	if p.Status != tender.StatusCaptured && p.Status != tender.StatusFailed && p.Status != tender.StatusCanceled {
 		t.Fatalf("payment ended %s", p.Status)
 	}
