@@ -150,7 +150,10 @@ func (r response) errorCode() string {
 	return ""
 }
 
-func (r response) id() string { s, _ := r.body["id"].(string); return s }
+func (r response) id() string {
+	s, _ := r.body["id"].(string)
+	return s
+}
 
 // call makes an API request; headers are name, value pairs.
 func (env *Env) call(t *testing.T, method, path string, body any, headers ...string) response {
