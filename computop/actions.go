@@ -164,7 +164,10 @@ func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, e
 		return tender.Update{}, err
 	}
 	if p.Status == tender.StatusRequiresAction || p.Status == tender.StatusPending {
-		return tender.Update{}, tender.Errorf(tender.EConflict, "Paygate has no call to withdraw an open Wero request; the shopper may still pay. Wait for the result, then cancel")
+		// Not a state the payment will leave by retrying: Paygate has no
+		// operation for it at all (README), so the API says not_supported
+		// as for every operation a provider lacks.
+		return tender.Update{}, tender.Errorf(tender.ENotSupported, "Paygate has no call to withdraw an open Wero request; the shopper may still pay. Wait for the result, then cancel")
 	}
 	if p.Status != tender.StatusAuthorized || p.CapturedAmount != 0 {
 		return tender.Update{}, tender.Errorf(tender.EConflict, "only an authorized payment with nothing captured can be canceled")

@@ -166,10 +166,18 @@ func (e *Engine) moneyOp(ctx context.Context, m moneyOp, id string, amount int64
 		return p, &tender.Error{Code: tender.EUnavailable, Err: callErr,
 			Message: "the provider did not answer the " + m.name + "; retry the request with the same Idempotency-Key to learn the outcome without acting twice"}
 	}
-	return e.mutate(ctx, id, func(p *tender.Payment) ([]tender.Event, bool, error) {
-		if callErr != nil {
-			return []tender.Event{e.newEvent(m.failType, opEvent{OpID: opID, Amount: take, Error: tender.ErrorMessageOf(callErr)})}, true, callErr
+	if callErr != nil {
+		// The provider certainly did nothing: end the reservation, or
+		// its amount would stay taken from what the payment allows.
+		p, err := e.mutate(ctx, id, func(p *tender.Payment) ([]tender.Event, bool, error) {
+			return []tender.Event{e.newEvent(m.failType, opEvent{OpID: opID, Amount: take, Error: tender.ErrorMessageOf(callErr)})}, true, nil
+		})
+		if err != nil {
+			return nil, err
 		}
+		return p, callErr
+	}
+	return e.mutate(ctx, id, func(p *tender.Payment) ([]tender.Event, bool, error) {
 		from := p.Status
 		u.Status = "" // the engine books the amounts and decides the status
 		events, _, err := e.applyUpdate(p, u, m.name)

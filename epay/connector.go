@@ -87,6 +87,12 @@ func (c *Connector) ValidatePayment(p *tender.Payment, a *tender.Account, t *ten
 	if p.Currency != "EUR" {
 		return tender.Invalid("currency", "ePay terminals take EUR only")
 	}
+	if p.CaptureMode == tender.CaptureManual {
+		// The terminal would take the money at once: a merchant who asked
+		// to capture later must hear so before anything is charged.
+		return &tender.Error{Code: tender.ENotSupported, Param: "capture",
+			Message: "ePay terminal sales are captured when approved; capture \"manual\" is not supported"}
+	}
 	if _, _, err := terminalConfig(t); err != nil {
 		return err
 	}

@@ -492,3 +492,13 @@ func TestLedgerAgrees(t *testing.T) {
 		}
 	}
 }
+
+func TestManualCaptureRefused(t *testing.T) {
+	e := newEnv(t)
+	p := &tender.Payment{ID: tender.NewID("pay"), Amount: 1240, Currency: "EUR", CaptureMode: tender.CaptureManual,
+		Input: invoice(1240, "")}
+	err := e.conn.ValidatePayment(p, e.acct, e.term)
+	if tender.ErrorCodeOf(err) != tender.ENotSupported || tender.AsError(err).Param != "capture" {
+		t.Fatalf("capture manual on a terminal that captures when approved: %v, want not_supported on capture", err)
+	}
+}

@@ -91,6 +91,12 @@ func (c *Connector) ValidatePayment(p *tender.Payment, a *tender.Account, t *ten
 	if p.Currency != Currency {
 		return tender.Invalid("currency", "Sepay terminals take EUR only, not %s", p.Currency)
 	}
+	if p.CaptureMode == tender.CaptureManual {
+		// The terminal would take the money at once: a merchant who asked
+		// to capture later must hear so before anything is charged.
+		return &tender.Error{Code: tender.ENotSupported, Param: "capture",
+			Message: "Sepay terminal sales are captured at once; capture \"manual\" is not supported"}
+	}
 	if p.Amount <= 0 {
 		return tender.Invalid("amount", "amount must be more than 0 (Sepay has no refunds by amount)")
 	}

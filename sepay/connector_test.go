@@ -500,6 +500,11 @@ func TestValidation(t *testing.T) {
 	if err := c.ValidatePayment(p, e.account, nil); tender.AsError(err).Param != "terminal" {
 		t.Errorf("no terminal: %v", err)
 	}
+	p.CaptureMode = tender.CaptureManual
+	if err := c.ValidatePayment(p, e.account, e.terminals[sid1]); tender.ErrorCodeOf(err) != tender.ENotSupported || tender.AsError(err).Param != "capture" {
+		t.Errorf("capture manual on a terminal that captures at once: %v", err)
+	}
+	p.CaptureMode = tender.CaptureAutomatic
 	if err := c.ValidateTerminal(&tender.Terminal{ProviderID: ""}, e.account); err == nil {
 		t.Error("empty SID accepted")
 	}

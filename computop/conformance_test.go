@@ -1,0 +1,142 @@
+package computop_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/computop"
+	"github.com/tenderpay/tender/computop/sim"
+	"github.com/tenderpay/tender/connectortest"
+)
+
+// TestConformance runs the connector conformance suite against the
+// Paygate simulator.
+func TestConformance(t *testing.T) {
+	connectortest.Run(t, connectortest.Harness{
+		Name: computop.Name,
+		Connector: func(clock tender.Clock, client *http.Client) tender.Connector {
+			// A notify that has not come after a few seconds is looked
+			// for with inquire.aspx (README: "If the notify is missing,
+			// Status asks inquire.aspx").
+			return computop.New(computop.Options{HTTPClient: client, Clock: clock, Timeout: 10 * time.Second, NotifyGrace: 3 * time.Second})
+		},
+		Sandbox: sim.Sandbox,
+		Payment: connectortest.Payment{Currency: "EUR", InputName: "computop", Input: func(int64, int) json.RawMessage {
+			return json.RawMessage(`{"billing":{"first_name":"Eva","last_name":"de Vries","street":"Damrak 1","city":"Amsterdam","zip":"1012LG","country_code":"NL"}}`)
+		}},
+		Complete:    weroShopper,
+		BadCallback: forgedNotify,
+		Ledger:      paygateLedger,
+		Supports: connectortest.Supports{
+			// README: "An open payment (shopper still in Wero) cannot be canceled."
+			CancelOpen: false,
+			// README: capture "manual" sends PayType=ED; "Partial captures
+			// are allowed up to the authorized amount".
+			ManualCapture: true, PartialCapture: true, MultipleCaptures: true,
+			// README: "Refund: not_supported. The Wero documentation has no credit call."
+			Refund: false,
+		},
+		// README (sandbox): "54, or the Decline button: canceled by the shopper (canceled)".
+		CanceledByCustomer: connectortest.Outcome{Status: tender.StatusCanceled, FailureCode: tender.FailCanceledByCustomer},
+		// README: rule 55 sends no notify; the payment waits for its
+		// shopper until Status asks inquire.aspx, which finds it paid.
+		LostResultStaysOpen: true,
+	})
+}
+
+var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+
+// weroShopper opens the payment's next_action like a browser (reloading
+// once if the connection drops, sandbox rule 61) and presses Approve on
+// the simulated Wero page. The browser follows Paygate's redirect back to
+// Tender but not on to the merchant's shop.
+func weroShopper(t *testing.T, env *connectortest.Env, p *tender.Payment) {
+	t.Helper()
+	if p.NextAction == nil || p.NextAction.URL == "" {
+		t.Fatalf("payment %s (%s) has no next_action URL", p.ID, p.Status)
+	}
+	browser := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+		if !strings.HasPrefix(r.URL.String(), env.SimURL) && !strings.HasPrefix(r.URL.String(), env.TenderURL) {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	var res *http.Response
+	var err error
+	for range 3 {
+		if res, err = browser.Get(p.NextAction.URL); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("Wero page: %v", err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("Wero page: HTTP %d %s", res.StatusCode, page)
+	}
+	form := url.Values{"action": {"approve"}}
+	for _, m := range hiddenInput.FindAllStringSubmatch(string(page), -1) {
+		form.Set(m[1], strings.NewReplacer("&amp;", "&", "&#34;", `"`, "&#39;", "'", "&lt;", "<", "&gt;", ">").Replace(m[2]))
+	}
+	action := res.Request.URL.ResolveReference(&url.URL{Path: "WERO.aspx"})
+	res, err = browser.PostForm(action.String(), form)
+	if err != nil {
+		t.Fatalf("approve on the Wero page: %v", err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+}
+
+// forgedNotify is a successful result for p, encrypted with the merchant's
+// real Blowfish key but signed with an HMAC key that is not the merchant's.
+func forgedNotify(t *testing.T, env *connectortest.Env, p *tender.Payment) *http.Request {
+	t.Helper()
+	mid := env.Account.Settings[computop.SettingMerchantID]
+	c, err := computop.NewCipher(computop.Blowfish, []byte(env.Account.Credentials[computop.CredentialEncryptionKey]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := []byte("not-the-merchants-hmac-password!")
+	payID := strings.Repeat("a", 32)
+	var ps computop.Params
+	for _, f := range [][2]string{{"mid", mid}, {"PayID", payID}, {"XID", strings.Repeat("b", 32)}, {"TransID", p.ID},
+		{"Status", computop.StatusOK}, {"Description", "success"}, {"Code", computop.CodeOK},
+		{"MAC", computop.ResultMAC(wrong, payID, p.ID, mid, computop.StatusOK, computop.CodeOK)}} {
+		ps.Add(f[0], f[1])
+	}
+	vs, err := (&computop.Merchant{ID: mid, Cipher: c, HMACKey: wrong}).Seal(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", env.TenderURL+"/callbacks/computop/"+env.Account.ID+"/notify", strings.NewReader(vs.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req
+}
+
+// paygateLedger reads what the simulated Paygate believes: a payment with
+// Code 00000000 was authorized; AmountCap is what is captured and not
+// reversed.
+func paygateLedger(t *testing.T, env *connectortest.Env) map[string]connectortest.Ledger {
+	out := map[string]connectortest.Ledger{}
+	for _, e := range env.Sandbox.Handler.(*sim.Sim).Ledger() {
+		l := out[e.TransID]
+		if e.Code == computop.CodeOK {
+			l.Authorized++
+			l.Captured += e.AmountCap
+		}
+		out[e.TransID] = l
+	}
+	return out
+}

@@ -1,0 +1,163 @@
+package trustpayments_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/connectortest"
+	tp "github.com/tenderpay/tender/trustpayments"
+	"github.com/tenderpay/tender/trustpayments/sim"
+)
+
+// TestConformance runs the connector conformance suite against the Trust
+// Payments simulator.
+func TestConformance(t *testing.T) {
+	connectortest.Run(t, connectortest.Harness{
+		Name: tp.Name,
+		Connector: func(clock tender.Clock, client *http.Client) tender.Connector {
+			return tp.New(tp.Options{HTTPClient: client, Clock: clock, Timeout: 10 * time.Second})
+		},
+		Sandbox:     sim.Sandbox,
+		Payment:     connectortest.Payment{Currency: "GBP"},
+		Complete:    cardholder,
+		BadCallback: forgedResponse,
+		Ledger:      gatewayLedger,
+		Supports: connectortest.Supports{
+			// README: "Cancel = settlestatus 3"; an open checkout is
+			// canceled after checking that no AUTH was made, and an AUTH
+			// paid on it afterwards is cancelled at once.
+			CancelOpen: true,
+			// README: settlestatus "2" for capture manual; "Capture =
+			// TRANSACTIONUPDATE settlestatus 0 (+ settlebaseamount for a
+			// partial capture); Trust Payments settles once, so only one
+			// capture per payment."
+			ManualCapture: true, PartialCapture: true, MultipleCaptures: false,
+			// README: "Refund = REFUND (full/partial)".
+			Refund: true, PartialRefund: true,
+		},
+		// README (sandbox): "54 cardholder abandons 3-D Secure (60022)";
+		// "60022 → failed/authentication_failed".
+		CanceledByCustomer: connectortest.Outcome{Status: tender.StatusFailed, FailureCode: tender.FailAuthentication},
+		// README (sandbox): rule 61 leaves the payment "in doubt until
+		// TRANSACTIONQUERY shows no AUTH once the JWT has expired": its
+		// life, the clock skew allowed, and the checkout's grace.
+		InDoubtFor: tp.DefaultMaxAge + tp.DefaultSkew + 20*time.Minute,
+	})
+}
+
+// cardholder does what the stand-in st.js does: THREEDQUERY and AUTH at the
+// gateway with a frictionless test card, then the form post to Tender with
+// the response JWT, or without one (errorcode 50003) when the gateway did
+// not answer. Like st.js it never retries a request that may have been sent.
+func cardholder(t *testing.T, env *connectortest.Env, p *tender.Payment) {
+	t.Helper()
+	if p.NextAction == nil || p.NextAction.Data["jwt"] == "" {
+		t.Fatalf("payment %s (%s) has no request JWT", p.ID, p.Status)
+	}
+	reqJWT := p.NextAction.Data["jwt"]
+	payload := claims(t, reqJWT)["payload"].(map[string]any)
+	body, _ := json.Marshal(map[string]any{"jwt": reqJWT, "version": "1.00", "acceptcustomeroutput": "2.00",
+		"request": []any{map[string]any{"requesttypedescriptions": payload["requesttypedescriptions"],
+			"pan": "4111111111111111", "expirydate": "12/40", "securitycode": "123"}}})
+	form := url.Values{"orderreference": {p.ID}}
+	res, err := env.HTTP.Post(env.SimURL+"/jwt/", "application/json", bytes.NewReader(body))
+	if err != nil {
+		form.Set("errorcode", "50003")
+		form.Set("errormessage", "Invalid response")
+	} else {
+		var out struct{ JWT string }
+		json.NewDecoder(res.Body).Decode(&out)
+		res.Body.Close()
+		if out.JWT == "" {
+			t.Fatalf("the gateway answered HTTP %d without a JWT", res.StatusCode)
+		}
+		form.Set("jwt", out.JWT)
+	}
+	ret, err := noRedirects.PostForm(env.TenderURL+"/callbacks/trustpayments/"+env.Account.ID+"/return", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, ret.Body)
+	ret.Body.Close()
+	if ret.StatusCode >= 400 {
+		t.Fatalf("Tender refused the checkout form: HTTP %d", ret.StatusCode)
+	}
+}
+
+var noRedirects = &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func claims(t *testing.T, raw string) map[string]any {
+	t.Helper()
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %.40q", raw)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// forgedResponse is an approved AUTH for p carrying the request JWT Tender
+// issued, signed with a secret that is not the site's.
+func forgedResponse(t *testing.T, env *connectortest.Env, p *tender.Payment) *http.Request {
+	t.Helper()
+	resp, _ := json.Marshal(map[string]any{"iat": env.Clock.Now().Unix(), "aud": env.Account.Settings[tp.SettingJWTUsername], "payload": map[string]any{
+		"requestreference": "W56-forged00", "version": "1.00", "jwt": p.NextAction.Data["jwt"],
+		"response": []any{map[string]any{"requesttypedescription": "AUTH", "errorcode": "0", "errormessage": "Ok", "customeroutput": "RESULT",
+			"transactionreference": "56-9-999999", "orderreference": p.ID, "baseamount": p.Amount, "currencyiso3a": p.Currency, "settlestatus": "0"}}}})
+	forged, err := tp.Sign(tp.HS256, []byte("not the site's secret"), resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", env.TenderURL+"/callbacks/trustpayments/"+env.Account.ID+"/return",
+		strings.NewReader(url.Values{"jwt": {forged}, "orderreference": {p.ID}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req
+}
+
+// gatewayLedger reads what the simulated gateway believes: approved AUTHs
+// by orderreference, what they settle (settlestatus 0, 1, 10 or 100; 2 is
+// suspended, 3 cancelled), and the approved REFUNDs of each.
+func gatewayLedger(t *testing.T, env *connectortest.Env) map[string]connectortest.Ledger {
+	txs := env.Sandbox.Handler.(*sim.Sim).Ledger()
+	out := map[string]connectortest.Ledger{}
+	order := map[string]string{} // AUTH transactionreference → orderreference
+	for _, tx := range txs {
+		if tx.Type != "AUTH" || tx.ErrorCode != "0" {
+			continue
+		}
+		l := out[tx.OrderReference]
+		l.Authorized++
+		switch tx.SettleStatus {
+		case "0", "1", "10", "100":
+			l.Captured += tx.SettleAmount
+		}
+		out[tx.OrderReference] = l
+		order[tx.Reference] = tx.OrderReference
+	}
+	for _, tx := range txs {
+		if tx.Type == "REFUND" && tx.ErrorCode == "0" {
+			l := out[order[tx.Parent]]
+			l.Refunded += tx.BaseAmount
+			out[order[tx.Parent]] = l
+		}
+	}
+	return out
+}
