@@ -66,23 +66,34 @@ func (c *Connector) findTransaction(ctx context.Context, wc *WebECRClient, apiKe
 	return byRef, nil
 }
 
-// Status asks ePay what became of the payment.
-func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, error) {
-	p := op.Payment
+// lookup reads what Status and Cancel both start from: the account and
+// terminal configuration, the payment's state and its intent at ePay (nil
+// if ePay has none).
+func (c *Connector) lookup(ctx context.Context, op *tender.Op) (*config, *WebECRClient, string, *payState, *Intent, error) {
 	cfg, err := accountConfig(op.Account)
 	if err != nil {
-		return tender.Update{}, err
+		return nil, nil, "", nil, nil, err
 	}
 	tid, apiKey, err := terminalConfig(op.Terminal)
 	if err != nil {
-		return tender.Update{}, err
+		return nil, nil, "", nil, nil, err
 	}
-	st := loadState(p)
+	st := loadState(op.Payment)
 	st.TID = tid
 	wc := c.webecr(cfg)
-	in, err := c.findIntent(ctx, wc, apiKey, p, st)
+	in, err := c.findIntent(ctx, wc, apiKey, op.Payment, st)
 	if err != nil {
-		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay could not be asked about the payment")
+		return nil, nil, "", nil, nil, tender.Wrap(tender.EUnavailable, err, "ePay could not be asked about the payment")
+	}
+	return cfg, wc, apiKey, st, in, nil
+}
+
+// Status asks ePay what became of the payment.
+func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, error) {
+	p := op.Payment
+	cfg, wc, apiKey, st, in, err := c.lookup(ctx, op)
+	if err != nil {
+		return tender.Update{}, err
 	}
 	if in == nil {
 		if c.opts.Clock.Now().Sub(st.StartedAt) < c.opts.LostAfter {
@@ -154,21 +165,9 @@ func (c *Connector) interpret(ctx context.Context, cfg *config, wc *WebECRClient
 // Cancel withdraws a payment the terminal has not taken yet (intent
 // PENDING) with txnvoid by intent id; see withdrawPendingByVoid.
 func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, error) {
-	p := op.Payment
-	cfg, err := accountConfig(op.Account)
+	cfg, wc, apiKey, st, in, err := c.lookup(ctx, op)
 	if err != nil {
 		return tender.Update{}, err
-	}
-	tid, apiKey, err := terminalConfig(op.Terminal)
-	if err != nil {
-		return tender.Update{}, err
-	}
-	st := loadState(p)
-	st.TID = tid
-	wc := c.webecr(cfg)
-	in, err := c.findIntent(ctx, wc, apiKey, p, st)
-	if err != nil {
-		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay could not be asked about the payment")
 	}
 	canceled := tender.Update{Status: tender.StatusCanceled, Note: "withdrawn before the terminal took it",
 		Failure: &tender.Failure{Code: tender.FailCanceled, Message: "The payment was cancelled before the terminal took it."}}
