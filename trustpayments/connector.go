@@ -277,14 +277,8 @@ func (c *Connector) voidDuplicate(ctx context.Context, cfg Config, p *tender.Pay
 	}
 	orderref := refundReference("duplicate:" + ref)
 	ws := c.ws(cfg)
-	prior, err := ws.Query(ctx, map[string]string{"sitereference": cfg.SiteReference, "orderreference": orderref})
-	if err != nil {
+	if done, err := findRefund(ctx, ws, cfg, orderref, ref); err != nil || done != nil {
 		return err
-	}
-	for _, x := range prior {
-		if x.Get("requesttypedescription") == "REFUND" && x.Get("errorcode") == "0" && x.Get("parenttransactionreference") == ref {
-			return nil
-		}
 	}
 	res, err := ws.Refund(ctx, cfg.SiteReference, ref, orderref, "", "")
 	if err != nil {
@@ -480,15 +474,9 @@ func (c *Connector) Refund(ctx context.Context, op *tender.Op) (tender.Update, e
 	defer cancel()
 	ref := refundReference(op.ID)
 	ws := c.ws(cfg)
-	prior, err := ws.Query(ctx, map[string]string{"sitereference": cfg.SiteReference, "orderreference": ref})
+	done, err := findRefund(ctx, ws, cfg, ref, p.ProviderReference)
 	if err != nil {
 		return tender.Update{}, err
-	}
-	var done *Result
-	for i, r := range prior {
-		if r.Get("requesttypedescription") == "REFUND" && r.Get("errorcode") == "0" && r.Get("parenttransactionreference") == p.ProviderReference {
-			done = &prior[i]
-		}
 	}
 	if done == nil {
 		k, v := c.amountField(cfg, "", op.Amount, p.Currency)
@@ -506,6 +494,21 @@ func (c *Connector) Refund(ctx context.Context, op *tender.Op) (tender.Update, e
 		st = tender.StatusRefunded
 	}
 	return tender.Update{Status: st, Details: map[string]string{"refund_transactionreference": done.Get("transactionreference")}, Note: "trustpayments: refund " + ref}, nil
+}
+
+// findRefund returns the approved REFUND of parent made under orderref, or
+// nil: how a retried refund learns that its first attempt went through.
+func findRefund(ctx context.Context, ws *WSClient, cfg Config, orderref, parent string) (*Result, error) {
+	prior, err := ws.Query(ctx, map[string]string{"sitereference": cfg.SiteReference, "orderreference": orderref})
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range prior {
+		if r.Get("requesttypedescription") == "REFUND" && r.Get("errorcode") == "0" && r.Get("parenttransactionreference") == parent {
+			return &prior[i], nil
+		}
+	}
+	return nil, nil
 }
 
 func capturedTotal(p *tender.Payment) int64 {

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -280,7 +282,7 @@ func registerSandbox(ctx context.Context, eng *engine.Engine, sb *tender.Sandbox
 			return err
 		}
 		if _, err := eng.UpdateAccount(ctx, a.ID, engine.AccountChange{
-			Settings: replacement(existing.Settings, a.Settings), Credentials: replacement(keySet(keys), a.Credentials),
+			Settings: replacement(slices.Collect(maps.Keys(existing.Settings)), a.Settings), Credentials: replacement(keys, a.Credentials),
 		}); err != nil {
 			return err
 		}
@@ -309,32 +311,24 @@ func registerSandbox(ctx context.Context, eng *engine.Engine, sb *tender.Sandbox
 			return err
 		}
 		if _, err := eng.UpdateTerminal(ctx, t.ID, engine.TerminalChange{Label: &t.Label,
-			Settings: replacement(existing.Settings, t.Settings), Credentials: replacement(keySet(keys), t.Credentials)}); err != nil {
+			Settings: replacement(slices.Collect(maps.Keys(existing.Settings)), t.Settings), Credentials: replacement(keys, t.Credentials)}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// replacement is the change that turns a map with the keys of old into
-// want: every key of want set, every other key of old removed.
-func replacement(old, want map[string]string) map[string]string {
+// replacement is the change that turns a map with the keys old into want:
+// every key of want set, every other old key removed.
+func replacement(old []string, want map[string]string) map[string]string {
 	ch := map[string]string{}
-	for k := range old {
+	for _, k := range old {
 		ch[k] = ""
 	}
 	for k, v := range want {
 		ch[k] = v
 	}
 	return ch
-}
-
-func keySet(keys []string) map[string]string {
-	m := make(map[string]string, len(keys))
-	for _, k := range keys {
-		m[k] = "x"
-	}
-	return m
 }
 
 // sandboxAPIKey returns the sandbox user's API key, kept in path (0600) so
