@@ -244,53 +244,6 @@ func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, e
 	return tender.Update{}, nil
 }
 
-// adopt picks the AUTH a payment keeps among approved ones: the one it
-// already names, else the first that is not cancelled, else the first.
-func adopt(approved []Result, ref string) Result {
-	for _, r := range approved {
-		if ref != "" && r.Get("transactionreference") == ref {
-			return r
-		}
-	}
-	for _, r := range approved {
-		if r.Get("settlestatus") != "3" {
-			return r
-		}
-	}
-	return approved[0]
-}
-
-// voidDuplicate undoes an approved AUTH the payment does not keep: cancel
-// it while it is not settled, refund it in full once it is. The refund's
-// orderreference is derived from the AUTH, so a retry finds it.
-func (c *Connector) voidDuplicate(ctx context.Context, cfg Config, p *tender.Payment, r Result) error {
-	ref := r.Get("transactionreference")
-	switch r.Get("settlestatus") {
-	case "3":
-		return nil
-	case "0", "1", "2":
-		if err := c.cancelAuth(ctx, cfg, ref); err != nil {
-			return err
-		}
-		c.log.Warn("trustpayments: cancelled a duplicate AUTH", "payment", p.ID, "transactionreference", ref)
-		return nil
-	}
-	orderref := refundReference("duplicate:" + ref)
-	ws := c.ws(cfg)
-	if done, err := findRefund(ctx, ws, cfg, orderref, ref); err != nil || done != nil {
-		return err
-	}
-	res, err := ws.Refund(ctx, cfg.SiteReference, ref, orderref, "", "")
-	if err != nil {
-		return err
-	}
-	if code := res.Get("errorcode"); code != "0" {
-		return wsError(code, "Trust Payments did not refund a duplicate AUTH")
-	}
-	c.log.Warn("trustpayments: refunded a duplicate AUTH", "payment", p.ID, "transactionreference", ref)
-	return nil
-}
-
 func issuedAt(p *tender.Payment) time.Time {
 	if s := stateOf(p); s.Iat > 0 {
 		return time.Unix(s.Iat, 0)
