@@ -46,10 +46,16 @@ type Connector interface {
 	// Status means "no news yet".
 	Status(ctx context.Context, op *Op) (Update, error)
 	// Cancel cancels a payment that has not been captured: a queued terminal
-	// transaction, an open redirect, or an authorization (reversal).
+	// transaction, an open redirect, or an authorization (reversal); for a
+	// partially captured payment, it releases the uncaptured remainder. The
+	// engine confirms a cancel with Status before it believes a final state.
 	Cancel(ctx context.Context, op *Op) (Update, error)
 	// Capture captures op.Amount of an authorized payment. The engine keeps
-	// the totals; the connector only reports success or failure.
+	// the totals; the connector reports success or failure, and with the
+	// Update's Status whether the rest of the authorization stays open:
+	// StatusCaptured closes it (a provider that settles an authorization
+	// once releases the remainder), anything else leaves the remainder
+	// capturable or cancelable.
 	Capture(ctx context.Context, op *Op) (Update, error)
 	// Refund returns op.Amount of a captured payment.
 	Refund(ctx context.Context, op *Op) (Update, error)
@@ -83,6 +89,10 @@ type Op struct {
 	// and forwards to the merchant's return URL, or serves a checkout (see
 	// CheckoutPager).
 	PageURL string
+	// CancelRequested says the merchant has asked to cancel the payment. A
+	// Status call must then never send the payment to the provider (again):
+	// a payment the provider does not know is canceled, not re-sent.
+	CancelRequested bool
 }
 
 // Update is what a connector learned from the provider. Zero fields leave the
@@ -101,6 +111,43 @@ type Update struct {
 	CheckIn time.Duration
 	// Note is a short text for the event log (never secrets).
 	Note string
+	// Discrepancy, when set, says how the provider's verified answer
+	// contradicts Tender's record (an approval of another amount, a tip
+	// the payment did not ask for). The engine stores the update as the
+	// provider reports it and raises a payment.discrepancy event, a
+	// webhook and a metric, so that a person looks at it.
+	Discrepancy string
+}
+
+// OpKind names an operation on an existing payment.
+type OpKind string
+
+// Operation kinds.
+const (
+	OpCapture OpKind = "capture"
+	OpRefund  OpKind = "refund"
+	OpCancel  OpKind = "cancel"
+)
+
+// OpOutcome is what a provider says of an operation whose answer was lost.
+type OpOutcome string
+
+// Operation outcomes.
+const (
+	OpSucceeded OpOutcome = "succeeded" // it took effect
+	OpFailed    OpOutcome = "failed"    // it certainly did not, and will not, take effect
+	OpPending   OpOutcome = "pending"   // the provider cannot say yet: ask again later
+)
+
+// OperationChecker is implemented by connectors that can ask the provider
+// whether a capture or refund whose answer was lost took effect (Computop's
+// inquiry, Trust Payments' TRANSACTIONQUERY). The engine calls it, with the
+// operation's own op.ID and op.Amount, for every such operation in doubt
+// until it is OpSucceeded or OpFailed; it never sends the operation again
+// unless the caller retries it with the same Idempotency-Key. Cancels in
+// doubt are resolved with Status. An error leaves the operation in doubt.
+type OperationChecker interface {
+	CheckOperation(ctx context.Context, kind OpKind, op *Op) (OpOutcome, Update, error)
 }
 
 // Callback is an inbound request for a connector.
