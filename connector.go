@@ -111,6 +111,11 @@ type Update struct {
 	CheckIn time.Duration
 	// Note is a short text for the event log (never secrets).
 	Note string
+	// Captured, with Status captured, is the amount the provider reports it
+	// took, when it reports one (a terminal that added a tip). Zero means
+	// the payment's amount. An amount other than the payment's is stored as
+	// the provider reports it and raised as a discrepancy.
+	Captured int64
 	// Discrepancy, when set, says how the provider's verified answer
 	// contradicts Tender's record (an approval of another amount, a tip
 	// the payment did not ask for). The engine stores the update as the
