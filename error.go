@@ -88,3 +88,10 @@ func AsError(err error) *Error {
 	}
 	return nil
 }
+
+// TerminalBusy is the error for a payment on a terminal that is working on
+// another payment, open.
+func TerminalBusy(terminal string, open *Payment) *Error {
+	return &Error{Code: ETerminalBusy, Param: "terminal",
+		Message: fmt.Sprintf("terminal %q is busy with payment %s (%s); wait for it to finish or cancel it", terminal, open.ID, open.Status)}
+}

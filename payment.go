@@ -56,8 +56,14 @@ type Payment struct {
 	CheckCount  int
 
 	// OperationID is the idempotent id of the request that created the
-	// payment, derived from its Idempotency-Key.
+	// payment, derived from its Idempotency-Key: a retry of that request
+	// finds the payment by it (Store.PaymentByOperation).
 	OperationID string
+
+	// Discrepancy says how a verified provider answer contradicts Tender's
+	// record, or what Tender could not resolve by itself, until a person
+	// settles it; "" when there is none.
+	Discrepancy string
 
 	Version   int64 // optimistic concurrency: bumped by every store update
 	CreatedAt time.Time

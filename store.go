@@ -18,11 +18,18 @@ import (
 // update returns ErrVersionConflict (code EConflict).
 type Store interface {
 	// CreatePayment inserts a new payment (Version 1) and its first events.
+	// A payment on a terminal is refused with ETerminalBusy, in the same
+	// transaction, while another payment on that terminal is open (pending,
+	// processing or unknown, without a discrepancy): one open payment per
+	// terminal across every instance on the store.
 	CreatePayment(ctx context.Context, p *Payment, events ...Event) error
 	// GetPayment returns the payment with id.
 	GetPayment(ctx context.Context, id string) (*Payment, error)
 	// FindPayment returns the payment of connector whose ProviderReference is ref.
 	FindPayment(ctx context.Context, connector, ref string) (*Payment, error)
+	// PaymentByOperation returns the oldest payment whose OperationID is
+	// opID (the request that created it), or ENotFound.
+	PaymentByOperation(ctx context.Context, opID string) (*Payment, error)
 	// UpdatePayment stores p if the stored version equals p.Version, sets
 	// p.Version to the next version and p.UpdatedAt, and appends events, in
 	// one transaction. Otherwise it returns ErrVersionConflict and changes
@@ -33,7 +40,9 @@ type Store interface {
 	// ListEvents returns a payment's events in the order they were written.
 	ListEvents(ctx context.Context, paymentID string) ([]Event, error)
 	// OpenPaymentOnTerminal returns a payment on terminal whose status is
-	// pending, processing or unknown, or nil if there is none.
+	// pending, processing or unknown and that has no discrepancy (one given
+	// up on and handed to a person frees its terminal), or nil if there is
+	// none.
 	OpenPaymentOnTerminal(ctx context.Context, terminal string) (*Payment, error)
 	// ClaimDue returns up to limit payments whose NextCheckAt is set and not
 	// after now, oldest due first, and moves their NextCheckAt to
@@ -42,10 +51,18 @@ type Store interface {
 	// FOR UPDATE SKIP LOCKED.
 	ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Payment, error)
 
-	// ReserveIdempotency inserts rec as in flight if no record with its
-	// Scope and Key exists (or the existing one has expired) and returns nil;
-	// otherwise it returns the existing record and inserts nothing.
+	// ReserveIdempotency inserts rec as in flight, locked until
+	// rec.LockedUntil, if no record with its Scope and Key exists (or the
+	// existing one has expired), and returns nil. It also takes over, and
+	// returns nil, an in-flight record with the same RequestHash whose lock
+	// ended before rec.CreatedAt (its request died with its process),
+	// locking it until rec.LockedUntil. Otherwise it returns the existing
+	// record and changes nothing. Of concurrent reservers exactly one wins.
 	ReserveIdempotency(ctx context.Context, rec *IdempotencyRecord) (*IdempotencyRecord, error)
+	// RenewIdempotency moves the lock of an in-flight record to until (a
+	// running request keeps its key). A record no longer in flight is left
+	// alone.
+	RenewIdempotency(ctx context.Context, scope, key string, until time.Time) error
 	// CompleteIdempotency stores the response of the in-flight record.
 	CompleteIdempotency(ctx context.Context, scope, key string, status int, body []byte) error
 	// ReleaseIdempotency deletes an in-flight record, so that the request can
@@ -132,6 +149,8 @@ type PaymentFilter struct {
 	Status        Status // "" for all
 	Connector     string // "" for all
 	Terminal      string // "" for all
+	// Discrepancy keeps only payments with a discrepancy.
+	Discrepancy bool
 }
 
 // ListFilter pages through accounts and terminals, in id order.
@@ -152,4 +171,7 @@ type IdempotencyRecord struct {
 	Body        []byte // stored response body
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
+	// LockedUntil is the lease of an in-flight record: its request renews
+	// it while it runs; after it, a retry may take the key over.
+	LockedUntil time.Time
 }

@@ -13,13 +13,16 @@ import (
 // no ExpiresAt (the engine keeps keys at least 24 h).
 const defaultIdempotencyTTL = 24 * time.Hour
 
-const idempotencyColumns = `scope, key, request_hash, done, status, body, created_at, expires_at`
+const idempotencyColumns = `scope, key, request_hash, done, status, body, created_at, expires_at, locked_until`
 
 // ReserveIdempotency inserts rec as in flight (Done false) unless a record
 // with its Scope and Key exists that has not expired at rec.CreatedAt; then
-// it returns that record and inserts nothing. A zero rec.CreatedAt becomes
-// now, a zero rec.ExpiresAt CreatedAt+24h. The insert is one INSERT ... ON
-// CONFLICT: of many concurrent reservers exactly one gets a row back.
+// it returns that record and inserts nothing, unless that record is in
+// flight with rec's hash and its lock ended before rec.CreatedAt: then rec
+// takes it over (locking it until rec.LockedUntil). A zero rec.CreatedAt
+// becomes now, a zero rec.ExpiresAt CreatedAt+24h. The insert is one INSERT
+// ... ON CONFLICT and the takeover one conditional UPDATE: of many
+// concurrent reservers exactly one gets a row back.
 func (db *DB) ReserveIdempotency(ctx context.Context, rec *tender.IdempotencyRecord) (*tender.IdempotencyRecord, error) {
 	rec.CreatedAt = utc(rec.CreatedAt)
 	if rec.CreatedAt.IsZero() {
@@ -34,16 +37,32 @@ func (db *DB) ReserveIdempotency(ctx context.Context, rec *tender.IdempotencyRec
 	for range 10 {
 		var won bool
 		err := db.pool.QueryRow(ctx, `INSERT INTO idempotency_keys AS k
-				(scope, key, request_hash, done, status, body, created_at, expires_at)
-			VALUES ($1, $2, $3, false, 0, NULL, $4, $5)
+				(scope, key, request_hash, done, status, body, created_at, expires_at, locked_until)
+			VALUES ($1, $2, $3, false, 0, NULL, $4, $5, $6)
 			ON CONFLICT (scope, key) DO UPDATE SET
 				request_hash = EXCLUDED.request_hash, done = false, status = 0, body = NULL,
-				created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+				created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at,
+				locked_until = EXCLUDED.locked_until
 			WHERE k.expires_at <= EXCLUDED.created_at
 			RETURNING true`,
-			rec.Scope, rec.Key, rec.RequestHash, rec.CreatedAt, rec.ExpiresAt).Scan(&won)
+			rec.Scope, rec.Key, rec.RequestHash, rec.CreatedAt, rec.ExpiresAt, lockTime(rec.LockedUntil)).Scan(&won)
 		if err == nil {
 			rec.Done, rec.Status, rec.Body = false, 0, nil
+			return nil, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return nil, dbError(err)
+		}
+		// Its request died: take it over, keeping when it began.
+		var created, expires time.Time
+		err = db.pool.QueryRow(ctx, `UPDATE idempotency_keys SET locked_until = $3
+			WHERE scope = $1 AND key = $2 AND NOT done AND request_hash = $4
+				AND locked_until > 'epoch' AND locked_until < $5 AND expires_at > $5
+			RETURNING created_at, expires_at`,
+			rec.Scope, rec.Key, lockTime(rec.LockedUntil), rec.RequestHash, rec.CreatedAt).Scan(&created, &expires)
+		if err == nil {
+			rec.Done, rec.Status, rec.Body = false, 0, nil
+			rec.CreatedAt, rec.ExpiresAt = created.UTC(), expires.UTC()
 			return nil, nil
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
@@ -62,11 +81,14 @@ func (db *DB) ReserveIdempotency(ctx context.Context, rec *tender.IdempotencyRec
 func scanIdempotency(row pgx.Row) (*tender.IdempotencyRecord, error) {
 	var r tender.IdempotencyRecord
 	var status int32
-	if err := row.Scan(&r.Scope, &r.Key, &r.RequestHash, &r.Done, &status, &r.Body, &r.CreatedAt, &r.ExpiresAt); err != nil {
+	if err := row.Scan(&r.Scope, &r.Key, &r.RequestHash, &r.Done, &status, &r.Body, &r.CreatedAt, &r.ExpiresAt, &r.LockedUntil); err != nil {
 		return nil, err
 	}
 	r.Status = int(status)
-	r.CreatedAt, r.ExpiresAt = r.CreatedAt.UTC(), r.ExpiresAt.UTC()
+	r.CreatedAt, r.ExpiresAt, r.LockedUntil = r.CreatedAt.UTC(), r.ExpiresAt.UTC(), r.LockedUntil.UTC()
+	if r.LockedUntil.Equal(time.Unix(0, 0)) {
+		r.LockedUntil = time.Time{}
+	}
 	return &r, nil
 }
 
@@ -94,6 +116,22 @@ func (db *DB) CompleteIdempotency(ctx context.Context, scope, key string, status
 		return dbError(err)
 	}
 	return tender.Errorf(tender.EConflict, "idempotency key %q already has a response", key)
+}
+
+// lockTime stores a zero lock as the epoch (the column's default).
+func lockTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Unix(0, 0).UTC()
+	}
+	return t.UTC()
+}
+
+// RenewIdempotency moves the lock of the in-flight record of scope and key
+// to until; a record that is done or gone is left alone.
+func (db *DB) RenewIdempotency(ctx context.Context, scope, key string, until time.Time) error {
+	_, err := db.pool.Exec(ctx, `UPDATE idempotency_keys SET locked_until = $3
+		WHERE scope = $1 AND key = $2 AND NOT done`, scope, key, lockTime(until))
+	return dbError(err)
 }
 
 // ReleaseIdempotency deletes the in-flight record of scope and key. A

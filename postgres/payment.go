@@ -19,7 +19,7 @@ var paymentColumns = []string{"id", "amount", "currency", "status", "connector",
 	"reference", "description", "return_url", "capture_mode", "metadata", "input",
 	"provider_reference", "next_action", "failure", "receipt", "details",
 	"captured_amount", "refunded_amount", "state", "next_check_at", "check_count",
-	"operation_id", "version", "created_at", "updated_at"}
+	"operation_id", "version", "created_at", "updated_at", "discrepancy"}
 
 var selectPayment = `SELECT ` + strings.Join(paymentColumns, ", ") + ` FROM payments`
 
@@ -34,7 +34,7 @@ func scanPayment(row pgx.Row, extra ...any) (*tender.Payment, error) {
 		&p.Reference, &p.Description, &p.ReturnURL, &captureMode, &metadata, &input,
 		&p.ProviderReference, &nextAction, &failure, &receipt, &details,
 		&p.CapturedAmount, &p.RefundedAmount, &st, &nextCheck, &p.CheckCount,
-		&p.OperationID, &p.Version, &p.CreatedAt, &p.UpdatedAt}
+		&p.OperationID, &p.Version, &p.CreatedAt, &p.UpdatedAt, &p.Discrepancy}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func paymentArgs(p *tender.Payment) ([]any, error) {
 		p.Reference, p.Description, p.ReturnURL, string(p.CaptureMode), js[0], rawArg(p.Input),
 		p.ProviderReference, js[1], js[2], js[3], js[4],
 		p.CapturedAmount, p.RefundedAmount, rawArg(p.State), nullTime(p.NextCheckAt), p.CheckCount,
-		p.OperationID, p.Version, p.CreatedAt, p.UpdatedAt}, nil
+		p.OperationID, p.Version, p.CreatedAt, p.UpdatedAt, p.Discrepancy}, nil
 }
 
 // rawArg stores an empty RawMessage as NULL.
@@ -125,6 +125,22 @@ func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...te
 		return err
 	}
 	err = db.tx(ctx, func(tx pgx.Tx) error {
+		if q.Terminal != "" {
+			// One open payment per terminal across instances: the
+			// transaction lock serializes creators on one terminal until
+			// commit, so the check below cannot miss a concurrent insert.
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('tender.terminal.' || $1))`, q.Terminal); err != nil {
+				return dbError(err)
+			}
+			open, err := scanPayment(tx.QueryRow(ctx, selectPayment+` WHERE `+openOnTerminal+`
+				ORDER BY created_at DESC, id DESC LIMIT 1`, q.Terminal))
+			if err == nil {
+				return tender.TerminalBusy(q.Terminal, open)
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return dbError(err)
+			}
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO payments (`+strings.Join(paymentColumns, ", ")+`)
 			VALUES (`+placeholders(1, len(args))+`)`, args...)
 		if uniqueViolation(err) != "" {
@@ -187,6 +203,20 @@ func (db *DB) FindPayment(ctx context.Context, connector, ref string) (*tender.P
 		WHERE connector = $1 AND provider_reference = $2 ORDER BY created_at DESC, id DESC LIMIT 1`, connector, ref))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound(connector+" payment with provider reference", ref)
+	}
+	return p, dbError(err)
+}
+
+// PaymentByOperation returns the oldest payment created by operation opID,
+// or ENotFound.
+func (db *DB) PaymentByOperation(ctx context.Context, opID string) (*tender.Payment, error) {
+	if opID == "" {
+		return nil, notFound("payment of operation", opID)
+	}
+	p, err := scanPayment(db.pool.QueryRow(ctx, selectPayment+` WHERE operation_id = $1
+		ORDER BY created_at, id LIMIT 1`, opID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("payment of operation", opID)
 	}
 	return p, dbError(err)
 }
@@ -274,6 +304,9 @@ func (db *DB) ListPayments(ctx context.Context, f tender.PaymentFilter) ([]*tend
 	if f.Terminal != "" {
 		where = append(where, `terminal = `+arg(f.Terminal))
 	}
+	if f.Discrepancy {
+		where = append(where, `discrepancy <> ''`)
+	}
 	q := selectPayment
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
@@ -336,11 +369,14 @@ func (db *DB) ListEvents(ctx context.Context, paymentID string) ([]tender.Event,
 	return es, dbError(rows.Err())
 }
 
+// openOnTerminal selects the open payments of the terminal in $1 (see
+// tender.Store.OpenPaymentOnTerminal).
+const openOnTerminal = `terminal = $1 AND terminal <> '' AND status IN ('pending', 'processing', 'unknown') AND discrepancy = ''`
+
 // OpenPaymentOnTerminal returns the newest payment on terminal that is
-// pending, processing or unknown, or nil.
+// pending, processing or unknown without a discrepancy, or nil.
 func (db *DB) OpenPaymentOnTerminal(ctx context.Context, terminal string) (*tender.Payment, error) {
-	p, err := scanPayment(db.pool.QueryRow(ctx, selectPayment+`
-		WHERE terminal = $1 AND terminal <> '' AND status IN ('pending', 'processing', 'unknown')
+	p, err := scanPayment(db.pool.QueryRow(ctx, selectPayment+` WHERE `+openOnTerminal+`
 		ORDER BY created_at DESC, id DESC LIMIT 1`, terminal))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil

@@ -17,7 +17,7 @@ const paymentColumns = `id, amount, currency, status, connector, account, termin
 	reference, description, return_url, capture_mode, metadata, input,
 	provider_reference, next_action, failure, receipt, details,
 	captured_amount, refunded_amount, state, next_check_at, check_count,
-	operation_id, version, created_at, updated_at`
+	operation_id, version, created_at, updated_at, discrepancy`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -32,7 +32,7 @@ func scanPayment(s scanner) (*tender.Payment, error) {
 		&p.Reference, &p.Description, &p.ReturnURL, &p.CaptureMode, &metadata, &input,
 		&p.ProviderReference, &nextAction, &failure, &receipt, &details,
 		&p.CapturedAmount, &p.RefundedAmount, &st, &nextCheck, &p.CheckCount,
-		&p.OperationID, &p.Version, &created, &updated)
+		&p.OperationID, &p.Version, &created, &updated, &p.Discrepancy)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func paymentArgs(p *tender.Payment) ([]any, error) {
 		p.Reference, p.Description, p.ReturnURL, string(p.CaptureMode), js[0], rawArg(p.Input),
 		p.ProviderReference, js[1], js[2], js[3], js[4],
 		p.CapturedAmount, p.RefundedAmount, rawArg(p.State), nullMicros(p.NextCheckAt), p.CheckCount,
-		p.OperationID, p.Version, micros(p.CreatedAt), micros(p.UpdatedAt)}, nil
+		p.OperationID, p.Version, micros(p.CreatedAt), micros(p.UpdatedAt), p.Discrepancy}, nil
 }
 
 // rawArg stores an empty RawMessage as NULL.
@@ -106,7 +106,9 @@ func normalize(p *tender.Payment) {
 }
 
 // CreatePayment inserts p with Version 1 and its events. A zero CreatedAt
-// becomes now; a zero UpdatedAt becomes CreatedAt. An existing id is EConflict.
+// becomes now; a zero UpdatedAt becomes CreatedAt. An existing id is
+// EConflict; a terminal with an open payment is ETerminalBusy (checked in
+// the write transaction, which the single writer makes exclusive).
 func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...tender.Event) error {
 	if p.ID == "" {
 		return tender.Errorf(tender.EInternal, "payment has no id")
@@ -125,8 +127,18 @@ func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...te
 		return err
 	}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
+		if q.Terminal != "" {
+			open, err := scanPayment(tx.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM payments
+				WHERE `+openOnTerminal+` ORDER BY created_at DESC, id DESC LIMIT 1`, q.Terminal))
+			if err == nil {
+				return tender.TerminalBusy(q.Terminal, open)
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return dbError(err)
+			}
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO payments (`+paymentColumns+`)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, args...)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, args...)
 		if isUnique(err) {
 			return tender.Errorf(tender.EConflict, "payment %s already exists", p.ID)
 		}
@@ -186,6 +198,20 @@ func (db *DB) FindPayment(ctx context.Context, connector, ref string) (*tender.P
 		WHERE connector = ? AND provider_reference = ? ORDER BY created_at DESC, id DESC LIMIT 1`, connector, ref))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(connector+" payment with provider reference", ref)
+	}
+	return p, dbError(err)
+}
+
+// PaymentByOperation returns the oldest payment created by operation opID,
+// or ENotFound.
+func (db *DB) PaymentByOperation(ctx context.Context, opID string) (*tender.Payment, error) {
+	if opID == "" {
+		return nil, notFound("payment of operation", opID)
+	}
+	p, err := scanPayment(db.read.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM payments
+		WHERE operation_id = ? ORDER BY created_at, id LIMIT 1`, opID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("payment of operation", opID)
 	}
 	return p, dbError(err)
 }
@@ -278,6 +304,9 @@ func (db *DB) ListPayments(ctx context.Context, f tender.PaymentFilter) ([]*tend
 		where = append(where, `terminal = ?`)
 		args = append(args, f.Terminal)
 	}
+	if f.Discrepancy {
+		where = append(where, `discrepancy <> ''`)
+	}
 	q := `SELECT ` + paymentColumns + ` FROM payments`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
@@ -342,12 +371,15 @@ func (db *DB) ListEvents(ctx context.Context, paymentID string) ([]tender.Event,
 	return es, dbError(rows.Err())
 }
 
+// openOnTerminal selects the open payments of the terminal in its one
+// parameter (see tender.Store.OpenPaymentOnTerminal).
+const openOnTerminal = `terminal = ? AND terminal <> '' AND status IN ('pending', 'processing', 'unknown') AND discrepancy = ''`
+
 // OpenPaymentOnTerminal returns the newest payment on terminal that is
-// pending, processing or unknown, or nil.
+// pending, processing or unknown without a discrepancy, or nil.
 func (db *DB) OpenPaymentOnTerminal(ctx context.Context, terminal string) (*tender.Payment, error) {
 	p, err := scanPayment(db.read.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM payments
-		WHERE terminal = ? AND terminal <> '' AND status IN ('pending', 'processing', 'unknown')
-		ORDER BY created_at DESC, id DESC LIMIT 1`, terminal))
+		WHERE `+openOnTerminal+` ORDER BY created_at DESC, id DESC LIMIT 1`, terminal))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

@@ -107,7 +107,9 @@ func dsn(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.Itoa(int(busyTimeout/time.Millisecond))+")")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)") // durable in WAL mode except on power loss of the OS
+	// FULL: a commit acknowledged to a POS survives power loss, not only a
+	// crash of the process (NORMAL in WAL mode may lose the last commits).
+	q.Add("_pragma", "synchronous(FULL)")
 	if path != ":memory:" {
 		q.Add("_pragma", "journal_mode(WAL)")
 	}

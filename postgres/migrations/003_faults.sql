@@ -1,0 +1,12 @@
+-- 003: what the engine needs to survive crashes and a second instance.
+-- A payment's discrepancy is what a person must settle; a retried request
+-- finds the payment it created by its operation id; an in-flight
+-- idempotency record holds a short lease instead of its whole lifetime.
+
+ALTER TABLE payments ADD COLUMN discrepancy text NOT NULL DEFAULT '';
+
+CREATE INDEX payments_operation ON payments (operation_id) WHERE operation_id <> '';
+CREATE INDEX payments_discrepancy ON payments (created_at DESC, id DESC) WHERE discrepancy <> '';
+CREATE INDEX payments_status ON payments (status, created_at DESC, id DESC);
+
+ALTER TABLE idempotency_keys ADD COLUMN locked_until timestamptz NOT NULL DEFAULT 'epoch';
