@@ -38,6 +38,8 @@ type payment struct {
 	CapturedAmount    int64              `json:"captured_amount"`
 	RefundedAmount    int64              `json:"refunded_amount"`
 	Details           map[string]string  `json:"details"`
+	// Discrepancy is what a person must look at, or null.
+	Discrepancy *string `json:"discrepancy"`
 	Metadata          map[string]string  `json:"metadata"`
 	Invoice           json.RawMessage    `json:"invoice,omitempty"`
 	Computop          json.RawMessage    `json:"computop,omitempty"`
@@ -63,7 +65,7 @@ func toPayment(p *tender.Payment) payment {
 		Capture: p.CaptureMode, ProviderReference: nullable(p.ProviderReference),
 		NextAction: p.NextAction, Receipt: p.Receipt, Failure: p.Failure,
 		CapturedAmount: p.CapturedAmount, RefundedAmount: p.RefundedAmount,
-		Details: p.Details, Metadata: p.Metadata,
+		Details: p.Details, Metadata: p.Metadata, Discrepancy: nullable(p.Discrepancy),
 		CreatedAt: timestamp(p.CreatedAt), UpdatedAt: timestamp(p.UpdatedAt),
 	}
 	if out.Metadata == nil {

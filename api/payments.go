@@ -101,6 +101,17 @@ func (s *Server) idempotentThen(w http.ResponseWriter, r *http.Request, fn func(
 		s.writeError(w, r, err)
 		return
 	}
+	if resp.Replayed && resp.Status < 300 {
+		// A key answers with its payment as it is now, not as it was when
+		// the first answer was given (a terminal payment answered while
+		// unknown is captured by the time the POS retries).
+		var ref struct{ ID, Object string }
+		if json.Unmarshal(resp.Body, &ref) == nil && ref.Object == "payment" && ref.ID != "" {
+			if p, err := s.eng.GetPayment(r.Context(), ref.ID); err == nil {
+				resp.Body = mustJSON(toPayment(p))
+			}
+		}
+	}
 	if finish != nil {
 		finish(&resp)
 	}
@@ -184,6 +195,14 @@ func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
 		Status:        tender.Status(q.Get("status")),
 		Connector:     q.Get("connector"),
 		Terminal:      q.Get("terminal"),
+	}
+	switch q.Get("discrepancy") {
+	case "", "false":
+	case "true":
+		f.Discrepancy = true
+	default:
+		s.writeError(w, r, tender.Invalid("discrepancy", "discrepancy must be true or false"))
+		return
 	}
 	limit, err := pageLimit(q)
 	if err != nil {

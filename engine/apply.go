@@ -25,6 +25,8 @@ const (
 	EvRefundDone       = "payment.refund_succeeded"
 	EvCancelRequest    = "payment.cancel_requested"
 	EvCancelFailed     = "payment.cancel_failed"
+	EvCancelDone       = "payment.cancel_succeeded"
+	EvDiscrepancy      = "payment.discrepancy"
 	EvCallbackDenied   = "callback.rejected"
 	EvTransitionDenied = "payment.transition_rejected"
 )
@@ -41,22 +43,31 @@ func (e *Engine) newEvent(typ string, data any) tender.Event {
 	return tender.Event{Type: typ, Data: raw, CreatedAt: e.clock.Now().UTC()}
 }
 
-// mutate loads the payment, applies fn and stores the result with the events
-// fn returns, retrying when another writer got there first. fn returns
-// changed=false to store nothing.
-func (e *Engine) mutate(ctx context.Context, id string, fn func(p *tender.Payment) (events []tender.Event, changed bool, err error)) (*tender.Payment, error) {
+// mutate loads the payment and its events, applies fn and stores the result
+// with the events fn returns, retrying when another writer got there first
+// (the version check makes one writer win, across instances too). fn
+// returns changed=false to store nothing. Whatever fn did, a payment with
+// nothing open (settled, no operation in doubt) is due for no check, and
+// one with an operation open always has a check due, so that a crash
+// never leaves work nobody looks at.
+func (e *Engine) mutate(ctx context.Context, id string, fn func(p *tender.Payment, events []tender.Event) (newEvents []tender.Event, changed bool, err error)) (*tender.Payment, error) {
 	for attempt := 0; ; attempt++ {
 		p, err := e.store.GetPayment(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		events, changed, err := fn(p)
+		past, err := e.store.ListEvents(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		events, changed, err := fn(p, past)
 		if err != nil {
 			return p, err
 		}
 		if !changed {
 			return p, nil
 		}
+		e.settleSchedule(p, append(past, events...))
 		p.UpdatedAt = e.clock.Now().UTC()
 		err = e.store.UpdatePayment(ctx, p, events...)
 		if errors.Is(err, tender.ErrVersionConflict) && attempt < 20 {
@@ -126,6 +137,9 @@ func (e *Engine) applyUpdate(p *tender.Payment, u tender.Update, source string) 
 		// payment with automatic capture) captures the whole amount.
 		if to == tender.StatusCaptured && p.CapturedAmount == 0 {
 			p.CapturedAmount = p.Amount
+			if u.Captured > 0 {
+				p.CapturedAmount = u.Captured
+			}
 		}
 		if to == tender.StatusUnknown || from == tender.StatusUnknown {
 			p.CheckCount = 0
@@ -159,7 +173,9 @@ func (e *Engine) applyUpdate(p *tender.Payment, u tender.Update, source string) 
 	return []tender.Event{e.newEvent(typ, data)}, true, nil
 }
 
-// schedule sets when the payment's provider is next asked about it.
+// schedule sets when the payment's provider is next asked about it, for an
+// open status; the check time a connector asks for (checkIn) wins. Settled
+// payments are left to settleSchedule.
 func (e *Engine) schedule(p *tender.Payment, checkIn time.Duration, statusChanged bool) {
 	now := e.clock.Now().UTC()
 	var wait time.Duration
@@ -168,19 +184,96 @@ func (e *Engine) schedule(p *tender.Payment, checkIn time.Duration, statusChange
 		wait = e.sched.Processing
 	case tender.StatusRequiresAction:
 		wait = e.sched.RequiresAction
-	case tender.StatusUnknown:
+	case tender.StatusUnknown, tender.StatusPending:
 		i := min(p.CheckCount, len(e.sched.Unknown)-1)
 		wait = e.sched.Unknown[i]
 	default:
-		p.NextCheckAt = time.Time{}
 		return
 	}
-	if checkIn > 0 && p.Status != tender.StatusUnknown {
+	if checkIn > 0 {
 		wait = checkIn
 	}
 	if statusChanged || p.NextCheckAt.IsZero() || checkIn > 0 || p.NextCheckAt.After(now.Add(wait)) || p.NextCheckAt.Before(now) {
 		p.NextCheckAt = now.Add(wait)
 	}
+}
+
+// settleSchedule makes the check time agree with what is open: none for a
+// settled payment with no operation open, a check soon for one with an
+// operation open and none due.
+func (e *Engine) settleSchedule(p *tender.Payment, events []tender.Event) {
+	if !p.Status.Settled() {
+		if p.NextCheckAt.IsZero() {
+			e.schedule(p, 0, false)
+		}
+		return
+	}
+	if len(readOps(events).open) == 0 {
+		p.NextCheckAt = time.Time{}
+		return
+	}
+	if p.NextCheckAt.IsZero() {
+		i := min(p.CheckCount, len(e.sched.Unknown)-1)
+		p.NextCheckAt = e.clock.Now().UTC().Add(e.sched.Unknown[i])
+	}
+}
+
+// dueBy makes the payment due for a check no later than t.
+func (e *Engine) dueBy(p *tender.Payment, t time.Time) {
+	if p.NextCheckAt.IsZero() || t.Before(p.NextCheckAt) {
+		p.NextCheckAt = t
+	}
+}
+
+// moneyMoved are the statuses in which the provider holds or took money.
+var moneyMoved = []tender.Status{tender.StatusAuthorized, tender.StatusPartiallyCaptured, tender.StatusCaptured,
+	tender.StatusPartiallyRefunded, tender.StatusRefunded}
+
+// contradicts reports whether a verified answer that the state machine
+// refuses says the opposite of Tender's record (money moved against none),
+// rather than being stale (an earlier step of the way the payment went).
+func contradicts(recorded, reported tender.Status) bool {
+	noMoney := func(s tender.Status) bool { return s == tender.StatusFailed || s == tender.StatusCanceled }
+	return statusIn(recorded, moneyMoved) && noMoney(reported) || noMoney(recorded) && statusIn(reported, moneyMoved)
+}
+
+// discrepancy flags p for a person and returns the event that records why
+// (none when p is already flagged for the same reason).
+func (e *Engine) discrepancy(p *tender.Payment, why string) []tender.Event {
+	if p.Discrepancy == why {
+		return nil
+	}
+	e.log.Error("payment discrepancy", "payment", p.ID, "connector", p.Connector, "status", p.Status, "why", why)
+	e.metrics.discrepancy(p.Connector)
+	p.Discrepancy = why
+	return []tender.Event{e.newEvent(EvDiscrepancy, map[string]any{"status": p.Status, "discrepancy": why})}
+}
+
+// applyVerified applies what the provider verifiably said (a status answer,
+// a callback). An answer the state machine cannot take changes no status:
+// a stale one is noted, one that contradicts the record is a discrepancy.
+// The connector's own Discrepancy and an amount taken other than the
+// payment's are raised too.
+func (e *Engine) applyVerified(p *tender.Payment, u tender.Update, source string) []tender.Event {
+	from := p.Status
+	events, _, err := e.applyUpdate(p, u, source)
+	if err != nil {
+		reported := u.Status
+		u.Status, u.Failure, u.NextAction = "", nil, nil
+		events, _, _ = e.applyUpdate(p, u, source)
+		if contradicts(from, reported) {
+			events = append(events, e.discrepancy(p, "the provider reports "+string(reported)+" ("+source+") for a "+string(from)+" payment")...)
+		} else {
+			events = append(events, e.newEvent(EvTransitionDenied, map[string]any{"status": from, "reported": reported, "source": source}))
+		}
+	}
+	if u.Discrepancy != "" {
+		events = append(events, e.discrepancy(p, u.Discrepancy)...)
+	} else if u.Captured > 0 && u.Captured != p.Amount && p.Status == tender.StatusCaptured && from != tender.StatusCaptured {
+		events = append(events, e.discrepancy(p, "the provider took "+tender.FormatMinor(u.Captured, p.Currency)+" "+p.Currency+
+			"; the payment was for "+tender.FormatMinor(p.Amount, p.Currency))...)
+	}
+	return events
 }
 
 func sortedNames[V any](m map[string]V) []string {

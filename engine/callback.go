@@ -62,7 +62,7 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 	if err != nil {
 		e.log.Warn("callback rejected", "connector", connector, "account", account, "path", path, "err", err)
 		if res != nil && res.PaymentID != "" {
-			e.mutate(ctx, res.PaymentID, func(p *tender.Payment) ([]tender.Event, bool, error) {
+			e.mutate(ctx, res.PaymentID, func(p *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
 				return []tender.Event{e.newEvent(EvCallbackDenied, map[string]any{"path": path, "reason": tender.ErrorMessageOf(err)})}, true, nil
 			})
 		}
@@ -85,19 +85,15 @@ func (e *Engine) applyCallback(ctx context.Context, c tender.Connector, res *ten
 	defer unlock()
 	if res.Confirm {
 		// Believe the provider's own answer, not the callback.
-		_, err := e.Check(ctx, res.PaymentID)
+		_, err := e.check(ctx, res.PaymentID)
 		return err
 	}
-	_, err := e.mutate(ctx, res.PaymentID, func(p *tender.Payment) ([]tender.Event, bool, error) {
-		events, changed, err := e.applyUpdate(p, *res.Update, "callback")
-		if err != nil {
-			// A verified callback that the state machine cannot take (a
-			// late notify for a payment already canceled, say): keep it on
-			// record, change nothing else.
-			e.log.Warn("callback would make an illegal transition", "payment", p.ID, "from", p.Status, "to", res.Update.Status)
-			return []tender.Event{e.newEvent(EvTransitionDenied, map[string]any{"status": p.Status, "reported": res.Update.Status, "source": "callback"})}, true, nil
-		}
-		return events, changed, nil
+	_, err := e.mutate(ctx, res.PaymentID, func(p *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
+		// A verified callback that the state machine cannot take (a late
+		// notify for a payment already canceled, say) is kept on record;
+		// one that contradicts the record is a discrepancy.
+		events := e.applyVerified(p, *res.Update, "callback")
+		return events, len(events) > 0, nil
 	})
 	return err
 }

@@ -37,6 +37,20 @@ type Schedule struct {
 	Workers int
 	// ProviderTimeout bounds each call to a provider.
 	ProviderTimeout time.Duration
+	// StartTimeout is how long a create waits for the provider to accept a
+	// payment before it answers with the payment as it is (unknown, still
+	// being started): a POS gets its payment id at once and long-polls
+	// for the rest instead of being held.
+	StartTimeout time.Duration
+	// MaxOpen is how long a payment may stay processing or unknown, or an
+	// operation in doubt, before Tender resolves it actively: it cancels
+	// the payment where the provider allows, and otherwise flags a
+	// discrepancy for a person (which frees the terminal).
+	MaxOpen time.Duration
+	// IdempotencyLease is how long an in-flight Idempotency-Key stays
+	// locked without renewal; the request renews it while it runs, so a
+	// retry after a crash takes the key over within about this long.
+	IdempotencyLease time.Duration
 }
 
 // DefaultSchedule is the schedule of a server started without configuration.
@@ -47,7 +61,10 @@ var DefaultSchedule = Schedule{
 	Lease:           2 * time.Minute,
 	Poll:            500 * time.Millisecond,
 	Workers:         4,
-	ProviderTimeout: 45 * time.Second,
+	ProviderTimeout:  45 * time.Second,
+	StartTimeout:     10 * time.Second,
+	MaxOpen:          30 * time.Minute,
+	IdempotencyLease: 30 * time.Second,
 }
 
 // Options configure an Engine.
@@ -149,6 +166,15 @@ func New(o Options) (*Engine, error) {
 	if s.ProviderTimeout <= 0 {
 		s.ProviderTimeout = d.ProviderTimeout
 	}
+	if s.StartTimeout <= 0 {
+		s.StartTimeout = d.StartTimeout
+	}
+	if s.MaxOpen <= 0 {
+		s.MaxOpen = d.MaxOpen
+	}
+	if s.IdempotencyLease <= 0 {
+		s.IdempotencyLease = d.IdempotencyLease
+	}
 	if e.metrics == nil {
 		e.metrics = NewMetrics(nil)
 	}
@@ -220,3 +246,8 @@ func (k *keyedMutex) Lock(key string) func() {
 func (e *Engine) providerContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), e.sched.ProviderTimeout)
 }
+
+// guard is how long after an operation is recorded the reconciler first
+// looks at it: past the longest the provider call can take, so it finds
+// only operations whose process died (or whose answer was never stored).
+func (e *Engine) guard() time.Duration { return e.sched.ProviderTimeout + 15*time.Second }

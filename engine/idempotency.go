@@ -70,7 +70,8 @@ func (e *Engine) Idempotent(ctx context.Context, scope, key, requestHash string,
 	deadline := time.Now().Add(2*e.sched.ProviderTimeout + 10*time.Second)
 	for {
 		now := e.clock.Now().UTC()
-		rec := &tender.IdempotencyRecord{Scope: scope, Key: key, RequestHash: requestHash, CreatedAt: now, ExpiresAt: now.Add(e.idemTTL)}
+		rec := &tender.IdempotencyRecord{Scope: scope, Key: key, RequestHash: requestHash, CreatedAt: now,
+			ExpiresAt: now.Add(e.idemTTL), LockedUntil: now.Add(e.sched.IdempotencyLease)}
 		// Register the in-process waiter channel before reserving, so a
 		// duplicate that loses the race can wait on it.
 		e.idemMu.Lock()
@@ -124,8 +125,28 @@ func (e *Engine) runReserved(ctx context.Context, scope, key, opID, wayKey strin
 			e.endWay(wayKey, way)
 		}
 	}()
-	resp = fn(opID)
+	// Hold the key while fn runs: renew its lease, so that only a request
+	// whose process died loses it (and a retry takes over within a lease).
 	sctx := context.WithoutCancel(ctx)
+	stop := make(chan struct{})
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(e.sched.IdempotencyLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if err := e.store.RenewIdempotency(sctx, scope, key, e.clock.Now().UTC().Add(e.sched.IdempotencyLease)); err != nil {
+					e.log.Warn("idempotency: renew lease", "err", err)
+				}
+			}
+		}
+	}()
+	defer func() { close(stop); <-renewed }()
+	resp = fn(opID)
 	if resp.Keep {
 		err = e.store.CompleteIdempotency(sctx, scope, key, resp.Status, resp.Body)
 	} else {

@@ -14,6 +14,7 @@ type Metrics struct {
 	checks        *prometheus.CounterVec
 	callbacks     *prometheus.CounterVec
 	webhooks      *prometheus.CounterVec
+	discrepancies *prometheus.CounterVec
 }
 
 // NewMetrics makes the engine's metrics and registers them with reg (nil:
@@ -41,9 +42,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tender_webhook_deliveries_total",
 			Help: "Webhook delivery attempts by outcome: delivered (2xx), retry (failed, will be retried), failed (failed and given up), canceled (endpoint deleted).",
 		}, []string{"outcome"}),
+		discrepancies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tender_payment_discrepancies_total",
+			Help: "Payments flagged for a person: a verified provider answer contradicts Tender's record, or Tender could not resolve a payment or operation in time.",
+		}, []string{"connector"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.transitions, m.providerCalls, m.checks, m.callbacks, m.webhooks)
+		reg.MustRegister(m.transitions, m.providerCalls, m.checks, m.callbacks, m.webhooks, m.discrepancies)
 	}
 	return m
 }
@@ -77,4 +82,8 @@ func (m *Metrics) callback(connector string, err error) {
 
 func (m *Metrics) webhook(outcome string) {
 	m.webhooks.WithLabelValues(outcome).Inc()
+}
+
+func (m *Metrics) discrepancy(connector string) {
+	m.discrepancies.WithLabelValues(connector).Inc()
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"time"
 	"unicode/utf8"
@@ -163,21 +162,35 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 		return nil, err
 	}
 
-	if term != nil {
-		// One open payment per terminal: a second one would queue behind
-		// the first at best, or be charged on the wrong card at worst.
-		unlock := e.locks.Lock("terminal:" + term.ID)
-		defer unlock()
-		open, err := e.store.OpenPaymentOnTerminal(ctx, term.ID)
-		if err != nil {
-			return nil, err
+	if opID != "" {
+		// A retry of a request that already made its payment (its answer
+		// was lost, its key released or expired, its process died): the
+		// key answers with that payment, never a second one.
+		found, err := e.store.PaymentByOperation(ctx, opID)
+		if err == nil {
+			if found.Amount != p.Amount || found.Currency != p.Currency || found.Terminal != p.Terminal || found.Connector != p.Connector {
+				return nil, ErrIdempotencyMismatch
+			}
+			return found, nil
 		}
-		if open != nil {
-			return nil, &tender.Error{Code: tender.ETerminalBusy, Param: "terminal",
-				Message: fmt.Sprintf("terminal %q is busy with payment %s (%s); wait for it to finish or cancel it", term.ID, open.ID, open.Status)}
+		if tender.ErrorCodeOf(err) != tender.ENotFound {
+			return nil, err
 		}
 	}
 
+	if term != nil {
+		// One open payment per terminal: a second one would queue behind
+		// the first at best, or be charged on the wrong card at worst. The
+		// store refuses it across instances; this lock spares the store
+		// the contention within one.
+		unlock := e.locks.Lock("terminal:" + term.ID)
+		defer unlock()
+	}
+
+	// Stored with a check due after the start call could have ended: if
+	// this process dies before the provider's answer is stored, the
+	// reconciler finds the payment and asks the provider about it.
+	p.NextCheckAt = now.Add(e.guard())
 	if err := e.store.CreatePayment(ctx, p, e.newEvent(EvCreated, map[string]any{
 		"amount": p.Amount, "currency": p.Currency, "connector": p.Connector, "account": p.Account, "terminal": p.Terminal,
 	})); err != nil {
@@ -185,6 +198,41 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 	}
 	e.metrics.transition(p.Connector, string(tender.StatusPending))
 
+	// The start runs apart from the caller: a POS that hangs up, or a
+	// create that answers before the provider did, changes nothing of it.
+	type started struct {
+		p   *tender.Payment
+		err error
+	}
+	done := make(chan started, 1)
+	sctx := context.WithoutCancel(ctx)
+	go func() {
+		p, err := e.start(sctx, c, p, acct, term, opID)
+		done <- started{p, err}
+	}()
+	timer := time.NewTimer(e.sched.StartTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.p, r.err
+	case <-timer.C:
+	}
+	// The provider has not answered yet: the payment is in doubt until it
+	// does (the start goes on, and a check follows after the guard).
+	return e.mutate(sctx, p.ID, func(q *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
+		if q.Status != tender.StatusPending {
+			return nil, false, nil // answered meanwhile
+		}
+		guard := q.NextCheckAt
+		events, changed, err := e.applyUpdate(q, tender.Update{Status: tender.StatusUnknown,
+			Note: "the provider has not answered the start within " + e.sched.StartTimeout.String() + "; waiting for it"}, "start")
+		q.NextCheckAt = guard
+		return events, changed, err
+	})
+}
+
+// start sends a stored payment to its provider and records the answer.
+func (e *Engine) start(ctx context.Context, c tender.Connector, p *tender.Payment, acct *tender.Account, term *tender.Terminal, opID string) (*tender.Payment, error) {
 	op := e.op(p, acct, term, 0, opID)
 	pctx, cancel := e.providerContext(ctx)
 	start := time.Now()
@@ -205,11 +253,28 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 		u = tender.Update{Status: tender.StatusFailed, Failure: failureOf(startErr)}
 		reply = startErr
 	}
-	stored, err := e.mutate(ctx, p.ID, func(p *tender.Payment) ([]tender.Event, bool, error) {
-		return e.applyUpdate(p, u, "start")
+	seen := p.Version
+	stored, err := e.mutate(ctx, p.ID, func(q *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
+		if q.Version != seen && len(q.State) > 0 {
+			u.State = nil // a callback or check came first and knows more
+		}
+		if q.Status == tender.StatusPending || q.Status == tender.StatusUnknown && u.Status != tender.StatusUnknown {
+			if u.Status == tender.StatusUnknown && q.Status == tender.StatusPending {
+				// In doubt: asked about on the schedule from now.
+				q.NextCheckAt = time.Time{}
+			}
+			return e.applyUpdate(q, u, "start")
+		}
+		// The payment moved on before the start's answer was stored (a
+		// callback won the race): the answer is stale, not an error.
+		events := e.applyVerified(q, u, "start")
+		return events, len(events) > 0, nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if reply != nil && stored.Status != tender.StatusFailed {
+		reply = nil // the provider's callback says otherwise
 	}
 	return stored, reply
 }

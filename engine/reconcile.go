@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,7 +59,7 @@ func (e *Engine) runOnce(ctx context.Context, sem chan struct{}, wg *sync.WaitGr
 		wg.Add(1)
 		go func(p *tender.Payment) {
 			defer func() { <-sem; wg.Done() }()
-			if _, err := e.Check(ctx, p.ID); err != nil && ctx.Err() == nil {
+			if _, err := e.reconcile(ctx, p.ID); err != nil && ctx.Err() == nil {
 				e.log.Warn("reconcile: check payment", "payment", p.ID, "err", err)
 			}
 		}(p)
@@ -65,67 +67,293 @@ func (e *Engine) runOnce(ctx context.Context, sem chan struct{}, wg *sync.WaitGr
 	return len(due), nil
 }
 
-// Check asks the provider about one payment now and applies the answer.
+// Check asks the provider about one payment now and applies the answer: its
+// status while it is open, and every operation on it whose answer was lost.
 func (e *Engine) Check(ctx context.Context, id string) (*tender.Payment, error) {
+	unlock := e.locks.Lock("payment:" + id)
+	defer unlock()
+	return e.check(ctx, id)
+}
+
+// openStatus reports whether the provider has yet to decide the payment.
+func openStatus(s tender.Status) bool { return !s.Settled() }
+
+func (e *Engine) check(ctx context.Context, id string) (*tender.Payment, error) {
 	p, err := e.store.GetPayment(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	switch p.Status {
-	case tender.StatusProcessing, tender.StatusRequiresAction, tender.StatusUnknown, tender.StatusPending:
-	default:
-		// Settled meanwhile (a callback came first): nothing to ask.
-		return e.mutate(ctx, id, func(p *tender.Payment) ([]tender.Event, bool, error) {
-			if p.NextCheckAt.IsZero() {
-				return nil, false, nil
-			}
-			p.NextCheckAt = time.Time{}
-			return nil, true, nil
-		})
-	}
-	c, op, err := e.opFor(ctx, p, 0, p.OperationID)
+	events, err := e.store.ListEvents(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	pctx, cancel := e.providerContext(ctx)
-	start := time.Now()
-	u, callErr := c.Status(pctx, op)
-	cancel()
-	e.metrics.providerCall(p.Connector, "status", callErr, time.Since(start))
-	e.metrics.check(p.Connector, p.Status)
+	c, ok := e.connectors[p.Connector]
+	if !ok {
+		return nil, tender.Errorf(tender.EInternal, "connector %q of payment %s is not configured on this server", p.Connector, p.ID)
+	}
+	now := e.clock.Now().UTC()
+	ops := readOps(events)
+	// Operations whose own call may still be running (in this process or
+	// another) are left to it until the guard has passed.
+	var due []openOp
+	var later time.Time
+	for _, o := range ops.open {
+		if t := o.at.Add(e.guard()); t.After(now) && !e.answeredInDoubt(events, o) {
+			if later.IsZero() || t.Before(later) {
+				later = t
+			}
+			continue
+		}
+		due = append(due, o)
+	}
+	cancelOp := ""
+	for _, o := range due {
+		switch o.kind {
+		case tender.OpCancel:
+			cancelOp = o.id
+		default:
+			if p, err = e.resolveMoneyOp(ctx, c, p, o); err != nil {
+				return p, err
+			}
+		}
+	}
+	if cancelOp != "" {
+		return e.resolveCancel(ctx, c, p, cancelOp)
+	}
+	if openStatus(p.Status) {
+		return e.checkStatus(ctx, c, id, false)
+	}
+	// Nothing to ask now: settle the schedule (a later guard, or none).
+	return e.mutate(ctx, id, func(p *tender.Payment, events []tender.Event) ([]tender.Event, bool, error) {
+		next := time.Time{}
+		if len(readOps(events).open) > 0 {
+			next = later
+			if next.IsZero() {
+				next = now.Add(e.sched.Unknown[min(p.CheckCount, len(e.sched.Unknown)-1)])
+			}
+		}
+		if openStatus(p.Status) || p.NextCheckAt.Equal(next) {
+			return nil, false, nil
+		}
+		p.NextCheckAt = next
+		return nil, true, nil
+	})
+}
 
-	return e.mutate(ctx, id, func(p *tender.Payment) ([]tender.Event, bool, error) {
-		p.CheckCount++
-		if callErr != nil {
-			// Nothing learned; try again on the schedule. A payment stuck
-			// pending (its Start never recorded) is in doubt.
-			var events []tender.Event
-			u := tender.Update{}
-			if p.Status == tender.StatusPending {
-				u.Status = tender.StatusUnknown
-			}
-			ev, _, err := e.applyUpdate(p, u, "status")
-			if err != nil {
-				return nil, false, err
-			}
-			events = append(events, ev...)
-			p.NextCheckAt = time.Time{}
-			e.schedule(p, 0, false)
-			events = append(events, e.newEvent(EvCheckFailed, map[string]any{"error": tender.ErrorMessageOf(callErr), "check": p.CheckCount}))
-			return events, true, nil
+// answeredInDoubt reports whether the call of operation o already came back
+// without an answer (its process recorded it in doubt), so the reconciler
+// need not wait for the guard.
+func (e *Engine) answeredInDoubt(events []tender.Event, o openOp) bool {
+	for _, ev := range events {
+		if ev.Type != EvUpdated || ev.CreatedAt.Before(o.at) {
+			continue
 		}
-		events, _, err := e.applyUpdate(p, u, "status")
+		var d struct {
+			Note string `json:"note"`
+		}
+		if json.Unmarshal(ev.Data, &d) == nil && strings.HasPrefix(d.Note, string(o.kind)+" "+o.id+" in doubt") {
+			return true
+		}
+	}
+	return false
+}
+
+// checkStatus asks the provider for the payment's status and applies it.
+// The answer was given about the copy the connector saw: if the payment
+// changed meanwhile (a callback, another check), it is asked again about
+// the new copy rather than writing over what changed.
+func (e *Engine) checkStatus(ctx context.Context, c tender.Connector, id string, cancelRequested bool) (*tender.Payment, error) {
+	for attempt := 0; ; attempt++ {
+		p, err := e.store.GetPayment(ctx, id)
 		if err != nil {
-			e.log.Error("reconcile: provider reported an impossible change", "payment", p.ID, "from", p.Status, "to", u.Status, "err", err)
-			p.NextCheckAt = time.Time{}
-			e.schedule(p, 0, false)
-			return []tender.Event{e.newEvent(EvTransitionDenied, map[string]any{"status": p.Status, "reported": u.Status, "source": "status"})}, true, nil
+			return nil, err
 		}
-		if u.Status == "" || u.Status == p.Status {
-			// No news: the next check follows the schedule from now.
+		if !openStatus(p.Status) && !cancelRequested {
+			return e.mutate(ctx, id, func(*tender.Payment, []tender.Event) ([]tender.Event, bool, error) { return nil, true, nil })
+		}
+		_, op, err := e.opFor(ctx, p, 0, p.OperationID)
+		if err != nil {
+			return nil, err
+		}
+		op.CancelRequested = cancelRequested
+		pctx, cancel := e.providerContext(ctx)
+		start := time.Now()
+		u, callErr := c.Status(pctx, op)
+		cancel()
+		e.metrics.providerCall(p.Connector, "status", callErr, time.Since(start))
+		e.metrics.check(p.Connector, p.Status)
+
+		seen := p.Version
+		changed := false
+		stored, err := e.mutate(ctx, id, func(p *tender.Payment, events []tender.Event) ([]tender.Event, bool, error) {
+			if p.Version != seen && attempt < 3 {
+				changed = true
+				return nil, false, nil
+			}
+			if p.Version != seen {
+				u.State = nil // asked three times over: keep what changed
+			}
+			return e.applyCheck(p, events, u, callErr), true, nil
+		})
+		if changed {
+			continue
+		}
+		return stored, err
+	}
+}
+
+// applyCheck applies a status answer (or its failure) to p.
+func (e *Engine) applyCheck(p *tender.Payment, events []tender.Event, u tender.Update, callErr error) []tender.Event {
+	p.CheckCount++
+	now := e.clock.Now().UTC()
+	var out []tender.Event
+	if callErr != nil {
+		// Nothing learned; try again on the schedule. A payment stuck
+		// pending (its start never recorded) is in doubt.
+		if p.Status == tender.StatusPending {
+			ev, _, _ := e.applyUpdate(p, tender.Update{Status: tender.StatusUnknown, Note: "the start's answer was never recorded"}, "status")
+			out = append(out, ev...)
+		}
+		p.NextCheckAt = time.Time{}
+		e.schedule(p, 0, false)
+		out = append(out, e.newEvent(EvCheckFailed, map[string]any{"error": tender.ErrorMessageOf(callErr), "check": p.CheckCount}))
+	} else {
+		before := p.Status
+		out = append(out, e.applyVerified(p, u, "status")...)
+		if p.Status == before {
+			// No news: the next check follows the schedule from now,
+			// or the time the connector asked for.
 			p.NextCheckAt = time.Time{}
 			e.schedule(p, u.CheckIn, false)
 		}
-		return events, true, nil
+	}
+	out = append(out, e.overdue(p, events, now)...)
+	return out
+}
+
+// overdue flags a payment that has been open longer than MaxOpen and that
+// Tender could not resolve, even by canceling it: a person must settle it,
+// and its terminal is free meanwhile. (The cancel itself is sent by
+// resolveOverdue before.)
+func (e *Engine) overdue(p *tender.Payment, events []tender.Event, now time.Time) []tender.Event {
+	if p.Status != tender.StatusProcessing && p.Status != tender.StatusUnknown && p.Status != tender.StatusPending {
+		return nil
+	}
+	if now.Sub(p.CreatedAt) < e.sched.MaxOpen || p.Discrepancy != "" {
+		return nil
+	}
+	tried := false
+	for _, ev := range events {
+		if ev.Type == EvCancelRequest {
+			tried = true
+		}
+	}
+	if !tried {
+		return nil
+	}
+	return e.discrepancy(p, "the payment has been "+string(p.Status)+" for more than "+e.sched.MaxOpen.String()+
+		" and the provider could not cancel it; check it with the provider (its terminal is free again)")
+}
+
+// autoCancelID is the operation id of the cancel Tender sends by itself for
+// a payment open too long: the same for every instance and every try.
+func autoCancelID(paymentID string) string { return "auto-cancel-" + paymentID }
+
+// resolveOverdue cancels a payment that stayed processing or unknown for
+// longer than MaxOpen, where the provider allows, once.
+func (e *Engine) resolveOverdue(ctx context.Context, p *tender.Payment) (*tender.Payment, error) {
+	if p.Status != tender.StatusProcessing && p.Status != tender.StatusUnknown && p.Status != tender.StatusPending {
+		return p, nil
+	}
+	if e.clock.Now().Sub(p.CreatedAt) < e.sched.MaxOpen || p.Discrepancy != "" {
+		return p, nil
+	}
+	events, err := e.store.ListEvents(ctx, p.ID)
+	if err != nil {
+		return p, err
+	}
+	for _, ev := range events {
+		if ev.Type == EvCancelRequest {
+			return p, nil // tried already: overdue() hands it to a person
+		}
+	}
+	e.log.Warn("payment open too long: canceling it", "payment", p.ID, "status", p.Status)
+	q, err := e.cancel(ctx, p.ID, autoCancelID(p.ID))
+	if q == nil {
+		q = p
+	}
+	if err != nil && ctx.Err() == nil {
+		e.log.Warn("automatic cancel", "payment", p.ID, "err", err)
+	}
+	return q, nil
+}
+
+// resolveCancel settles a cancel whose answer was lost (or whose
+// confirmation failed): the provider's status decides; an authorization
+// the provider still holds is canceled again with the same id.
+func (e *Engine) resolveCancel(ctx context.Context, c tender.Connector, p *tender.Payment, opID string) (*tender.Payment, error) {
+	if remainderOpen(p.Status) {
+		return e.cancel(ctx, p.ID, opID)
+	}
+	return e.confirmCancel(ctx, c, p.ID, opID, nil, nil)
+}
+
+// resolveMoneyOp asks the provider about a capture or refund whose answer
+// was lost, and books it or releases its reservation.
+func (e *Engine) resolveMoneyOp(ctx context.Context, c tender.Connector, p *tender.Payment, o openOp) (*tender.Payment, error) {
+	m := opByKind(o.kind)
+	oc, ok := c.(tender.OperationChecker)
+	var outcome tender.OpOutcome = tender.OpPending
+	var u tender.Update
+	var callErr error
+	if ok {
+		_, op, err := e.opFor(ctx, p, o.amount, o.id)
+		if err != nil {
+			return p, err
+		}
+		pctx, cancel := e.providerContext(ctx)
+		start := time.Now()
+		outcome, u, callErr = oc.CheckOperation(pctx, o.kind, op)
+		cancel()
+		e.metrics.providerCall(p.Connector, "check_"+m.name(), callErr, time.Since(start))
+	}
+	now := e.clock.Now().UTC()
+	return e.mutate(ctx, p.ID, func(p *tender.Payment, events []tender.Event) ([]tender.Event, bool, error) {
+		if _, open := readOps(events).find(o.kind, o.id); !open {
+			return nil, false, nil // resolved meanwhile
+		}
+		switch {
+		case callErr == nil && outcome == tender.OpSucceeded:
+			evs, _ := e.bookOp(p, events, m, o.id, o.amount, u)
+			return evs, true, nil
+		case callErr == nil && outcome == tender.OpFailed:
+			return e.endOp(p, events, o.kind, o.id, false, "the provider did not carry it out"), true, nil
+		}
+		p.CheckCount++
+		e.dueBy(p, now.Add(e.sched.Unknown[min(p.CheckCount, len(e.sched.Unknown)-1)]))
+		var out []tender.Event
+		if callErr != nil {
+			out = append(out, e.newEvent(EvCheckFailed, map[string]any{"error": tender.ErrorMessageOf(callErr), "op_id": o.id, "source": m.name()}))
+		}
+		if now.Sub(o.at) >= e.sched.MaxOpen {
+			why := m.name() + " " + o.id + " of " + tender.FormatMinor(o.amount, p.Currency) + " " + p.Currency + " is still in doubt"
+			if !ok {
+				why += "; the provider cannot be asked about it"
+			}
+			out = append(out, e.discrepancy(p, why+": check it with the provider")...)
+		}
+		return out, true, nil
 	})
+}
+
+// reconcile is one claimed check: the payment's status and operations, then
+// the active resolution of a payment open too long.
+func (e *Engine) reconcile(ctx context.Context, id string) (*tender.Payment, error) {
+	unlock := e.locks.Lock("payment:" + id)
+	defer unlock()
+	p, err := e.check(ctx, id)
+	if err != nil || p == nil {
+		return p, err
+	}
+	return e.resolveOverdue(ctx, p)
 }

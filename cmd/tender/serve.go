@@ -71,7 +71,7 @@ func envOr(getenv func(string) string, key, def string) string {
 type serveConfig struct {
 	addr, simAddr, db, publicURL, dataDir, masterKeyFile, logLevel string
 	sandbox, webhookPrivate                                        bool
-	checkEvery                                                     time.Duration
+	checkEvery, startTimeout                                       time.Duration
 }
 
 func serveCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -89,8 +89,13 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.BoolVar(&c.webhookPrivate, "webhook-private-networks", envOr(getenv, "TENDER_WEBHOOK_PRIVATE_NETWORKS", "false") == "true",
 		"let webhooks reach loopback and private addresses (TENDER_WEBHOOK_PRIVATE_NETWORKS; always allowed in sandbox mode)")
 	fs.DurationVar(&c.checkEvery, "check-interval", engine.DefaultSchedule.Processing, "how often a payment a terminal works on is checked with its provider")
+	fs.DurationVar(&c.startTimeout, "start-timeout", engine.DefaultSchedule.StartTimeout,
+		"how long POST /v1/payments waits for the provider to accept a payment before it answers with the payment unknown (the POS long-polls for the rest)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if c.startTimeout <= 0 {
+		return fmt.Errorf("--start-timeout must be positive")
 	}
 	if c.checkEvery <= 0 {
 		return fmt.Errorf("--check-interval must be positive")
@@ -146,7 +151,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	eng, err := engine.New(engine.Options{
 		Store: store, Connectors: connectors, Sealer: sealer, Logger: log,
 		PublicURL: c.publicURL, Metrics: engine.NewMetrics(reg),
-		Schedule: engine.Schedule{Processing: c.checkEvery, Poll: min(c.checkEvery, engine.DefaultSchedule.Poll)},
+		Schedule: engine.Schedule{Processing: c.checkEvery, Poll: min(c.checkEvery, engine.DefaultSchedule.Poll), StartTimeout: c.startTimeout},
 		// Sandbox mode accepts http:// webhook URLs, for a receiver on
 		// the developer's own machine.
 		Webhooks: engine.WebhookOptions{Object: api.PaymentObject, AllowHTTP: c.sandbox, Client: webhookClient},
