@@ -173,4 +173,7 @@ var scenarios = []struct {
 	{"ManualCapture", testManualCapture},
 	{"CancelAuthorized", testCancelAuthorized},
 	{"Refund", testRefund},
+	{"CrashDuringStart", testCrashDuringStart},
+	{"SecondInstance", testSecondInstance},
+	{"CaptureAnswerLost", testCaptureAnswerLost},
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,8 +34,15 @@ type Env struct {
 	Account   *tender.Account // the sandbox account, with its credentials
 	Terminal  *tender.Terminal
 	Engine    *engine.Engine
+	// Store is the environment's store; a second engine on it is a
+	// second instance of Tender (see Instance).
+	Store tender.Store
+	// Faults sits between the connector and the simulator.
+	Faults *Faults
 
 	h      *Harness
+	log    *slog.Logger
+	sealer *seal.Sealer
 	apiKey string
 	n      atomic.Int64
 }
@@ -81,7 +89,9 @@ func newEnv(t *testing.T, h *Harness, dataDir string) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := h.Connector(env.Clock, &http.Client{Timeout: 30 * time.Second})
+	env.Store, env.sealer, env.log = store, sealer, log
+	env.Faults = &Faults{next: http.DefaultTransport}
+	conn := h.Connector(env.Clock, &http.Client{Timeout: 30 * time.Second, Transport: env.Faults})
 	if conn.Name() != h.Name {
 		t.Fatalf("the connector is named %q, the harness %q", conn.Name(), h.Name)
 	}
@@ -158,6 +168,12 @@ func (r response) id() string {
 // call makes an API request; headers are name, value pairs.
 func (env *Env) call(t *testing.T, method, path string, body any, headers ...string) response {
 	t.Helper()
+	return env.callAt(t, env.TenderURL, method, path, body, headers...)
+}
+
+// callAt makes an API request to the instance at base.
+func (env *Env) callAt(t *testing.T, base, method, path string, body any, headers ...string) response {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -166,7 +182,7 @@ func (env *Env) call(t *testing.T, method, path string, body any, headers ...str
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, env.TenderURL+path, rd)
+	req, err := http.NewRequest(method, base+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,4 +352,90 @@ func (env *Env) agree(t *testing.T) {
 			t.Errorf("the provider has %+v for %s, which Tender does not know (lost)", l, id)
 		}
 	}
+}
+
+// Faults is an http.RoundTripper between a connector and its simulator
+// that can lose the provider's answer after the request reached it, the
+// way a timeout or a dropped connection does.
+type Faults struct {
+	next     http.RoundTripper
+	dropNext atomic.Int32
+	hang     chan struct{} // when set, a lost answer blocks until it is closed
+}
+
+// DropAnswers makes the next n requests reach the provider and their
+// answers get lost.
+func (f *Faults) DropAnswers(n int) { f.dropNext.Store(int32(n)) }
+
+// RoundTrip implements http.RoundTripper.
+func (f *Faults) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f.dropNext.Add(-1) < 0 {
+		f.dropNext.Store(0)
+		return f.next.RoundTrip(r)
+	}
+	res, err := f.next.RoundTrip(r)
+	if err == nil {
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	if f.hang != nil {
+		select {
+		case <-f.hang:
+		case <-r.Context().Done():
+		}
+	}
+	return nil, errors.New("connectortest: the provider's answer was lost")
+}
+
+// Instance is a second instance of Tender on an environment's store.
+type Instance struct {
+	Engine *engine.Engine
+	URL    string // its API
+	faults *Faults
+}
+
+// Faults is the transport between this instance's connector and the
+// simulator.
+func (i *Instance) Faults() *Faults { return i.faults }
+
+// Instance starts another engine (another instance of Tender) on the
+// environment's store and simulator, with its own connector whose
+// transport is faults (nil: a clean one) and its own API server, running
+// its reconciler (when reconcile is set) until the test ends.
+func (env *Env) Instance(t *testing.T, faults *Faults, sched engine.Schedule, reconcile bool) *Instance {
+	t.Helper()
+	if faults == nil {
+		faults = &Faults{next: http.DefaultTransport}
+	}
+	if faults.next == nil {
+		faults.next = http.DefaultTransport
+	}
+	conn := env.h.Connector(env.Clock, &http.Client{Timeout: 30 * time.Second, Transport: faults})
+	e, err := engine.New(engine.Options{Store: env.Store, Connectors: []tender.Connector{conn}, Sealer: env.sealer,
+		Clock: env.Clock, Logger: env.log, PublicURL: env.TenderURL, Schedule: sched})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.NewServer(e, api.Options{Logger: env.log}))
+	ctx, stop := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		if reconcile {
+			e.Run(ctx)
+		}
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		if faults.hang != nil {
+			select {
+			case <-faults.hang:
+			default:
+				close(faults.hang)
+			}
+		}
+		stop()
+		<-ran
+	})
+	return &Instance{Engine: e, URL: srv.URL, faults: faults}
 }

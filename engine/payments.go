@@ -258,17 +258,13 @@ func (e *Engine) start(ctx context.Context, c tender.Connector, p *tender.Paymen
 		if q.Version != seen && len(q.State) > 0 {
 			u.State = nil // a callback or check came first and knows more
 		}
-		if q.Status == tender.StatusPending || q.Status == tender.StatusUnknown && u.Status != tender.StatusUnknown {
-			if u.Status == tender.StatusUnknown && q.Status == tender.StatusPending {
-				// In doubt: asked about on the schedule from now.
-				q.NextCheckAt = time.Time{}
-			}
-			return e.applyUpdate(q, u, "start")
+		if u.Status == tender.StatusUnknown && q.Status == tender.StatusPending {
+			q.NextCheckAt = time.Time{} // in doubt: asked about on the schedule from now
 		}
-		// The payment moved on before the start's answer was stored (a
-		// callback won the race): the answer is stale, not an error.
+		// If the payment moved on before the start's answer was stored (a
+		// callback won the race), the answer is stale, not an error.
 		events := e.applyVerified(q, u, "start")
-		return events, len(events) > 0, nil
+		return events, true, nil
 	})
 	if err != nil {
 		return nil, err
