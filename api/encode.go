@@ -39,13 +39,13 @@ type payment struct {
 	RefundedAmount    int64              `json:"refunded_amount"`
 	Details           map[string]string  `json:"details"`
 	// Discrepancy is what a person must look at, or null.
-	Discrepancy *string `json:"discrepancy"`
-	Metadata          map[string]string  `json:"metadata"`
-	Invoice           json.RawMessage    `json:"invoice,omitempty"`
-	Computop          json.RawMessage    `json:"computop,omitempty"`
-	TrustPayments     json.RawMessage    `json:"trustpayments,omitempty"`
-	CreatedAt         string             `json:"created_at"`
-	UpdatedAt         string             `json:"updated_at"`
+	Discrepancy   *string           `json:"discrepancy"`
+	Metadata      map[string]string `json:"metadata"`
+	Invoice       json.RawMessage   `json:"invoice,omitempty"`
+	Computop      json.RawMessage   `json:"computop,omitempty"`
+	TrustPayments json.RawMessage   `json:"trustpayments,omitempty"`
+	CreatedAt     string            `json:"created_at"`
+	UpdatedAt     string            `json:"updated_at"`
 }
 
 func nullable(s string) *string {

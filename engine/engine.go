@@ -55,12 +55,12 @@ type Schedule struct {
 
 // DefaultSchedule is the schedule of a server started without configuration.
 var DefaultSchedule = Schedule{
-	Processing:      2 * time.Second,
-	RequiresAction:  5 * time.Minute,
-	Unknown:         []time.Duration{2 * time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour},
-	Lease:           2 * time.Minute,
-	Poll:            500 * time.Millisecond,
-	Workers:         4,
+	Processing:       2 * time.Second,
+	RequiresAction:   5 * time.Minute,
+	Unknown:          []time.Duration{2 * time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour},
+	Lease:            2 * time.Minute,
+	Poll:             500 * time.Millisecond,
+	Workers:          4,
 	ProviderTimeout:  45 * time.Second,
 	StartTimeout:     10 * time.Second,
 	MaxOpen:          30 * time.Minute,

@@ -28,7 +28,7 @@ type script struct {
 	capture  func(ctx context.Context, op *tender.Op) (tender.Update, error)
 	refund   func(ctx context.Context, op *tender.Op) (tender.Update, error)
 	checkOp  func(ctx context.Context, kind tender.OpKind, op *tender.Op) (tender.OpOutcome, tender.Update, error)
-	calls    sync.Map // name → *atomic.Int64
+	calls    sync.Map    // name → *atomic.Int64
 	canceled atomic.Bool // a Status call carried CancelRequested
 }
 
@@ -42,8 +42,8 @@ func (s *script) inc(name string) {
 	v.(*atomic.Int64).Add(1)
 }
 
-func (s *script) Name() string                                            { return "script" }
-func (s *script) ValidateAccount(*tender.Account) error                   { return nil }
+func (s *script) Name() string                                             { return "script" }
+func (s *script) ValidateAccount(*tender.Account) error                    { return nil }
 func (s *script) ValidateTerminal(*tender.Terminal, *tender.Account) error { return nil }
 func (s *script) ValidatePayment(*tender.Payment, *tender.Account, *tender.Terminal) error {
 	return nil
@@ -560,7 +560,9 @@ func TestRefundOfPartialCaptureKeepsRemainder(t *testing.T) {
 	if _, err := e.Refund(ctx, p.ID, 1, "r2"); err == nil {
 		t.Fatal("a refund beyond what was captured was accepted")
 	}
-	w.conn.capture = func(context.Context, *tender.Op) (tender.Update, error) { return tender.Update{Status: tender.StatusCaptured}, nil }
+	w.conn.capture = func(context.Context, *tender.Op) (tender.Update, error) {
+		return tender.Update{Status: tender.StatusCaptured}, nil
+	}
 	q, err = e.Capture(ctx, p.ID, 700, "c2")
 	if err != nil {
 		t.Fatal(err)
@@ -585,7 +587,9 @@ func TestRefundOfPartialCaptureKeepsRemainder(t *testing.T) {
 	if _, err := e.Capture(ctx, s.ID, 400, "c5"); err != nil {
 		t.Fatal(err)
 	}
-	w.conn.cancel = func(context.Context, *tender.Op) (tender.Update, error) { return tender.Update{Status: tender.StatusCanceled}, nil }
+	w.conn.cancel = func(context.Context, *tender.Op) (tender.Update, error) {
+		return tender.Update{Status: tender.StatusCanceled}, nil
+	}
 	q, err = e.Cancel(ctx, s.ID, "x5")
 	if err != nil || q.Status != tender.StatusCaptured || q.CapturedAmount != 400 {
 		t.Fatalf("cancel of the remainder of a partial capture: %v, %v; want captured 400", q, err)

@@ -135,14 +135,18 @@ type moneyOp struct {
 	call func(c tender.Connector, ctx context.Context, op *tender.Op) (tender.Update, error)
 }
 
-func (m moneyOp) name() string        { return string(m.kind) }
-func (m moneyOp) types() [3]string    { return opTypes[m.kind] }
-func (m moneyOp) reqType() string     { return m.types()[0] }
-func (m moneyOp) doneType() string    { return m.types()[1] }
-func (m moneyOp) failType() string    { return m.types()[2] }
-func (m moneyOp) verb() string        { return map[tender.OpKind]string{tender.OpCapture: "captured", tender.OpRefund: "refunded"}[m.kind] }
-func (m moneyOp) isCapture() bool     { return m.kind == tender.OpCapture }
-func opByKind(k tender.OpKind) moneyOp { return map[tender.OpKind]moneyOp{tender.OpCapture: captureOp, tender.OpRefund: refundOp}[k] }
+func (m moneyOp) name() string     { return string(m.kind) }
+func (m moneyOp) types() [3]string { return opTypes[m.kind] }
+func (m moneyOp) reqType() string  { return m.types()[0] }
+func (m moneyOp) doneType() string { return m.types()[1] }
+func (m moneyOp) failType() string { return m.types()[2] }
+func (m moneyOp) verb() string {
+	return map[tender.OpKind]string{tender.OpCapture: "captured", tender.OpRefund: "refunded"}[m.kind]
+}
+func (m moneyOp) isCapture() bool { return m.kind == tender.OpCapture }
+func opByKind(k tender.OpKind) moneyOp {
+	return map[tender.OpKind]moneyOp{tender.OpCapture: captureOp, tender.OpRefund: refundOp}[k]
+}
 
 var captureOp = moneyOp{
 	kind:    tender.OpCapture,
