@@ -27,6 +27,7 @@ const (
 	EvCancelFailed     = "payment.cancel_failed"
 	EvCancelDone       = "payment.cancel_succeeded"
 	EvDiscrepancy      = "payment.discrepancy"
+	EvOpInDoubt        = "payment.operation_in_doubt" // a capture, refund or cancel whose answer was lost
 	EvCallbackDenied   = "callback.rejected"
 	EvTransitionDenied = "payment.transition_rejected"
 )

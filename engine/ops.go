@@ -266,8 +266,7 @@ func (e *Engine) moneyOp(ctx context.Context, m moneyOp, id string, amount int64
 		e.log.Warn(m.name()+" in doubt", "payment", p.ID, "op", opID, "err", callErr)
 		p, _ := e.mutate(ctx, id, func(p *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
 			e.dueBy(p, e.clock.Now().UTC().Add(e.sched.Unknown[0]))
-			return []tender.Event{e.newEvent(EvUpdated, map[string]any{"status": p.Status, "source": m.name(),
-				"note": m.name() + " " + opID + " in doubt: " + tender.ErrorMessageOf(callErr)})}, true, nil
+			return []tender.Event{e.inDoubtEvent(m.kind, opID, take, callErr)}, true, nil
 		})
 		return p, &tender.Error{Code: tender.EUnavailable, Err: callErr,
 			Message: "the provider did not answer the " + m.name() + "; Tender asks it what happened, and a retry with the same Idempotency-Key learns the outcome without acting twice"}
@@ -411,8 +410,7 @@ func (e *Engine) cancel(ctx context.Context, id string, opID string) (*tender.Pa
 		e.log.Warn("cancel in doubt", "payment", p.ID, "op", opID, "err", callErr)
 		p, _ := e.mutate(ctx, id, func(p *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
 			e.dueBy(p, e.clock.Now().UTC().Add(e.sched.Unknown[0]))
-			return []tender.Event{e.newEvent(EvUpdated, map[string]any{"status": p.Status, "source": "cancel",
-				"note": "cancel " + opID + " in doubt: " + tender.ErrorMessageOf(callErr)})}, true, nil
+			return []tender.Event{e.inDoubtEvent(tender.OpCancel, opID, 0, callErr)}, true, nil
 		})
 		return p, &tender.Error{Code: tender.EUnavailable, Err: callErr, Message: "the provider did not answer the cancel; Tender asks it, and the payment's status will tell the outcome"}
 	}
@@ -505,4 +503,10 @@ func (e *Engine) confirmCancel(ctx context.Context, c tender.Connector, id, opID
 		}
 		return out, true, nil
 	})
+}
+
+// inDoubtEvent records that the call of an operation came back without an
+// answer: the reconciler asks the provider about it from now on.
+func (e *Engine) inDoubtEvent(kind tender.OpKind, opID string, amount int64, err error) tender.Event {
+	return e.newEvent(EvOpInDoubt, map[string]any{"kind": kind, "op_id": opID, "amount": amount, "error": tender.ErrorMessageOf(err)})
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"sync"
 	"time"
 
@@ -145,13 +144,14 @@ func (e *Engine) check(ctx context.Context, id string) (*tender.Payment, error) 
 // need not wait for the guard.
 func (e *Engine) answeredInDoubt(events []tender.Event, o openOp) bool {
 	for _, ev := range events {
-		if ev.Type != EvUpdated || ev.CreatedAt.Before(o.at) {
+		if ev.Type != EvOpInDoubt {
 			continue
 		}
 		var d struct {
-			Note string `json:"note"`
+			Kind tender.OpKind `json:"kind"`
+			OpID string        `json:"op_id"`
 		}
-		if json.Unmarshal(ev.Data, &d) == nil && strings.HasPrefix(d.Note, string(o.kind)+" "+o.id+" in doubt") {
+		if json.Unmarshal(ev.Data, &d) == nil && d.Kind == o.kind && d.OpID == o.id {
 			return true
 		}
 	}
