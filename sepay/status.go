@@ -37,6 +37,14 @@ func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, e
 // notAtSepay handles a reference Sepay does not know.
 func (c *Connector) notAtSepay(ctx context.Context, op *tender.Op, cfg *config, st State, res *Result) (tender.Update, error) {
 	p := op.Payment
+	if op.CancelRequested && (p.Status == tender.StatusUnknown || p.Status == tender.StatusPending) {
+		// The merchant asked to cancel: a payment Sepay never saw is never
+		// sent (again); nothing moved, so it is canceled.
+		u := tender.Update{Status: tender.StatusCanceled, Failure: &tender.Failure{Code: tender.FailCanceled,
+			Message: "Canceled before the payment reached Sepay; no money moved", ProviderCode: res.Status()}}
+		u.Note = "Sepay does not know transactionref " + st.TransactionRef + "; canceled as the merchant asked, not sent again"
+		return u, nil
+	}
 	if p.Status == tender.StatusUnknown || p.Status == tender.StatusPending {
 		if c.opts.Clock.Now().Sub(p.CreatedAt) < c.opts.ResendWindow {
 			u, err := c.start(ctx, op, cfg, st)
@@ -64,16 +72,29 @@ func failed(code, msg, providerCode string) tender.Update {
 func (c *Connector) resultUpdate(p *tender.Payment, st State, res *Result) (tender.Update, error) {
 	code := res.Status()
 	u := tender.Update{ProviderReference: st.TransactionRef, Details: details(st, res)}
+	reported := p.Amount
 	if a, ok := res.Values["amount"]; ok && code != StatusUnknownRef {
-		if v, err := ParseAmount(a); err != nil || v != p.Amount {
+		v, err := ParseAmount(a)
+		if err != nil || v <= 0 {
 			return tender.Update{}, &tender.Error{Code: tender.EProvider, ProviderCode: code,
-				Message: "Sepay reports another amount for this payment; check it on the terminal",
-				Err:     errors.New("sepay amount " + a + ", payment " + FormatAmount(p.Amount))}
+				Message: "Sepay reports an unreadable amount for this payment; check it on the terminal",
+				Err:     errors.New("sepay amount " + a)}
 		}
+		reported = v
+	}
+	if reported != p.Amount {
+		// A signed answer about this very transactionref: what Sepay says
+		// happened is stored as it says, and a person looks at it.
+		u.Details["amount"] = FormatAmount(reported)
+		u.Discrepancy = "Sepay reports amount " + FormatAmount(reported) + " EUR for this payment of " +
+			FormatAmount(p.Amount) + " EUR"
 	}
 	switch code {
 	case StatusOK:
 		u.Status = tender.StatusCaptured
+		if reported != p.Amount {
+			u.Captured = reported
+		}
 		if t := res.Get("ticket"); t != "" {
 			u.Receipt = &tender.Receipt{Raw: t, Lines: RenderTicket(t)}
 		}
@@ -112,6 +133,9 @@ func (c *Connector) resultUpdate(p *tender.Payment, st State, res *Result) (tend
 		if code == StatusInProgress {
 			u.Note = "the terminal is working on the payment"
 		}
+		// An amount that differs while the terminal still works is raised
+		// once, with the final answer; nothing has moved yet.
+		u.Discrepancy = ""
 	default:
 		return tender.Update{}, refusal("ask the payment's status", st, res)
 	}
