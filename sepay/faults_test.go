@@ -2,6 +2,7 @@ package sepay_test
 
 import (
 	"context"
+	"crypto/rsa"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -66,22 +67,31 @@ func TestCancelRequestedNeverResends(t *testing.T) {
 	}
 }
 
-// Sepay may answer 00 to CancelTransaction of a sale that already finished
-// (notes §3.4); the engine confirms every cancel with Status, which must
-// report the sale.
-func TestCancelOfFinishedSaleConfirmedCaptured(t *testing.T) {
+// Cancel asks first and sends CancelTransaction only while the sale is
+// queued. Should a cancel cross the terminal's approval, Sepay may answer
+// it 00 (notes §3.4); the engine confirms every cancel with Status, which
+// must report the sale.
+func TestCancelOfFinishedSale(t *testing.T) {
 	e := newEnvWith(t, nil, func(o *sim.Options) { o.CancelFinishedStatus = sepay.StatusOK })
 	p := e.payment(1234, sid1)
 	e.start(p, sid1)
 	e.finish(sid1)
-	if _, err := e.conn.Cancel(context.Background(), e.op(p, sid1)); err != nil {
-		t.Logf("cancel: %v", err)
+	_, err := e.conn.Cancel(context.Background(), e.op(p, sid1))
+	if tender.ErrorCodeOf(err) != tender.EConflict || tender.AsError(err).ProviderCode != sepay.StatusOK {
+		t.Fatalf("cancel of an approved sale: %v", err)
+	}
+	// The cancel that crossed the approval.
+	cl := &sepay.Client{URL: e.simURL + sim.ServicePath, Login: login, Key: integrator,
+		Sepay: map[int]*rsa.PublicKey{0: &simKey.PublicKey}, HTTP: http.DefaultClient, Timeout: 2 * time.Second}
+	res, err := cl.CancelTransaction(context.Background(), sid1, sepay.TransactionRef(p.ID), false)
+	if err != nil || res.Status() != sepay.StatusOK {
+		t.Fatalf("late cancel: %+v %v", res, err)
 	}
 	op := e.op(p, sid1)
 	op.CancelRequested = true
 	u, err := e.conn.Status(context.Background(), op)
 	if err != nil || u.Status != tender.StatusCaptured {
-		t.Fatalf("status after cancel answered 00: %+v %v", u, err)
+		t.Fatalf("status after a cancel answered 00: %+v %v", u, err)
 	}
 	e.apply(p, u)
 	e.ledger(p)
@@ -182,6 +192,17 @@ func TestCancelProcessingClassified(t *testing.T) {
 	if u, err := e.status(p, sid1); err != nil || u.Status != tender.StatusCanceled {
 		t.Fatalf("after lost cancel answer: %+v %v", u, err)
 	}
+
+	// A status question that fails before the cancel: nothing was sent.
+	r := e.payment(750, sid1)
+	e.start(r, sid1)
+	drop.Store("GetTransactionStatus")
+	_, err = e.conn.Cancel(context.Background(), e.op(r, sid1))
+	drop.Store("")
+	if c := tender.ErrorCodeOf(err); c == tender.EUnavailable || c == tender.EInternal || e.charged(r)[0].State != sim.Queued {
+		t.Fatalf("cancel whose status question failed: %v, ledger %+v", err, e.charged(r))
+	}
+	e.conn.Cancel(context.Background(), e.op(r, sid1))
 
 	q := e.payment(800, sid1)
 	e.start(q, sid1)

@@ -142,36 +142,69 @@ func (c *Connector) resultUpdate(p *tender.Payment, st State, res *Result) (tend
 	return u, nil
 }
 
-// Cancel implements tender.Connector: CancelTransaction succeeds only while
+// Cancel implements tender.Connector. CancelTransaction succeeds only while
 // the transaction is queued; once the terminal has it, only the terminal
-// can cancel it.
+// can cancel it (notes §3.4). So, as the notes advise (§8.6), Cancel first
+// asks GetTransactionStatus and sends CancelTransaction only while it is
+// queued (15): a cancel of a sale that already finished may be answered 00
+// (§3.4), which must not be read as a cancel.
 func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, error) {
 	cfg, st, err := c.prepare(op)
 	if err != nil {
 		return tender.Update{}, err
 	}
-	res, err := c.client(cfg).CancelTransaction(ctx, st.SID, st.TransactionRef, false)
+	cl := c.client(cfg)
+	canceled := tender.Update{Status: tender.StatusCanceled, ProviderReference: st.TransactionRef,
+		Failure: &tender.Failure{Code: tender.FailCanceled, Message: "Canceled before the terminal picked the payment up"}}
+	q, err := cl.GetTransactionStatus(ctx, st.SID, st.TransactionRef, 0)
+	if err != nil {
+		// Only a question was asked: nothing was canceled.
+		c.log.Warn("sepay status before cancel failed", "transactionref", st.TransactionRef, "err", err)
+		return tender.Update{}, tender.Wrap(tender.EProvider, err, "Sepay could not be asked about the payment before cancelling it; nothing was canceled, try again")
+	}
+	if err := cancelable(q.Status()); err != nil {
+		if q.Status() == StatusCanceled {
+			canceled.Failure.ProviderCode, canceled.Note = StatusCanceled, "already canceled at Sepay (14)"
+			return canceled, nil
+		}
+		return tender.Update{}, err
+	}
+	res, err := cl.CancelTransaction(ctx, st.SID, st.TransactionRef, false)
 	if err != nil {
 		return tender.Update{}, c.callError("cancel the payment", st, err)
 	}
 	code := res.Status()
 	switch code {
 	case StatusOK, StatusCanceled:
-		return tender.Update{Status: tender.StatusCanceled, ProviderReference: st.TransactionRef,
-			Failure: &tender.Failure{Code: tender.FailCanceled, ProviderCode: code,
-				Message: "Canceled before the terminal picked the payment up"},
-			Note: "canceled at Sepay (" + code + ")"}, nil
-	case StatusInProgress:
-		return tender.Update{}, &tender.Error{Code: tender.EConflict, ProviderCode: code,
-			Message: "The terminal has already picked up this payment; Sepay can no longer cancel it. Cancel it on the terminal itself."}
-	case StatusFailed:
-		return tender.Update{}, &tender.Error{Code: tender.EConflict, ProviderCode: code,
-			Message: "The payment has already finished on the terminal; it can no longer be canceled"}
-	case StatusUnknownRef:
-		return tender.Update{}, &tender.Error{Code: tender.EConflict, ProviderCode: code,
-			Message: "Sepay has no open transaction for this payment to cancel"}
+		canceled.Failure.ProviderCode, canceled.Note = code, "canceled at Sepay ("+code+")"
+		return canceled, nil
+	case StatusInProgress, StatusFailed, StatusUnknownRef:
+		return tender.Update{}, cancelable(code)
 	}
 	return tender.Update{}, refusal("cancel the payment", st, res)
+}
+
+// cancelable says whether a transaction in status code can still be
+// canceled with CancelTransaction; every refusal means nothing was done.
+func cancelable(code string) error {
+	switch code {
+	case StatusQueued:
+		return nil
+	case StatusInProgress:
+		return &tender.Error{Code: tender.EConflict, ProviderCode: code,
+			Message: "The terminal has already picked up this payment; Sepay can no longer cancel it. Cancel it on the terminal itself."}
+	case StatusOK:
+		return &tender.Error{Code: tender.EConflict, ProviderCode: code,
+			Message: "The terminal has already approved this payment; it can no longer be canceled"}
+	case StatusFailed, StatusCanceled:
+		return &tender.Error{Code: tender.EConflict, ProviderCode: code,
+			Message: "The payment has already finished on the terminal; it can no longer be canceled"}
+	case StatusUnknownRef:
+		return &tender.Error{Code: tender.EConflict, ProviderCode: code,
+			Message: "Sepay has no open transaction for this payment to cancel"}
+	}
+	return &tender.Error{Code: tender.EProvider, ProviderCode: code,
+		Message: "Sepay answered " + code + " (" + StatusText(code) + ") about the payment; nothing was canceled, try again"}
 }
 
 // Callback implements tender.Connector. The body (assumed to be the signed
