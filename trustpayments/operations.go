@@ -186,11 +186,28 @@ func (c *Connector) CheckOperation(ctx context.Context, kind tender.OpKind, op *
 		return captureOutcome(auth, op)
 	case tender.OpRefund:
 		ref := refundReference(op.ID)
-		done, err := findRefund(ctx, c.ws(cfg), cfg, ref, p.ProviderReference)
+		records, err := c.ws(cfg).Query(ctx, map[string]string{"sitereference": cfg.SiteReference, "orderreference": ref})
 		if err != nil {
 			return "", tender.Update{}, err
 		}
-		if done == nil {
+		var done *Result
+		refused := false
+		for i, r := range records {
+			if r.Get("requesttypedescription") != "REFUND" || r.Get("parenttransactionreference") != p.ProviderReference {
+				continue
+			}
+			switch Classify(r.Get("errorcode")) {
+			case OutcomeOK:
+				done = &records[i]
+			case OutcomeUnknown:
+			default:
+				refused = true // declined or invalid: that request moved nothing
+			}
+		}
+		switch {
+		case done == nil && refused:
+			return tender.OpFailed, tender.Update{Note: "trustpayments: refund " + ref + " was refused by the gateway"}, nil
+		case done == nil:
 			return tender.OpPending, tender.Update{Note: "trustpayments: no refund " + ref + " on record yet"}, nil
 		}
 		st := tender.StatusPartiallyRefunded

@@ -180,3 +180,29 @@ func TestStatusOfPendingPayment(t *testing.T) {
 		t.Fatalf("pending, expired: %+v %v", u, err)
 	}
 }
+
+// A refund declined by the gateway is on record under its orderreference:
+// the check says failed, and nothing was refunded.
+func TestCheckOperationRefundDeclined(t *testing.T) {
+	e := newEnv(t)
+	p := e.start(1000, false)
+	e.pay(p, "4111111111111111")
+	p.CapturedAmount = 1000
+	e.sim.Settle()
+	op := e.op(p, 351) // sandbox rule 51: the refund declines
+	restore := e.loseAnswers("REFUND")
+	_, err := e.conn.Refund(context.Background(), op)
+	restore()
+	if tender.ErrorCodeOf(err) != tender.EUnavailable {
+		t.Fatalf("refund with a lost answer: %v", err)
+	}
+	if out, _ := e.check(tender.OpRefund, op); out != tender.OpFailed {
+		t.Fatalf("a declined refund: %s", out)
+	}
+	if _, err := e.conn.Refund(context.Background(), e.op(p, 351)); tender.ErrorCodeOf(err) != tender.EDeclined {
+		t.Fatalf("a declined refund answered: %v", err)
+	}
+	if got := e.sim.Refunded(p.ProviderReference); got != 0 {
+		t.Fatalf("ledger refunded %d", got)
+	}
+}
