@@ -199,7 +199,7 @@ func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, e
 		}
 	}
 	if len(approved) > 0 {
-		a := adopt(approved, p.ProviderReference)
+		a := adopt(approved, p.ProviderReference, p)
 		// More than one approved AUTH for one payment: the same request
 		// reached the gateway twice (a browser resends a POST whose reused
 		// connection closed unanswered). The payment keeps one; the others

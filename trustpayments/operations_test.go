@@ -206,3 +206,45 @@ func TestCheckOperationRefundDeclined(t *testing.T) {
 		t.Fatalf("ledger refunded %d", got)
 	}
 }
+
+// An AUTH of another amount under the payment's orderreference (another
+// integration's request JWT) that came first is never kept over the
+// shopper's AUTH of the payment's amount: reconciling a payment in doubt
+// keeps the right one and voids the other.
+func TestReconcileKeepsTheAuthOfThePaymentsAmount(t *testing.T) {
+	e := newEnv(t)
+	p := e.start(1000, false)
+	cfg, _ := tp.ParseConfig(&e.acct)
+	other, err := cfg.RequestJWT(tp.Order{Reference: p.ID, Amount: 1, Currency: "GBP"}, e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.gateway(other, card("4111111111111111")); err != nil {
+		t.Fatal(err)
+	}
+	// The shopper pays; the response never comes back to Tender.
+	if _, err := e.gateway(p.NextAction.Data["jwt"], card("4111111111111111")); err != nil {
+		t.Fatal(err)
+	}
+	p.Status = tender.StatusUnknown
+	u, err := e.conn.Status(context.Background(), e.op(p, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.apply(p, u)
+	var kept, foreign tp.Result
+	for _, a := range e.sim.Approved(p.ID) {
+		r := tp.Result{Fields: map[string]string{"settlestatus": a.SettleStatus}}
+		if a.BaseAmount == 1000 {
+			kept = r
+			if a.Reference != p.ProviderReference {
+				t.Fatalf("kept %s, the shopper's AUTH is %s", p.ProviderReference, a.Reference)
+			}
+		} else {
+			foreign = r
+		}
+	}
+	if p.Status != tender.StatusCaptured || kept.Get("settlestatus") != "0" || foreign.Get("settlestatus") != "3" {
+		t.Fatalf("status %s, shopper's AUTH settlestatus %q, other AUTH %q", p.Status, kept.Get("settlestatus"), foreign.Get("settlestatus"))
+	}
+}
