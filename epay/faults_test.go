@@ -199,3 +199,52 @@ func TestCancelProcessingLostAnswer(t *testing.T) {
 		t.Fatal("money moved")
 	}
 }
+
+// A refund (a void of the sale) whose answer was lost is found by the host
+// record's Voided flag; before it, the check is pending and sends nothing.
+func TestCheckOperationRefund(t *testing.T) {
+	e := newEnv(t)
+	p := e.payment(1000)
+	if err := e.start(p); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.Press(testTID)
+	e.settle(p)
+	op := e.op(p)
+	op.Amount = p.CapturedAmount
+	if out, _, err := e.conn.CheckOperation(context.Background(), tender.OpRefund, op); err != nil || out != tender.OpPending {
+		t.Fatalf("before the void: %s %v", out, err)
+	}
+	e.drop.Store("/txnvoid/")
+	_, err := e.conn.Refund(context.Background(), op)
+	e.drop.Store("")
+	if tender.ErrorCodeOf(err) != tender.EUnavailable {
+		t.Fatalf("void with a lost answer: %v", err)
+	}
+	out, u, err := e.conn.CheckOperation(context.Background(), tender.OpRefund, op)
+	if err != nil || out != tender.OpSucceeded || u.Status != tender.StatusRefunded {
+		t.Fatalf("after the void: %s %+v %v", out, u, err)
+	}
+	if l := e.ledger(p.ID); len(l) != 1 || !l[0].Voided {
+		t.Fatalf("ledger %+v", l)
+	}
+}
+
+// A cancel that could not even ask ePay about the payment sent nothing: a
+// refusal, not an outcome in doubt.
+func TestCancelWhoseLookupFailedSentNothing(t *testing.T) {
+	e := newEnv(t)
+	p := e.payment(1500)
+	if err := e.start(p); err != nil {
+		t.Fatal(err)
+	}
+	e.drop.Store("/transactionintent/")
+	_, err := e.conn.Cancel(context.Background(), e.op(p))
+	e.drop.Store("")
+	if c := tender.ErrorCodeOf(err); c == tender.EUnavailable || c == tender.EInternal {
+		t.Fatalf("cancel whose lookup failed: %v", err)
+	}
+	if in, _ := e.sim.Intent(p.ID); in.Status != epay.StatusPending {
+		t.Fatalf("intent %+v", in)
+	}
+}

@@ -85,3 +85,12 @@ func joinDiscrepancy(a, b string) string {
 	}
 	return a + "; " + b
 }
+
+// notSent turns a failure before anything was sent for operation what into
+// a refusal: ePay certainly did nothing.
+func notSent(err error, what string) error {
+	if e := tender.AsError(err); e != nil && e.Code != tender.EUnavailable {
+		return err
+	}
+	return tender.Wrap(tender.EProvider, err, "ePay could not be asked about the payment before the %s; nothing was sent, try again", what)
+}

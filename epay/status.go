@@ -152,7 +152,7 @@ func (c *Connector) interpret(ctx context.Context, cfg *config, wc *WebECRClient
 func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, error) {
 	cfg, wc, apiKey, st, in, err := c.lookup(ctx, op)
 	if err != nil {
-		return tender.Update{}, err
+		return tender.Update{}, notSent(err, "cancel")
 	}
 	canceled := tender.Update{Status: tender.StatusCanceled, Note: "withdrawn before the terminal took it",
 		Failure: &tender.Failure{Code: tender.FailCanceled, Message: "The payment was cancelled before the terminal took it."}}
@@ -171,7 +171,7 @@ func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, e
 	}
 	if st.TerminalID == "" {
 		if st.TerminalID, err = c.terminalID(ctx, cfg, wc, op.Terminal, apiKey); err != nil {
-			return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay could not be reached")
+			return tender.Update{}, tender.Wrap(tender.EProvider, err, "ePay could not be reached; nothing was sent, try again")
 		}
 	}
 	vctx, cancel := c.timeout(ctx)
@@ -222,14 +222,14 @@ func (c *Connector) Refund(ctx context.Context, op *tender.Op) (tender.Update, e
 	wc := c.webecr(cfg)
 	in, err := c.findIntent(ctx, wc, apiKey, p, st)
 	if err != nil {
-		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay could not be asked about the payment")
+		return tender.Update{}, tender.Wrap(tender.EProvider, err, "ePay could not be asked about the payment; nothing was voided, try again")
 	}
 	if in == nil || in.Status != StatusCompleted {
 		return tender.Update{}, tender.Errorf(tender.EConflict, "ePay has no completed sale for the payment")
 	}
 	rec, err := c.findTransaction(ctx, wc, apiKey, st, in)
 	if err != nil {
-		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay's transaction records could not be read")
+		return tender.Update{}, tender.Wrap(tender.EProvider, err, "ePay's transaction records could not be read; nothing was voided, try again")
 	}
 	if rec == nil || !rec.Approved {
 		return tender.Update{}, tender.Errorf(tender.EConflict, "ePay has no approved transaction for the payment")
@@ -240,7 +240,7 @@ func (c *Connector) Refund(ctx context.Context, op *tender.Op) (tender.Update, e
 	}
 	if st.TerminalID == "" {
 		if st.TerminalID, err = c.terminalID(ctx, cfg, wc, op.Terminal, apiKey); err != nil {
-			return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay could not be reached")
+			return tender.Update{}, tender.Wrap(tender.EProvider, err, "ePay could not be reached; nothing was sent, try again")
 		}
 	}
 	vctx, cancel := c.timeout(ctx)
