@@ -350,7 +350,7 @@ func (c *Connector) Refund(ctx context.Context, op *tender.Op) (tender.Update, e
 	ws := c.ws(cfg)
 	done, err := findRefund(ctx, ws, cfg, ref, p.ProviderReference)
 	if err != nil {
-		return tender.Update{}, err
+		return tender.Update{}, notSent(err, "refund")
 	}
 	if done == nil {
 		k, v := c.amountField(cfg, "", op.Amount, p.Currency)

@@ -43,7 +43,7 @@ func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, e
 	if ref == "" {
 		records, err := c.ws(cfg).Query(ctx, map[string]string{"sitereference": cfg.SiteReference, "orderreference": p.ID})
 		if err != nil {
-			return tender.Update{}, err
+			return tender.Update{}, notSent(err, "cancel")
 		}
 		for _, r := range records {
 			if r.Get("requesttypedescription") == "AUTH" && r.Get("errorcode") == "0" {
@@ -55,9 +55,9 @@ func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, e
 		}
 	} else if auth, err = c.record(ctx, cfg, ref); err != nil {
 		if tender.ErrorCodeOf(err) == tender.ENotFound {
-			err = tender.Wrap(tender.EUnavailable, err, "Trust Payments does not show the payment's authorization yet")
+			err = tender.Wrap(tender.EProvider, err, "Trust Payments does not show the payment's authorization yet; nothing was canceled, try again")
 		}
-		return tender.Update{}, err
+		return tender.Update{}, notSent(err, "cancel")
 	}
 	if p.CaptureMode == tender.CaptureManual {
 		switch auth.Get("settlestatus") {
@@ -153,6 +153,15 @@ func released(r Result, amount int64, p *tender.Payment) bool {
 		return s == strconv.FormatInt(amount, 10)
 	}
 	return amount == p.Amount
+}
+
+// notSent turns a failed question asked before operation what was sent
+// into a refusal: the gateway certainly did nothing.
+func notSent(err error, what string) error {
+	if e := tender.AsError(err); e != nil && e.Code != tender.EUnavailable {
+		return err
+	}
+	return tender.Wrap(tender.EProvider, err, "Trust Payments could not be asked about the payment before the %s; nothing was sent, try again", what)
 }
 
 // CheckOperation implements tender.OperationChecker: whether a capture or

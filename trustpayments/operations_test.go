@@ -248,3 +248,34 @@ func TestReconcileKeepsTheAuthOfThePaymentsAmount(t *testing.T) {
 		t.Fatalf("status %s, shopper's AUTH settlestatus %q, other AUTH %q", p.Status, kept.Get("settlestatus"), foreign.Get("settlestatus"))
 	}
 }
+
+// A refund or cancel whose first question (TRANSACTIONQUERY) failed sent
+// nothing: a refusal, not an outcome in doubt.
+func TestQuestionBeforeSendingFailedIsARefusal(t *testing.T) {
+	e := newEnv(t)
+	p := e.start(1000, true)
+	e.pay(p, "4111111111111111")
+	restore := e.loseAnswers("TRANSACTIONQUERY")
+	_, cerr := e.conn.Cancel(context.Background(), e.op(p, 0))
+	restore()
+	if c := tender.ErrorCodeOf(cerr); c == tender.EUnavailable || c == tender.EInternal {
+		t.Fatalf("cancel: %v", cerr)
+	}
+	if a := e.sim.Approved(p.ID)[0]; a.SettleStatus != "2" {
+		t.Fatalf("the cancel went through: %+v", a)
+	}
+
+	q := e.start(1000, false)
+	e.pay(q, "4111111111111111")
+	q.CapturedAmount = 1000
+	e.sim.Settle()
+	restore = e.loseAnswers("TRANSACTIONQUERY")
+	_, rerr := e.conn.Refund(context.Background(), e.op(q, 100))
+	restore()
+	if c := tender.ErrorCodeOf(rerr); c == tender.EUnavailable || c == tender.EInternal {
+		t.Fatalf("refund: %v", rerr)
+	}
+	if got := e.sim.Refunded(q.ProviderReference); got != 0 {
+		t.Fatalf("refunded %d", got)
+	}
+}
