@@ -40,6 +40,9 @@ func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, e
 		return tender.Update{}, tender.Wrap(tender.EInternal, err, "the status inquiry could not be built")
 	}
 	if InquiryNotFound(r.Code) {
+		if p.Status == tender.StatusPending && st.Outcome == "" {
+			return c.neverStarted(ctx, op, age)
+		}
 		if open || p.Status == tender.StatusUnknown {
 			if age >= c.abandonAfter && st.Outcome == "" {
 				return tender.Update{Status: tender.StatusCanceled, Note: "Paygate never saw the payment",
@@ -169,7 +172,13 @@ func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, e
 		// as for every operation a provider lacks.
 		return tender.Update{}, tender.Errorf(tender.ENotSupported, "Paygate has no call to withdraw an open Wero request; the shopper may still pay. Wait for the result, then cancel")
 	}
-	if p.Status != tender.StatusAuthorized || p.CapturedAmount != 0 {
+	if p.Status == tender.StatusPartiallyCaptured || p.CapturedAmount != 0 {
+		// reverse.aspx undoes the LAST step (notes §1, §7.5): after a
+		// capture it would reverse that capture, not release the rest, and
+		// Paygate documents no call that releases an uncaptured remainder.
+		return tender.Update{}, tender.Errorf(tender.ENotSupported, "Paygate cannot release the uncaptured rest of a partially captured Wero payment: its reversal undoes the last capture instead. Capture the rest, or leave it: the authorization lapses when the 10-day capture window ends")
+	}
+	if p.Status != tender.StatusAuthorized {
 		return tender.Update{}, tender.Errorf(tender.EConflict, "only an authorized payment with nothing captured can be canceled")
 	}
 	if err := followUpReady(p, st); err != nil {

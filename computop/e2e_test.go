@@ -53,6 +53,9 @@ type harness struct {
 	mu       sync.Mutex
 	payments map[string]*tender.Payment
 	rejected atomic.Int64
+	// lose, when it holds a func(*http.Request) bool that says yes, loses
+	// the answer to that request after the simulator has served it.
+	lose atomic.Value
 }
 
 func newHarness(t *testing.T, simOpts sim.Options, alg computop.Algorithm, encKey string) *harness {
@@ -70,6 +73,10 @@ func newHarness(t *testing.T, simOpts sim.Options, alg computop.Algorithm, encKe
 	h.simSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.EqualFold(r.URL.Path, "/WERO.aspx") {
 			h.s2s.Add(1)
+		}
+		if f, _ := h.lose.Load().(func(*http.Request) bool); f != nil && f(r) {
+			s.ServeHTTP(httptest.NewRecorder(), r)
+			panic(http.ErrAbortHandler)
 		}
 		s.ServeHTTP(w, r)
 	}))

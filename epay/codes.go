@@ -74,6 +74,8 @@ const (
 	DetailBatch                = "batch_number"
 	DetailHostResponseCode     = "host_response_code"
 	DetailVoidTransactionID    = "void_transaction_id"
+	DetailAmount               = "amount"     // what the terminal took, when not the payment's amount
+	DetailTip                  = "tip_amount" // the tip the terminal added
 	detailMyDATAPaymentTypeIRI = "8"
 )
 

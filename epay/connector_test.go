@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +41,9 @@ type env struct {
 	term  *tender.Terminal
 	// tamper, when set, rewrites Impact's signpos answers.
 	tamper func(epay.SignPOSResponse) epay.SignPOSResponse
+	// drop, when set, loses the answer to requests whose path ends so
+	// (after the simulator has handled them).
+	drop atomic.Value // string
 }
 
 func newEnv(t *testing.T) *env {
@@ -84,6 +88,10 @@ func newEnv(t *testing.T) *env {
 }
 
 func (e *env) serve(w http.ResponseWriter, r *http.Request) {
+	if d, _ := e.drop.Load().(string); d != "" && strings.HasSuffix(r.URL.Path, d) {
+		e.sim.ServeHTTP(httptest.NewRecorder(), r)
+		panic(http.ErrAbortHandler)
+	}
 	if e.tamper == nil || !strings.HasSuffix(r.URL.Path, "/signpos") {
 		e.sim.ServeHTTP(w, r)
 		return

@@ -96,8 +96,15 @@ func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, e
 		return tender.Update{}, err
 	}
 	if in == nil {
+		// Status never sends a payment: txninit is Start's alone. ePay
+		// registers an intent when txninit arrives, so once LostAfter has
+		// passed none will appear.
 		if c.opts.Clock.Now().Sub(st.StartedAt) < c.opts.LostAfter {
-			return tender.Update{CheckIn: c.opts.PollInterval}, nil
+			return tender.Update{CheckIn: c.opts.PollInterval, Note: "ePay has no intent for the payment yet"}, nil
+		}
+		if op.CancelRequested {
+			return tender.Update{Status: tender.StatusCanceled, Note: "ePay has no transaction intent for the payment; canceled as asked",
+				Failure: &tender.Failure{Code: tender.FailCanceled, Message: "The payment was canceled before it reached ePay; no money moved."}}, nil
 		}
 		return tender.Update{Status: tender.StatusFailed, Note: "ePay has no transaction intent for the payment",
 			Failure: &tender.Failure{Code: tender.FailProvider, Message: "The payment never reached ePay; no money moved."}}, nil
@@ -114,7 +121,9 @@ func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, e
 	return u, nil
 }
 
-// interpret turns an intent into an Update.
+// interpret turns an intent into an Update. A completed intent is always
+// read together with its host transaction record, which is what says
+// whether money moved; see decide.
 func (c *Connector) interpret(ctx context.Context, cfg *config, wc *WebECRClient, apiKey string, p *tender.Payment, st *payState, in Intent) (tender.Update, error) {
 	switch in.Status {
 	case StatusPending, StatusSent:
@@ -126,40 +135,16 @@ func (c *Connector) interpret(ctx context.Context, cfg *config, wc *WebECRClient
 			u.Status = tender.StatusProcessing
 		}
 		return u, nil
+	case StatusCompleted:
+	default:
+		return tender.Update{CheckIn: c.opts.PollInterval,
+			Note: "ePay reported intent status " + strconv.Itoa(in.Status) + ", which is not documented; asking again"}, nil
 	}
-	result := in.ResultCode()
-	switch result {
-	case ResultApproved, ResultUnknown, ResultDeclined:
-		rec, err := c.findTransaction(ctx, wc, apiKey, st, &in)
-		if err != nil {
-			return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay's transaction records could not be read")
-		}
-		switch {
-		case result == ResultApproved || rec != nil && rec.Approved:
-			// Result UNKNOWN with an approved host record: the money moved.
-			d := approvedDetails(st, in, rec)
-			note := "approved on the terminal"
-			if result == ResultUnknown {
-				note = "terminal reported UNKNOWN; the host transaction record shows it approved"
-			}
-			return tender.Update{Status: tender.StatusCaptured, Details: d, Receipt: receipt(d), Note: note}, nil
-		case result == ResultUnknown && rec == nil:
-			// No record (yet): the outcome stays in doubt; never guess.
-			u := tender.Update{CheckIn: 15 * c.opts.PollInterval, Note: "terminal reported UNKNOWN and no host record exists yet"}
-			if p.Status != tender.StatusUnknown {
-				u.Status = tender.StatusUnknown
-			}
-			return u, nil
-		}
-		code := ""
-		if rec != nil {
-			code = rec.HostResponseCode
-		}
-		s, f := failure(ResultDeclined, code)
-		return tender.Update{Status: s, Failure: f, Note: "declined"}, nil
+	rec, err := c.findTransaction(ctx, wc, apiKey, st, &in)
+	if err != nil {
+		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay's transaction records could not be read")
 	}
-	s, f := failure(result, "")
-	return tender.Update{Status: s, Failure: f, Note: "terminal result " + resultNames[result]}, nil
+	return c.decide(p, st, in, rec), nil
 }
 
 // Cancel withdraws a payment the terminal has not taken yet (intent
@@ -167,7 +152,7 @@ func (c *Connector) interpret(ctx context.Context, cfg *config, wc *WebECRClient
 func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, error) {
 	cfg, wc, apiKey, st, in, err := c.lookup(ctx, op)
 	if err != nil {
-		return tender.Update{}, err
+		return tender.Update{}, notSent(err, "cancel")
 	}
 	canceled := tender.Update{Status: tender.StatusCanceled, Note: "withdrawn before the terminal took it",
 		Failure: &tender.Failure{Code: tender.FailCanceled, Message: "The payment was cancelled before the terminal took it."}}
@@ -186,7 +171,7 @@ func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, e
 	}
 	if st.TerminalID == "" {
 		if st.TerminalID, err = c.terminalID(ctx, cfg, wc, op.Terminal, apiKey); err != nil {
-			return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay could not be reached")
+			return tender.Update{}, tender.Wrap(tender.EProvider, err, "ePay could not be reached; nothing was sent, try again")
 		}
 	}
 	vctx, cancel := c.timeout(ctx)
@@ -199,7 +184,11 @@ func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, e
 		}
 		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay did not confirm the cancellation")
 	}
-	if v.Status != StatusCompleted || v.ResultCode() != ResultApproved {
+	if v.Status != StatusCompleted {
+		// The void is still open at ePay: it may yet withdraw the payment.
+		return tender.Update{}, tender.Errorf(tender.EUnavailable, "ePay has not completed the cancellation yet; the payment's status is checked again")
+	}
+	if v.ResultCode() != ResultApproved {
 		return tender.Update{}, tender.Errorf(tender.EConflict, "ePay did not withdraw the payment (%s)", resultNames[v.ResultCode()])
 	}
 	canceled.State = st.raw()
@@ -233,14 +222,14 @@ func (c *Connector) Refund(ctx context.Context, op *tender.Op) (tender.Update, e
 	wc := c.webecr(cfg)
 	in, err := c.findIntent(ctx, wc, apiKey, p, st)
 	if err != nil {
-		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay could not be asked about the payment")
+		return tender.Update{}, tender.Wrap(tender.EProvider, err, "ePay could not be asked about the payment; nothing was voided, try again")
 	}
 	if in == nil || in.Status != StatusCompleted {
 		return tender.Update{}, tender.Errorf(tender.EConflict, "ePay has no completed sale for the payment")
 	}
 	rec, err := c.findTransaction(ctx, wc, apiKey, st, in)
 	if err != nil {
-		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay's transaction records could not be read")
+		return tender.Update{}, tender.Wrap(tender.EProvider, err, "ePay's transaction records could not be read; nothing was voided, try again")
 	}
 	if rec == nil || !rec.Approved {
 		return tender.Update{}, tender.Errorf(tender.EConflict, "ePay has no approved transaction for the payment")
@@ -251,7 +240,7 @@ func (c *Connector) Refund(ctx context.Context, op *tender.Op) (tender.Update, e
 	}
 	if st.TerminalID == "" {
 		if st.TerminalID, err = c.terminalID(ctx, cfg, wc, op.Terminal, apiKey); err != nil {
-			return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay could not be reached")
+			return tender.Update{}, tender.Wrap(tender.EProvider, err, "ePay could not be reached; nothing was sent, try again")
 		}
 	}
 	vctx, cancel := c.timeout(ctx)

@@ -73,11 +73,20 @@ type env struct {
 }
 
 func newEnv(t *testing.T, wrap func(http.Handler) http.Handler) *env {
+	return newEnvWith(t, wrap, nil)
+}
+
+// newEnvWith is newEnv with simulator options changed by opt.
+func newEnvWith(t *testing.T, wrap func(http.Handler) http.Handler, opt func(*sim.Options)) *env {
 	keys(t)
 	e := &env{t: t, clock: &fakeClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)},
 		payments: map[string]*tender.Payment{}, callbacks: make(chan *tender.CallbackResult, 10)}
-	s, err := sim.New(sim.Options{Key: simKey, Certificate: simCert, Clock: e.clock,
-		ProcessFor: time.Minute, CallbackBackoff: 10 * time.Millisecond})
+	so := sim.Options{Key: simKey, Certificate: simCert, Clock: e.clock,
+		ProcessFor: time.Minute, CallbackBackoff: 10 * time.Millisecond}
+	if opt != nil {
+		opt(&so)
+	}
+	s, err := sim.New(so)
 	if err != nil {
 		t.Fatal(err)
 	}

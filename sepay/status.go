@@ -37,6 +37,14 @@ func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, e
 // notAtSepay handles a reference Sepay does not know.
 func (c *Connector) notAtSepay(ctx context.Context, op *tender.Op, cfg *config, st State, res *Result) (tender.Update, error) {
 	p := op.Payment
+	if op.CancelRequested && (p.Status == tender.StatusUnknown || p.Status == tender.StatusPending) {
+		// The merchant asked to cancel: a payment Sepay never saw is never
+		// sent (again); nothing moved, so it is canceled.
+		u := tender.Update{Status: tender.StatusCanceled, Failure: &tender.Failure{Code: tender.FailCanceled,
+			Message: "Canceled before the payment reached Sepay; no money moved", ProviderCode: res.Status()}}
+		u.Note = "Sepay does not know transactionref " + st.TransactionRef + "; canceled as the merchant asked, not sent again"
+		return u, nil
+	}
 	if p.Status == tender.StatusUnknown || p.Status == tender.StatusPending {
 		if c.opts.Clock.Now().Sub(p.CreatedAt) < c.opts.ResendWindow {
 			u, err := c.start(ctx, op, cfg, st)
@@ -64,16 +72,29 @@ func failed(code, msg, providerCode string) tender.Update {
 func (c *Connector) resultUpdate(p *tender.Payment, st State, res *Result) (tender.Update, error) {
 	code := res.Status()
 	u := tender.Update{ProviderReference: st.TransactionRef, Details: details(st, res)}
+	reported := p.Amount
 	if a, ok := res.Values["amount"]; ok && code != StatusUnknownRef {
-		if v, err := ParseAmount(a); err != nil || v != p.Amount {
+		v, err := ParseAmount(a)
+		if err != nil || v <= 0 {
 			return tender.Update{}, &tender.Error{Code: tender.EProvider, ProviderCode: code,
-				Message: "Sepay reports another amount for this payment; check it on the terminal",
-				Err:     errors.New("sepay amount " + a + ", payment " + FormatAmount(p.Amount))}
+				Message: "Sepay reports an unreadable amount for this payment; check it on the terminal",
+				Err:     errors.New("sepay amount " + a)}
 		}
+		reported = v
+	}
+	if reported != p.Amount {
+		// A signed answer about this very transactionref: what Sepay says
+		// happened is stored as it says, and a person looks at it.
+		u.Details["amount"] = FormatAmount(reported)
+		u.Discrepancy = "Sepay reports amount " + FormatAmount(reported) + " EUR for this payment of " +
+			FormatAmount(p.Amount) + " EUR"
 	}
 	switch code {
 	case StatusOK:
 		u.Status = tender.StatusCaptured
+		if reported != p.Amount {
+			u.Captured = reported
+		}
 		if t := res.Get("ticket"); t != "" {
 			u.Receipt = &tender.Receipt{Raw: t, Lines: RenderTicket(t)}
 		}
@@ -112,42 +133,78 @@ func (c *Connector) resultUpdate(p *tender.Payment, st State, res *Result) (tend
 		if code == StatusInProgress {
 			u.Note = "the terminal is working on the payment"
 		}
+		// An amount that differs while the terminal still works is raised
+		// once, with the final answer; nothing has moved yet.
+		u.Discrepancy = ""
 	default:
 		return tender.Update{}, refusal("ask the payment's status", st, res)
 	}
 	return u, nil
 }
 
-// Cancel implements tender.Connector: CancelTransaction succeeds only while
+// Cancel implements tender.Connector. CancelTransaction succeeds only while
 // the transaction is queued; once the terminal has it, only the terminal
-// can cancel it.
+// can cancel it (notes §3.4). So, as the notes advise (§8.6), Cancel first
+// asks GetTransactionStatus and sends CancelTransaction only while it is
+// queued (15): a cancel of a sale that already finished may be answered 00
+// (§3.4), which must not be read as a cancel.
 func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, error) {
 	cfg, st, err := c.prepare(op)
 	if err != nil {
 		return tender.Update{}, err
 	}
-	res, err := c.client(cfg).CancelTransaction(ctx, st.SID, st.TransactionRef, false)
+	cl := c.client(cfg)
+	canceled := tender.Update{Status: tender.StatusCanceled, ProviderReference: st.TransactionRef,
+		Failure: &tender.Failure{Code: tender.FailCanceled, Message: "Canceled before the terminal picked the payment up"}}
+	q, err := cl.GetTransactionStatus(ctx, st.SID, st.TransactionRef, 0)
+	if err != nil {
+		// Only a question was asked: nothing was canceled.
+		c.log.Warn("sepay status before cancel failed", "transactionref", st.TransactionRef, "err", err)
+		return tender.Update{}, tender.Wrap(tender.EProvider, err, "Sepay could not be asked about the payment before cancelling it; nothing was canceled, try again")
+	}
+	if err := cancelable(q.Status()); err != nil {
+		if q.Status() == StatusCanceled {
+			canceled.Failure.ProviderCode, canceled.Note = StatusCanceled, "already canceled at Sepay (14)"
+			return canceled, nil
+		}
+		return tender.Update{}, err
+	}
+	res, err := cl.CancelTransaction(ctx, st.SID, st.TransactionRef, false)
 	if err != nil {
 		return tender.Update{}, c.callError("cancel the payment", st, err)
 	}
 	code := res.Status()
 	switch code {
 	case StatusOK, StatusCanceled:
-		return tender.Update{Status: tender.StatusCanceled, ProviderReference: st.TransactionRef,
-			Failure: &tender.Failure{Code: tender.FailCanceled, ProviderCode: code,
-				Message: "Canceled before the terminal picked the payment up"},
-			Note: "canceled at Sepay (" + code + ")"}, nil
-	case StatusInProgress:
-		return tender.Update{}, &tender.Error{Code: tender.EConflict, ProviderCode: code,
-			Message: "The terminal has already picked up this payment; Sepay can no longer cancel it. Cancel it on the terminal itself."}
-	case StatusFailed:
-		return tender.Update{}, &tender.Error{Code: tender.EConflict, ProviderCode: code,
-			Message: "The payment has already finished on the terminal; it can no longer be canceled"}
-	case StatusUnknownRef:
-		return tender.Update{}, &tender.Error{Code: tender.EConflict, ProviderCode: code,
-			Message: "Sepay has no open transaction for this payment to cancel"}
+		canceled.Failure.ProviderCode, canceled.Note = code, "canceled at Sepay ("+code+")"
+		return canceled, nil
+	case StatusInProgress, StatusFailed, StatusUnknownRef:
+		return tender.Update{}, cancelable(code)
 	}
 	return tender.Update{}, refusal("cancel the payment", st, res)
+}
+
+// cancelable says whether a transaction in status code can still be
+// canceled with CancelTransaction; every refusal means nothing was done.
+func cancelable(code string) error {
+	switch code {
+	case StatusQueued:
+		return nil
+	case StatusInProgress:
+		return &tender.Error{Code: tender.EConflict, ProviderCode: code,
+			Message: "The terminal has already picked up this payment; Sepay can no longer cancel it. Cancel it on the terminal itself."}
+	case StatusOK:
+		return &tender.Error{Code: tender.EConflict, ProviderCode: code,
+			Message: "The terminal has already approved this payment; it can no longer be canceled"}
+	case StatusFailed, StatusCanceled:
+		return &tender.Error{Code: tender.EConflict, ProviderCode: code,
+			Message: "The payment has already finished on the terminal; it can no longer be canceled"}
+	case StatusUnknownRef:
+		return &tender.Error{Code: tender.EConflict, ProviderCode: code,
+			Message: "Sepay has no open transaction for this payment to cancel"}
+	}
+	return &tender.Error{Code: tender.EProvider, ProviderCode: code,
+		Message: "Sepay answered " + code + " (" + StatusText(code) + ") about the payment; nothing was canceled, try again"}
 }
 
 // Callback implements tender.Connector. The body (assumed to be the signed

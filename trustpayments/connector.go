@@ -199,7 +199,7 @@ func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, e
 		}
 	}
 	if len(approved) > 0 {
-		a := adopt(approved, p.ProviderReference)
+		a := adopt(approved, p.ProviderReference, p)
 		// More than one approved AUTH for one payment: the same request
 		// reached the gateway twice (a browser resends a POST whose reused
 		// connection closed unanswered). The payment keeps one; the others
@@ -230,6 +230,9 @@ func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, e
 		return u, nil
 	}
 	expired := c.clock.Now().After(issuedAt(p).Add(cfg.MaxAge + DefaultSkew + checkoutGrace))
+	if p.Status == tender.StatusPending && !inDoubt && len(failed) == 0 {
+		return c.neverStarted(ctx, op, expired)
+	}
 	switch {
 	case inDoubt && !expired:
 		return tender.Update{Note: "trustpayments: outcome still in doubt at Trust Payments", CheckIn: 5 * time.Minute}, nil
@@ -244,58 +247,33 @@ func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, e
 	return tender.Update{}, nil
 }
 
+// neverStarted answers Status for a payment still pending with nothing at
+// Trust Payments: its Start (which calls no one: it only issues the request
+// JWT) never ran, or its answer was never stored, so no shopper holds a JWT
+// for it. It gets what Start gives, so the shopper can still pay; canceled
+// when the merchant asked to cancel; expired once a checkout started at its
+// creation would have run out.
+func (c *Connector) neverStarted(ctx context.Context, op *tender.Op, expired bool) (tender.Update, error) {
+	switch {
+	case op.CancelRequested:
+		return tender.Update{Status: tender.StatusCanceled, Note: "trustpayments: canceled before a checkout was issued",
+			Failure: &tender.Failure{Code: tender.FailCanceled, Message: "the payment was canceled"}}, nil
+	case expired:
+		return tender.Update{Status: tender.StatusFailed, Note: "trustpayments: no checkout was issued before it would have expired",
+			Failure: &tender.Failure{Code: tender.FailExpired, Message: "the checkout expired without a payment"}}, nil
+	}
+	u, err := c.Start(ctx, op)
+	if err == nil {
+		u.Note = "trustpayments: request JWT issued by Status (the payment's start was never stored)"
+	}
+	return u, err
+}
+
 func issuedAt(p *tender.Payment) time.Time {
 	if s := stateOf(p); s.Iat > 0 {
 		return time.Unix(s.Iat, 0)
 	}
 	return p.CreatedAt
-}
-
-// Cancel cancels an authorization (TRANSACTIONUPDATE settlestatus 3, notes
-// §6.4) or an open checkout (after checking no AUTH was made).
-func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, error) {
-	cfg, err := ParseConfig(op.Account)
-	if err != nil {
-		return tender.Update{}, err
-	}
-	ctx, cancel := c.ctx(ctx)
-	defer cancel()
-	p := op.Payment
-	ref := p.ProviderReference
-	if ref == "" {
-		records, err := c.ws(cfg).Query(ctx, map[string]string{"sitereference": cfg.SiteReference, "orderreference": p.ID})
-		if err != nil {
-			return tender.Update{}, err
-		}
-		for _, r := range records {
-			if r.Get("requesttypedescription") == "AUTH" && r.Get("errorcode") == "0" {
-				ref = r.Get("transactionreference")
-			}
-		}
-		if ref == "" {
-			return tender.Update{Status: tender.StatusCanceled, Failure: &tender.Failure{Code: tender.FailCanceled, Message: "the payment was canceled"}, Note: "trustpayments: checkout canceled before any AUTH"}, nil
-		}
-	}
-	if err := c.cancelAuth(ctx, cfg, ref); err != nil {
-		return tender.Update{}, err
-	}
-	return tender.Update{Status: tender.StatusCanceled, ProviderReference: ref, Details: map[string]string{"settlestatus": "3"},
-		Failure: &tender.Failure{Code: tender.FailCanceled, Message: "the payment was canceled"}, Note: "trustpayments: AUTH cancelled (settlestatus 3)"}, nil
-}
-
-func (c *Connector) cancelAuth(ctx context.Context, cfg Config, ref string) error {
-	res, err := c.ws(cfg).Update(ctx, cfg.SiteReference, ref, map[string]string{"settlestatus": "3"})
-	if err != nil {
-		return err
-	}
-	if code := res.Get("errorcode"); code != "0" {
-		// A retry after a lost answer finds the AUTH already cancelled.
-		if r, qerr := c.record(ctx, cfg, ref); qerr == nil && r.Get("settlestatus") == "3" {
-			return nil
-		}
-		return wsError(code, "Trust Payments did not cancel the authorization")
-	}
-	return nil
 }
 
 func (c *Connector) record(ctx context.Context, cfg Config, ref string) (Result, error) {
@@ -342,63 +320,6 @@ func (c *Connector) amountField(cfg Config, prefix string, v int64, currency str
 	return prefix + "baseamount", strconv.FormatInt(v, 10)
 }
 
-// Capture releases a suspended authorization for settlement (TRANSACTIONUPDATE
-// settlestatus 0), lowering the settled amount for a partial capture
-// (settlebaseamount may only go down, notes §6.4). Trust Payments settles an
-// authorization once, so there is one capture per payment.
-func (c *Connector) Capture(ctx context.Context, op *tender.Op) (tender.Update, error) {
-	cfg, err := ParseConfig(op.Account)
-	if err != nil {
-		return tender.Update{}, err
-	}
-	p := op.Payment
-	if p.ProviderReference == "" {
-		return tender.Update{}, tender.Errorf(tender.EConflict, "the payment has no Trust Payments transaction to capture")
-	}
-	if p.CapturedAmount > 0 {
-		return tender.Update{}, tender.Errorf(tender.ENotSupported, "Trust Payments settles an authorization once; it has already been captured")
-	}
-	if op.Amount <= 0 || op.Amount > p.Amount {
-		return tender.Update{}, tender.Invalid("amount", "capture amount must be between 1 and the authorized amount")
-	}
-	ctx, cancel := c.ctx(ctx)
-	defer cancel()
-	updates := map[string]string{"settlestatus": "0"}
-	if op.Amount < p.Amount {
-		k, v := c.amountField(cfg, "settle", op.Amount, p.Currency)
-		updates[k] = v
-	}
-	res, err := c.ws(cfg).Update(ctx, cfg.SiteReference, p.ProviderReference, updates)
-	if err != nil {
-		return tender.Update{}, err
-	}
-	if code := res.Get("errorcode"); code != "0" {
-		// A retry whose first attempt went through: the AUTH is already
-		// released for this amount.
-		r, qerr := c.record(ctx, cfg, p.ProviderReference)
-		if qerr != nil || !released(r, op.Amount, p) {
-			return tender.Update{}, wsError(code, "Trust Payments did not release the authorization")
-		}
-	}
-	st := tender.StatusCaptured
-	if op.Amount < p.Amount {
-		st = tender.StatusPartiallyCaptured
-	}
-	return tender.Update{Status: st, Details: map[string]string{"settlestatus": "0", "settlebaseamount": strconv.FormatInt(op.Amount, 10)}, Note: "trustpayments: authorization released for settlement"}, nil
-}
-
-func released(r Result, amount int64, p *tender.Payment) bool {
-	switch r.Get("settlestatus") {
-	case "0", "1", "10", "100":
-	default:
-		return false
-	}
-	if s := r.Get("settlebaseamount"); s != "" {
-		return s == strconv.FormatInt(amount, 10)
-	}
-	return amount == p.Amount
-}
-
 // refundReference derives the REFUND's orderreference from the operation
 // id: the same API request always gives the same reference, so a retry can
 // find a refund that went through.
@@ -429,7 +350,7 @@ func (c *Connector) Refund(ctx context.Context, op *tender.Op) (tender.Update, e
 	ws := c.ws(cfg)
 	done, err := findRefund(ctx, ws, cfg, ref, p.ProviderReference)
 	if err != nil {
-		return tender.Update{}, err
+		return tender.Update{}, notSent(err, "refund")
 	}
 	if done == nil {
 		k, v := c.amountField(cfg, "", op.Amount, p.Currency)

@@ -7,10 +7,19 @@ import (
 )
 
 // adopt picks the AUTH a payment keeps among approved ones: the one it
-// already names, else the first that is not cancelled, else the first.
-func adopt(approved []Result, ref string) Result {
+// already names, else the first of the payment's amount that is not
+// cancelled, else the first not cancelled, else the first. An AUTH of
+// another amount under the payment's orderreference (another integration's
+// request JWT) is never kept over one of the payment's own amount: it would
+// have the shopper's real AUTH voided as its duplicate.
+func adopt(approved []Result, ref string, p *tender.Payment) Result {
 	for _, r := range approved {
 		if ref != "" && r.Get("transactionreference") == ref {
+			return r
+		}
+	}
+	for _, r := range approved {
+		if amt, ok := AmountOf(r, p.Currency); ok && amt == p.Amount && r.Get("settlestatus") != "3" {
 			return r
 		}
 	}

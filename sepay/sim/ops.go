@@ -196,6 +196,10 @@ func (s *Sim) status(r *http.Request, m *sepay.Message) sepay.Values {
 	}
 answer:
 	res := tx.result(v)
+	if code, ok := s.answers[tx.key]; ok {
+		delete(s.answers, tx.key)
+		res["status"] = code
+	}
 	s.mu.Unlock()
 	return res
 }
@@ -220,6 +224,9 @@ func (s *Sim) cancel(m *sepay.Message) sepay.Values {
 		return withStatus(v, sepay.StatusInProgress, "Transaction already in progress, cannot be canceled anymore")
 	case Canceled:
 		return withStatus(v, sepay.StatusCanceled, tx.message)
+	}
+	if s.opts.CancelFinishedStatus == sepay.StatusOK {
+		return withStatus(v, sepay.StatusOK, "already finished")
 	}
 	return withStatus(v, sepay.StatusFailed, "Transaction already finished")
 }

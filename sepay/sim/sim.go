@@ -51,6 +51,10 @@ type Options struct {
 	// UnknownRefStatus is the status for an unknown transactionref
 	// (default "04"; the real code is unknown).
 	UnknownRefStatus string
+	// CancelFinishedStatus is the answer to CancelTransaction of a
+	// transaction that has already finished: "13" (default) or "00" with
+	// message "already finished" (notes §3.4, §9.3: either is possible).
+	CancelFinishedStatus string
 	// HTTPClient posts callbacks; CallbackRetries and CallbackBackoff govern
 	// retries on failure (defaults 3 and 200 ms).
 	HTTPClient      *http.Client
@@ -70,8 +74,9 @@ type Sim struct {
 	terminals map[string]*terminal // by SID
 	txns      map[string]*txn      // by login + "\x00" + transactionref
 	order     []*txn
-	dropped   map[string]bool // refs whose first request was dropped (rule 61)
-	changed   chan struct{}   // closed and replaced on every state change
+	dropped   map[string]bool   // refs whose first request was dropped (rule 61)
+	changed   chan struct{}     // closed and replaced on every state change
+	answers   map[string]string // refs whose next status answer is forced (AnswerNext)
 
 	wg     sync.WaitGroup
 	closed chan struct{}
@@ -130,6 +135,9 @@ func New(opts Options) (*Sim, error) {
 	if opts.UnknownRefStatus == "" {
 		opts.UnknownRefStatus = sepay.StatusUnknownRef
 	}
+	if opts.CancelFinishedStatus == "" {
+		opts.CancelFinishedStatus = sepay.StatusFailed
+	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -142,7 +150,7 @@ func New(opts Options) (*Sim, error) {
 	return &Sim{
 		opts: opts, clock: opts.Clock, log: opts.Logger.With("sim", "sepay"), cert: opts.Certificate,
 		logins: map[string]*login{}, terminals: map[string]*terminal{}, txns: map[string]*txn{},
-		dropped: map[string]bool{}, changed: make(chan struct{}), closed: make(chan struct{}),
+		dropped: map[string]bool{}, answers: map[string]string{}, changed: make(chan struct{}), closed: make(chan struct{}),
 	}, nil
 }
 

@@ -274,6 +274,19 @@ func (s *Sim) refund(site *Site, req map[string]json.RawMessage) map[string]any 
 	if amount <= 0 || already+amount > parent.SettleAmount {
 		return errMap(typ, "20007", "Refund amount too great", "baseamount")
 	}
+	if amount%100 == 51 {
+		// Sandbox rule 51 for refunds: online refunds can decline (70000,
+		// notes §6.4); the declined REFUND is on record like any other.
+		t := s.newTx(Tx{Type: typ, Site: site.Reference, OrderReference: str(req["orderreference"]), Parent: parent.Reference,
+			BaseAmount: amount, Currency: parent.Currency, ErrorCode: "70000", ErrorMessage: "Decline", SettleStatus: "3",
+			MaskedPAN: parent.MaskedPAN, PaymentType: parent.PaymentType, AuthCode: "DECLINED"})
+		out := map[string]any{}
+		for k, v := range t.record() {
+			out[k] = v
+		}
+		out["acquirerresponsecode"] = "05"
+		return out
+	}
 	t := s.newTx(Tx{Type: typ, Site: site.Reference, OrderReference: str(req["orderreference"]), Parent: parent.Reference,
 		BaseAmount: amount, SettleAmount: amount, Currency: parent.Currency, ErrorCode: "0", ErrorMessage: "Ok", SettleStatus: "0",
 		MaskedPAN: parent.MaskedPAN, PaymentType: parent.PaymentType, AuthCode: "TEST REFUND ACCEPTED"})

@@ -1,0 +1,96 @@
+package epay
+
+import (
+	"strconv"
+
+	"github.com/tenderpay/tender"
+)
+
+// decide turns a completed intent and its host transaction record (nil
+// when ePay has none) into an Update. The host record is what says whether
+// money moved: an approved record is a capture whatever the intent's
+// result, and a contradiction is raised. Only results the notes document as
+// final (§7.5) end the payment without an approved record; an intent with no
+// result or an unlisted one and no record stays open.
+func (c *Connector) decide(p *tender.Payment, st *payState, in Intent, rec *Transaction) tender.Update {
+	result := in.ResultCode()
+	name := resultNames[result]
+	if name == "" {
+		name = "RESULT_" + strconv.Itoa(result)
+		if in.Result == nil {
+			name = "no result"
+		}
+	}
+	if result == ResultApproved || rec != nil && rec.Approved {
+		u := c.approved(p, st, in, rec)
+		switch result {
+		case ResultApproved:
+		case ResultUnknown:
+			// Documented communication loss (notes §7.9): not a contradiction.
+			u.Note = "terminal reported UNKNOWN; the host transaction record shows it approved"
+		default:
+			u.Note = "terminal reported " + name + "; the host transaction record shows it approved"
+			u.Discrepancy = joinDiscrepancy(u.Discrepancy, "the terminal reported "+name+" but ePay's host record shows the sale approved")
+		}
+		return u
+	}
+	documented := result == ResultDeclined || result == ResultCancelled || result == ResultFailed ||
+		result == ResultBusy || result == ResultMaxTransaction
+	switch {
+	case rec != nil && !rec.Approved && result != ResultCancelled:
+		// The host declined it: a decline whatever the device said.
+		s, f := failure(ResultDeclined, rec.HostResponseCode)
+		return tender.Update{Status: s, Failure: f, Note: "declined (terminal result " + name + ", host response " + rec.HostResponseCode + ")"}
+	case documented:
+		s, f := failure(result, "")
+		return tender.Update{Status: s, Failure: f, Note: "terminal result " + name}
+	}
+	// UNKNOWN, no result or an unlisted one, and no host record (yet): the
+	// outcome stays in doubt; never guess.
+	u := tender.Update{CheckIn: 15 * c.opts.PollInterval,
+		Note: "terminal reported " + name + " and ePay has no host record for it; asking again"}
+	if result == ResultUnknown && p.Status != tender.StatusUnknown {
+		u.Status = tender.StatusUnknown
+	}
+	return u
+}
+
+// approved is the Update of an approved sale. The amount and tip the
+// terminal took (the host record's when there is one, else the intent's)
+// are compared with the payment: another amount or a tip is captured as
+// ePay reports it and raised as a discrepancy.
+func (c *Connector) approved(p *tender.Payment, st *payState, in Intent, rec *Transaction) tender.Update {
+	amount, tip := in.Amount, in.TipAmount
+	if rec != nil && rec.Amount > 0 {
+		amount, tip = rec.Amount, rec.TipAmount
+	}
+	in.Amount, in.TipAmount = amount, tip
+	d := approvedDetails(st, in, rec)
+	u := tender.Update{Status: tender.StatusCaptured, Details: d, Receipt: receipt(d), Note: "approved on the terminal"}
+	if amount != p.Amount || tip != 0 {
+		u.Captured = amount + tip
+		d[DetailAmount], d[DetailTip] = string(Euros(amount)), string(Euros(tip))
+		msg := "the terminal approved EUR " + string(Euros(amount))
+		if tip != 0 {
+			msg += " plus a tip of EUR " + string(Euros(tip))
+		}
+		u.Discrepancy = msg + " for this payment of EUR " + string(Euros(p.Amount))
+	}
+	return u
+}
+
+func joinDiscrepancy(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// notSent turns a failure before anything was sent for operation what into
+// a refusal: ePay certainly did nothing.
+func notSent(err error, what string) error {
+	if e := tender.AsError(err); e != nil && e.Code != tender.EUnavailable {
+		return err
+	}
+	return tender.Wrap(tender.EProvider, err, "ePay could not be asked about the payment before the %s; nothing was sent, try again", what)
+}

@@ -1,0 +1,76 @@
+package sim
+
+import (
+	"errors"
+	"time"
+
+	"github.com/tenderpay/tender/epay"
+)
+
+// Faults a real terminal or backend may show that the sandbox rules do not
+// produce: a terminal that takes another amount or adds a tip (notes §5.5:
+// WebECR has a separate TipAmount), and intents that complete with no
+// result, an unlisted one, or a result the host record contradicts.
+
+// Record says which host transaction record Complete writes.
+type Record int
+
+// Host records for Complete.
+const (
+	NoRecord       Record = iota // the host has no record of the sale
+	ApprovedRecord               // the host approved the sale (money moved)
+	DeclinedRecord               // the host declined it
+)
+
+// TakeAmount makes the terminal take amount (0: the intent's own) plus tip
+// for the intent with CustomerReference ref, when it completes it.
+func (s *Sim) TakeAmount(ref string, amount, tip int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.intentByRef(ref)
+	if in == nil || in.Status == epay.StatusCompleted {
+		return errors.New("epay sim: no open intent " + ref)
+	}
+	if amount > 0 {
+		in.Amount = amount
+	}
+	in.TipAmount = tip
+	return nil
+}
+
+// Complete ends the open intent with CustomerReference ref now: with
+// Result result (nil: COMPLETED with no result) and the host record rec.
+func (s *Sim) Complete(ref string, result *int, rec Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advance()
+	in := s.intentByRef(ref)
+	if in == nil || in.Status == epay.StatusCompleted {
+		return errors.New("epay sim: no open intent " + ref)
+	}
+	now := s.clock.Now()
+	switch rec {
+	case ApprovedRecord:
+		r := s.record(in, now, true, "000")
+		in.TransactionId = r.transactionID
+	case DeclinedRecord:
+		s.record(in, now, false, "051")
+	}
+	in.Status, in.Result = epay.StatusCompleted, result
+	if in.sent.IsZero() {
+		in.sent = now.Add(-time.Second)
+	}
+	return nil
+}
+
+// intentByRef returns the newest intent with CustomerReference ref; s.mu
+// must be held.
+func (s *Sim) intentByRef(ref string) *intent {
+	var found *intent
+	for _, in := range s.intents {
+		if in.CustomerReference == ref && in.TxnType == epay.TxnSale {
+			found = in
+		}
+	}
+	return found
+}
