@@ -12,8 +12,8 @@ import (
 
 // Response is a verified gateway response JWT (notes §4.2).
 type Response struct {
-	Token      *Token
-	Envelope   ResponseEnvelope
+	Token    *Token
+	Envelope ResponseEnvelope
 	// RequestJWT is the nested request JWT, verified; nil when the
 	// response carries none (the legacy JS v2 responses, notes §1.3).
 	RequestJWT *Token
