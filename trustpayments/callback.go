@@ -7,6 +7,8 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"sync"
+	"time"
 
 	"github.com/tenderpay/tender"
 )
@@ -21,9 +23,11 @@ const ReturnPath = "return"
 // authenticated, notes §4.6): it must verify, be about a payment of this
 // account, and carry the request JWT Tender issued for that payment. A post
 // without a JWT (the library could not reach or decode the gateway,
-// errorcode 50003 "Invalid response", or 50000 "Time-out" in the seed)
-// moves an open payment to unknown, to be
-// reconciled by TRANSACTIONQUERY.
+// errorcode 50003 "Invalid response", or 50000 "Time-out" in the seed) is
+// unauthenticated: anyone can send one, so it changes nothing. It only asks
+// the engine to check the payment with Trust Payments (TRANSACTIONQUERY),
+// at most once per payment every returnCheckEvery, and the checkout stays
+// open for the shopper.
 //
 // A browser form post is a Landing; a JSON post ({"jwt": ...}) from an app
 // gets a JSON reply instead.
@@ -53,15 +57,18 @@ func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.
 
 	raw := fields.Get("jwt")
 	if raw == "" {
-		// No response JWT: unauthenticated, so it can only put an open
-		// payment in doubt, never decide it.
+		// No response JWT: unauthenticated, so it may not change the
+		// payment, not even put it in doubt (that would take the card form
+		// away from the shopper). Only the provider's own answer counts.
 		p, err := c.find(ctx, cb, fields.Get("orderreference"))
 		if err != nil {
 			return nil, err
 		}
 		reply(p.ID)
-		if p.Status == tender.StatusRequiresAction || p.Status == tender.StatusPending {
-			res.Update = &tender.Update{Status: tender.StatusUnknown, Note: "trustpayments: return without a response JWT (errorcode " + safeCode(fields.Get("errorcode")) + "); reconciling"}
+		open := p.Status == tender.StatusRequiresAction || p.Status == tender.StatusPending || p.Status == tender.StatusUnknown
+		if open && c.returnChecks.allow(p.ID, c.clock.Now()) {
+			res.Update = &tender.Update{Note: "trustpayments: return without a response JWT (errorcode " + safeCode(fields.Get("errorcode")) + "); checking with Trust Payments"}
+			res.Confirm = true
 		}
 		return res, nil
 	}
@@ -101,6 +108,32 @@ func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.
 		}
 	}
 	return res, nil
+}
+
+// returnCheckEvery bounds the status checks that returns without a JWT can
+// cause: one per payment in this long, whoever sends them.
+const returnCheckEvery = time.Minute
+
+// checkLimiter remembers when a payment was last checked for a return
+// without a JWT. Its zero value is ready to use.
+type checkLimiter struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func (l *checkLimiter) allow(id string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.last[id]; ok && now.Sub(t) < returnCheckEvery && !now.Before(t) {
+		return false
+	}
+	if l.last == nil || len(l.last) >= 10000 {
+		// Forget everything rather than grow without bound: at worst a
+		// payment gets one more check.
+		l.last = map[string]time.Time{}
+	}
+	l.last[id] = now
+	return true
 }
 
 func (c *Connector) find(ctx context.Context, cb *tender.Callback, ref string) (*tender.Payment, error) {
