@@ -26,8 +26,33 @@ import (
 	"github.com/tenderpay/tender/sqlite"
 )
 
-// defaultDB is where `tender serve` keeps its data without configuration.
-const defaultDB = "sqlite:tender.db"
+// legacyDB is where Tender kept its SQLite database before it moved into
+// the data directory; an existing one is still used.
+const legacyDB = "tender.db"
+
+// defaultDB is the database used without --db or TENDER_DB: the SQLite file
+// tender.db in the data directory (created 0700), or ./tender.db if that
+// exists from an earlier version.
+func defaultDB(dataDir string) (string, error) {
+	if _, err := os.Stat(legacyDB); err == nil {
+		return "sqlite:" + legacyDB, nil
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", fmt.Errorf("data directory: %w", err)
+	}
+	return "sqlite:" + filepath.Join(dataDir, "tender.db"), nil
+}
+
+// dbOrDefault returns db, or defaultDB when it is empty.
+func dbOrDefault(db, dataDir string) (string, error) {
+	if db != "" {
+		return db, nil
+	}
+	return defaultDB(dataDir)
+}
+
+// defaultDataDir is the data directory without --data-dir.
+const defaultDataDir = ".tender"
 
 // openPostgres is set by postgres.go.
 var openPostgres func(ctx context.Context, dsn string) (tender.Store, error)
@@ -79,9 +104,9 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.SetOutput(stderr)
 	var c serveConfig
 	fs.StringVar(&c.addr, "addr", envOr(getenv, "TENDER_ADDR", "127.0.0.1:8080"), "address to listen on (TENDER_ADDR)")
-	fs.StringVar(&c.db, "db", envOr(getenv, "TENDER_DB", defaultDB), "database: sqlite:PATH or postgres://... (TENDER_DB)")
+	fs.StringVar(&c.db, "db", getenv("TENDER_DB"), "database: sqlite:PATH or postgres://... (TENDER_DB; default DATA-DIR/tender.db, or ./tender.db if it exists)")
 	fs.StringVar(&c.publicURL, "public-url", getenv("TENDER_PUBLIC_URL"), "base URL at which providers and shoppers reach this server (TENDER_PUBLIC_URL; default http://ADDR)")
-	fs.StringVar(&c.dataDir, "data-dir", envOr(getenv, "TENDER_DATA_DIR", ".tender"), "directory for the sandbox master key and simulator keys (TENDER_DATA_DIR)")
+	fs.StringVar(&c.dataDir, "data-dir", envOr(getenv, "TENDER_DATA_DIR", defaultDataDir), "directory for the default database, the sandbox master key and simulator keys (TENDER_DATA_DIR)")
 	fs.StringVar(&c.masterKeyFile, "master-key-file", getenv("TENDER_MASTER_KEY_FILE"), "file holding the master key (TENDER_MASTER_KEY_FILE); TENDER_MASTER_KEY takes the key itself")
 	fs.BoolVar(&c.sandbox, "sandbox", envOr(getenv, "TENDER_SANDBOX", "true") == "true", "run the provider simulators and sandbox accounts (TENDER_SANDBOX=false for production)")
 	fs.StringVar(&c.simAddr, "sim-addr", envOr(getenv, "TENDER_SIM_ADDR", "127.0.0.1:8081"), "address of the simulators' listener in sandbox mode (TENDER_SIM_ADDR)")
@@ -120,6 +145,9 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	sealer, err := seal.New(key)
 	if err != nil {
+		return err
+	}
+	if c.db, err = dbOrDefault(c.db, c.dataDir); err != nil {
 		return err
 	}
 	store, err := openStore(ctx, c.db)
