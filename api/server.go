@@ -63,6 +63,8 @@ func NewServer(eng *engine.Engine, o Options) *Server {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// No response of Tender's is to be read as another type than it says.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	s.mux.ServeHTTP(w, r)
 }
 

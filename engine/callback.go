@@ -117,3 +117,18 @@ func (e *Engine) CheckoutPage(ctx context.Context, p *tender.Payment) (contentTy
 	ct, body, err := pager.CheckoutPage(ctx, op)
 	return ct, body, err == nil, err
 }
+
+// CheckoutScripts returns the script sources the connector's checkout page
+// for p needs (tender.CheckoutScripter); none if it has no scripts.
+func (e *Engine) CheckoutScripts(ctx context.Context, p *tender.Payment) ([]string, error) {
+	c, found := e.connectors[p.Connector]
+	s, ok := c.(tender.CheckoutScripter)
+	if !found || !ok {
+		return nil, nil
+	}
+	acct, err := e.loadAccount(ctx, p.Account)
+	if err != nil {
+		return nil, err
+	}
+	return s.CheckoutScripts(acct)
+}
