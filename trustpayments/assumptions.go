@@ -27,6 +27,18 @@ const DefaultWebservicesURL = "https://webservices.securetrading.net/json/"
 // that the hosted checkout page loads in live mode (notes §2).
 const DefaultLibraryURL = "https://webservices.securetrading.net/js/v3/st.js"
 
+// LibraryHosts are the hosts Trust Payments documents for st.js: the
+// Webservices domains (notes §2, §6.1: webservices.securetrading.net, its
+// EU backup webservices2 and the US platform) and the CDN the help centre's
+// "Migrating st.js from version 2 to version 3" names
+// (https://cdn.eu.trustpayments.com/js/latest/st.js). A full domain list
+// exists in the docs that the notes did not see (§15.11); another host needs
+// the account's explicit override.
+var LibraryHosts = []string{
+	"webservices.securetrading.net", "webservices2.securetrading.net", "webservices.securetrading.us",
+	"cdn.eu.trustpayments.com",
+}
+
 // DefaultTermURL is the termurl the seed says to send for 3-D Secure
 // ("U moet de volgende URL in dit veld invoeren"), notes §3.3.
 const DefaultTermURL = "https://payments.securetrading.net/process/payments/mobilesdklistener"

@@ -91,6 +91,10 @@ func (c *Connector) CheckoutPage(ctx context.Context, op *tender.Op) (string, []
 	if err != nil {
 		return "", nil, err
 	}
+	if cfg.LibraryOverride {
+		c.log.Warn("trustpayments: checkout loads st.js from a host Trust Payments does not document ("+SettingLibraryHostOverride+" is set)",
+			"account", op.Account.ID, "library_url", cfg.LibraryURL)
+	}
 	p := op.Payment
 	jwt := stateOf(p).JWT
 	if jwt == "" && p.NextAction != nil {
