@@ -16,24 +16,39 @@ import (
 // actually dialled, after DNS, so a name that resolves to a private address
 // is refused too.
 func PublicOnlyClient() *http.Client {
-	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: refusePrivate}
+	return &http.Client{Transport: PublicOnlyTransport("webhook", "set --webhook-private-networks to allow it")}
+}
+
+// PublicOnlyTransport is the transport of PublicOnlyClient, for other
+// traffic whose destination an API user chooses: provider endpoints are
+// account settings (webservices_url, base_url, ...), so outside sandbox
+// mode provider calls use it too. what names the traffic in errors and
+// hint says how to allow a private address, if at all.
+func PublicOnlyTransport(what, hint string) *http.Transport {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: refusePrivate(what, hint)}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DialContext = d.DialContext
 	t.Proxy = nil // a proxy would dial on our behalf, past the check
-	return &http.Client{Transport: t}
+	return t
 }
 
-// refusePrivate is a net.Dialer Control: it refuses loopback, private,
-// link-local, unspecified, multicast and carrier-grade NAT addresses.
-func refusePrivate(network, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("webhook address %q: %w", address, err)
+// refusePrivate returns a net.Dialer Control that refuses loopback,
+// private, link-local, unspecified, multicast and carrier-grade NAT
+// addresses.
+func refusePrivate(what, hint string) func(network, address string, _ syscall.RawConn) error {
+	return func(network, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return fmt.Errorf("%s address %q: %w", what, address, err)
+		}
+		if !PublicAddr(ap.Addr()) {
+			if hint != "" {
+				return fmt.Errorf("%s address %s is not public (%s)", what, ap.Addr(), hint)
+			}
+			return fmt.Errorf("%s address %s is not public", what, ap.Addr())
+		}
+		return nil
 	}
-	if !PublicAddr(ap.Addr()) {
-		return fmt.Errorf("webhook address %s is not public (set --webhook-private-networks to allow it)", ap.Addr())
-	}
-	return nil
 }
 
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")

@@ -93,6 +93,19 @@ func envOr(getenv func(string) string, key, def string) string {
 	return def
 }
 
+// providerClient is the HTTP client connectors call providers with. Provider
+// endpoints are account settings that any holder of an API key can set, so
+// outside sandbox mode (where the simulators listen on loopback) it dials
+// public addresses only, checked on the address dialled after DNS, as
+// webhooks are.
+func providerClient(sandbox bool) *http.Client {
+	c := &http.Client{Timeout: 60 * time.Second}
+	if !sandbox {
+		c.Transport = engine.PublicOnlyTransport("provider", "outside sandbox mode providers are reached on public addresses only")
+	}
+	return c
+}
+
 type serveConfig struct {
 	addr, simAddr, db, publicURL, dataDir, masterKeyFile, logLevel string
 	sandbox, webhookPrivate                                        bool
@@ -158,7 +171,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	env := connectorEnv{HTTPClient: &http.Client{Timeout: 60 * time.Second}, Logger: log, Clock: tender.SystemClock{}}
+	env := connectorEnv{HTTPClient: providerClient(c.sandbox), Logger: log, Clock: tender.SystemClock{}}
 	var connectors []tender.Connector
 	for _, p := range providers {
 		if p.connector != nil {
