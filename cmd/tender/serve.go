@@ -190,7 +190,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		Schedule: engine.Schedule{Processing: c.checkEvery, Poll: min(c.checkEvery, engine.DefaultSchedule.Poll)},
 		// Sandbox mode accepts http:// webhook URLs, for a receiver on
 		// the developer's own machine.
-		Webhooks: engine.WebhookOptions{Object: api.PaymentObject, AllowHTTP: c.sandbox, Client: webhookClient},
+		Webhooks: engine.WebhookOptions{Object: api.PaymentObject, AllowHTTP: c.sandbox, Client: webhookClient, PublicOnly: webhookClient != nil},
 	})
 	if err != nil {
 		return err
