@@ -76,15 +76,19 @@ func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.
 	resp, err := cfg.VerifyResponse(raw, c.clock.Now())
 	if err != nil {
 		c.log.Warn("trustpayments: response JWT refused", "account", cb.Account.ID, "err", err)
-		return nil, tender.Wrap(tender.EInvalid, err, "the Trust Payments response did not verify")
+		// Name the payment the post claims to be about (the form's
+		// orderreference, else the unverified token's) so that the
+		// refusal is on its record; nothing about it is believed.
+		return c.named(ctx, cb, fields.Get("orderreference"), raw),
+			tender.Wrap(tender.EInvalid, err, "the Trust Payments response did not verify: %s", err)
 	}
 	p, err := c.find(ctx, cb, resp.OrderReference())
 	if err != nil {
-		return nil, err
+		return c.named(ctx, cb, fields.Get("orderreference"), ""), err
 	}
 	if err := resp.CheckIssued(stateOf(p).JWT); err != nil {
 		c.log.Warn("trustpayments: response JWT is not for this payment", "payment", p.ID, "err", err)
-		return nil, tender.Wrap(tender.EInvalid, err, "the Trust Payments response is not for this payment")
+		return &tender.CallbackResult{PaymentID: p.ID}, tender.Wrap(tender.EInvalid, err, "the Trust Payments response is not for this payment: %s", err)
 	}
 	reply(p.ID)
 	u := UpdateOf(resp)
@@ -134,6 +138,29 @@ func (l *checkLimiter) allow(id string, now time.Time) bool {
 	}
 	l.last[id] = now
 	return true
+}
+
+// named returns a result naming the payment of this account that a refused
+// post names, for the engine to record the refusal on; nil if it names
+// none. ref is the form's orderreference; raw, if set, the response JWT
+// whose (unverified) nested request JWT may name it instead.
+func (c *Connector) named(ctx context.Context, cb *tender.Callback, ref, raw string) *tender.CallbackResult {
+	if ref == "" && raw != "" {
+		if t, err := Parse(raw); err == nil {
+			var env ResponseEnvelope
+			if json.Unmarshal(t.Claims["payload"], &env) == nil {
+				if n, err := Parse(env.JWT); err == nil {
+					if pl, err := PayloadOf(n); err == nil {
+						ref = ScalarField(pl, "orderreference")
+					}
+				}
+			}
+		}
+	}
+	if p, err := c.find(ctx, cb, ref); err == nil {
+		return &tender.CallbackResult{PaymentID: p.ID}
+	}
+	return nil
 }
 
 func (c *Connector) find(ctx context.Context, cb *tender.Callback, ref string) (*tender.Payment, error) {
