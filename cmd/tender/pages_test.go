@@ -79,3 +79,31 @@ func directive(csp, name string) []string {
 	}
 	return nil
 }
+
+// TestMetricsOnOwnListener: with --metrics-addr, /metrics is served there
+// and not on the public listener.
+func TestMetricsOnOwnListener(t *testing.T) {
+	t.Parallel()
+	p := startTender(t, "--metrics-addr", "127.0.0.1:0")
+	m := regexp.MustCompile(`Metrics: (http://\S+/metrics)`).FindStringSubmatch(p.Out())
+	if m == nil {
+		t.Fatalf("tender serve printed no metrics address:\n%s", p.Out())
+	}
+	res, err := http.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), "tender_http_requests_total") && !strings.Contains(string(body), "go_goroutines") {
+		t.Fatalf("metrics listener: %d %.200s", res.StatusCode, body)
+	}
+	res, err = http.Get(p.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 404 {
+		t.Fatalf("/metrics on the public listener: HTTP %d, want 404", res.StatusCode)
+	}
+}

@@ -108,6 +108,7 @@ func providerClient(sandbox bool) *http.Client {
 
 type serveConfig struct {
 	addr, simAddr, db, publicURL, dataDir, masterKeyFile, logLevel string
+	metricsAddr                                                    string
 	sandbox, webhookPrivate                                        bool
 	checkEvery                                                     time.Duration
 }
@@ -122,6 +123,8 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&c.dataDir, "data-dir", envOr(getenv, "TENDER_DATA_DIR", defaultDataDir), "directory for the default database, the sandbox master key and simulator keys (TENDER_DATA_DIR)")
 	fs.StringVar(&c.masterKeyFile, "master-key-file", getenv("TENDER_MASTER_KEY_FILE"), "file holding the master key (TENDER_MASTER_KEY_FILE); TENDER_MASTER_KEY takes the key itself")
 	fs.BoolVar(&c.sandbox, "sandbox", envOr(getenv, "TENDER_SANDBOX", "true") == "true", "run the provider simulators and sandbox accounts (TENDER_SANDBOX=false for production)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", getenv("TENDER_METRICS_ADDR"),
+		"serve /metrics on this address only, not on --addr (TENDER_METRICS_ADDR; keep it off the public interface)")
 	fs.StringVar(&c.simAddr, "sim-addr", envOr(getenv, "TENDER_SIM_ADDR", "127.0.0.1:8081"), "address of the simulators' listener in sandbox mode (TENDER_SIM_ADDR)")
 	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "TENDER_LOG_LEVEL", "info"), "debug, info, warn or error (TENDER_LOG_LEVEL)")
 	fs.BoolVar(&c.webhookPrivate, "webhook-private-networks", envOr(getenv, "TENDER_WEBHOOK_PRIVATE_NETWORKS", "false") == "true",
@@ -205,8 +208,20 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		defer sims.Close()
 	}
 
+	if c.metricsAddr != "" {
+		mln, err := net.Listen("tcp", c.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen for metrics on %s: %w", c.metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", api.MetricsHandler(reg))
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+		fmt.Fprintf(stdout, "Metrics: http://%s/metrics\n", mln.Addr())
+	}
 	srv := &http.Server{
-		Handler:           api.NewServer(eng, api.Options{Logger: log, Gatherer: reg, Registerer: reg}),
+		Handler:           api.NewServer(eng, api.Options{Logger: log, Gatherer: reg, Registerer: reg, MetricsElsewhere: c.metricsAddr != ""}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
