@@ -1,6 +1,7 @@
 package trustpayments
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -189,6 +190,10 @@ func returnFields(cb *tender.Callback) (url.Values, bool, error) {
 		if err := json.Unmarshal(cb.Body, &m); err != nil {
 			return nil, true, tender.Errorf(tender.EInvalid, "the body must be a JSON object with jwt")
 		}
+		if k := duplicateKey(cb.Body); k != "" {
+			// Parsers disagree on which of two values counts.
+			return nil, true, tender.Invalid(truncate(k, 40), "%s appears more than once in the body", truncate(k, 40))
+		}
 		v := url.Values{}
 		for k, raw := range m {
 			var s string
@@ -203,4 +208,30 @@ func returnFields(cb *tender.Callback) (url.Values, bool, error) {
 		return nil, false, tender.Wrap(tender.EInvalid, errors.New("bad form"), "the Trust Payments return is not a form")
 	}
 	return v, false, nil
+}
+
+// duplicateKey returns a key that appears twice at the top level of the
+// JSON object b, or "".
+func duplicateKey(b []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return k
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return ""
+		}
+	}
+	return ""
 }

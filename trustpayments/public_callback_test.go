@@ -1,8 +1,12 @@
 package trustpayments_test
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/tenderpay/tender"
@@ -85,5 +89,20 @@ func TestPublicShapesThroughCallback(t *testing.T) {
 				t.Fatalf("status %s, want %s", p.Status, tc.want)
 			}
 		})
+	}
+}
+
+// TestJSONReturnDuplicateKey: an app's JSON return with two jwt keys is
+// refused, whichever of them a parser would pick.
+func TestJSONReturnDuplicateKey(t *testing.T) {
+	e := newEnv(t)
+	p := e.start(1000, false)
+	body := `{"jwt":"a.b.c","jwt":"d.e.f","orderreference":"` + p.ID + `"}`
+	req := httptest.NewRequest(http.MethodPost, callbackURL+"/return", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	_, err := e.conn.Callback(context.Background(), &tender.Callback{Account: &e.acct, Path: "return", Request: req, Body: []byte(body),
+		Find: func(context.Context, string) (*tender.Payment, error) { return p, nil }})
+	if e := tender.AsError(err); e == nil || e.Code != tender.EInvalid || e.Param != "jwt" {
+		t.Fatalf("Callback = %v, want invalid naming jwt", err)
 	}
 }
