@@ -61,3 +61,26 @@ func TestProviderCallsDialPublicOnly(t *testing.T) {
 		t.Fatalf("sandbox: %d requests reached the simulator, want 1", hits.Load())
 	}
 }
+
+// TestLiveAccountEndpointsPublic: a live account whose endpoints are on a
+// literal non-public address is refused when it is created or changed,
+// naming the setting.
+func TestLiveAccountEndpointsPublic(t *testing.T) {
+	t.Parallel()
+	p := startTender(t)
+	base := `"site_reference": "site12345", "jwt_username": "jwt@shop.example", "webservices_username": "ws@shop.example"`
+	creds := `"credentials": {"jwt_secret": "s", "webservices_password": "p"}`
+	for i, bad := range []string{`"webservices_url": "https://127.0.0.1/json/"`, `"webservices_url": "https://0x7f000001/json/"`,
+		`"webservices_url": "https://[::1]:8443/json/"`, `"term_url": "https://169.254.169.254/latest/"`} {
+		status, m := p.call("POST", "/v1/accounts", `{"id": "tp-live-`+string(rune('a'+i))+`", "connector": "trustpayments", "environment": "live",
+			"settings": {`+base+`, `+bad+`}, `+creds+`}`)
+		if status != 400 || !strings.HasPrefix(m["error"].(map[string]any)["param"].(string), "settings.") {
+			t.Errorf("%s: %d %v, want 400 naming the setting", bad, status, m)
+		}
+	}
+	p.mustCall("POST", "/v1/accounts", `{"id": "tp-live", "connector": "trustpayments", "environment": "live", "settings": {`+base+`}, `+creds+`}`, 201)
+	if status, m := p.call("POST", "/v1/accounts/tp-live", `{"settings": {"webservices_url": "https://10.0.0.5/json/"}}`); status != 400 ||
+		m["error"].(map[string]any)["param"] != "settings.webservices_url" {
+		t.Errorf("update to a private address: %d %v", status, m)
+	}
+}
