@@ -191,6 +191,15 @@ type CheckoutPager interface {
 	CheckoutPage(ctx context.Context, op *Op) (contentType string, body []byte, err error)
 }
 
+// CheckoutScripter is implemented by a CheckoutPager whose page runs
+// scripts. CheckoutScripts returns the Content-Security-Policy sources its
+// page for the account needs besides Tender's own origin: the origin of the
+// provider's library ("https://host") and the hashes of its inline scripts
+// ("'sha256-…'"). Tender's pages allow no other script.
+type CheckoutScripter interface {
+	CheckoutScripts(a *Account) ([]string, error)
+}
+
 // Clock tells the time; tests inject a fake one.
 type Clock interface {
 	Now() time.Time

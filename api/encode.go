@@ -229,12 +229,16 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// decode parses a JSON body into v strictly: unknown fields, wrong types and
-// trailing data are errors that name the field. An empty body is an empty
-// object.
+// decode parses a JSON body into v strictly: unknown fields, wrong types,
+// duplicate keys, keys that match a field only case-insensitively (see
+// checkKeys) and trailing data are errors that name the field. An empty
+// body is an empty object.
 func decode(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
+	}
+	if err := checkKeys(body, v); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

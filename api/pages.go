@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/tenderpay/tender"
@@ -89,12 +90,17 @@ func (s *Server) paymentPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	if p.Status == tender.StatusRequiresAction {
 		ct, body, ok, err := s.eng.CheckoutPage(ctx, p)
+		var scripts []string
+		if err == nil && ok {
+			scripts, err = s.eng.CheckoutScripts(ctx, p)
+		}
 		if err != nil {
 			s.log.Error("checkout page", "payment", p.ID, "err", err)
 			http.Error(w, "The checkout is not available right now.", http.StatusBadGateway)
 			return
 		}
 		if ok {
+			pageHeaders(w, scripts)
 			w.Header().Set("Content-Type", ct)
 			w.Write(body)
 			return
@@ -129,8 +135,45 @@ func (s *Server) paymentPage(w http.ResponseWriter, r *http.Request) {
 		d.Return = template.URL(returnURL)
 		d.Refresh = "3;url=" + returnURL
 	}
+	pageHeaders(w, nil)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	pageTmpl.Execute(w, d)
+}
+
+// pageHeaders sets what every HTML page Tender serves sends: a
+// Content-Security-Policy under which scripts run only from Tender itself
+// and from scripts (the provider library's origin and the hashes of the
+// page's inline scripts, tender.CheckoutScripter), and no page may frame
+// it; the same for older browsers (X-Frame-Options); and no content
+// sniffing. The provider library's origin may also open frames and
+// connections (its card fields and gateway calls); 3-D Secure challenges
+// come from issuers' hosts, hence https: for frames.
+func pageHeaders(w http.ResponseWriter, scripts []string) {
+	var origins []string
+	for _, s := range scripts {
+		if !strings.HasPrefix(s, "'") {
+			origins = append(origins, s)
+		}
+	}
+	src := func(base string, extra []string) string {
+		return strings.TrimSpace(base + " " + strings.Join(extra, " "))
+	}
+	csp := []string{
+		"default-src 'self'",
+		src("script-src 'self'", scripts),
+		src("connect-src 'self' https:", origins),
+		src("frame-src 'self' https:", origins),
+		src("img-src 'self' data:", origins),
+		src("style-src 'self' 'unsafe-inline'", origins),
+		src("font-src 'self'", origins),
+		"object-src 'none'",
+		"base-uri 'none'",
+		"frame-ancestors 'none'",
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", strings.Join(csp, "; "))
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
 }
 
 // withQuery adds the payment id and status to the merchant's return URL; the

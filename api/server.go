@@ -18,6 +18,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Gatherer serves /metrics; nil serves the default registry.
 	Gatherer prometheus.Gatherer
+	// MetricsElsewhere leaves /metrics out of this server: the operator
+	// serves it on a listener of its own (MetricsHandler), off the public
+	// interface.
+	MetricsElsewhere bool
 	// Registerer receives the HTTP metrics; nil registers none.
 	Registerer prometheus.Registerer
 	// MaxWait caps ?wait= on GET /v1/payments/{id}.
@@ -36,6 +40,8 @@ type Server struct {
 	metrics *httpMetrics
 	gather  prometheus.Gatherer
 	mux     *http.ServeMux
+
+	metricsElsewhere bool
 }
 
 // NewServer returns the handler for the whole HTTP surface (see routes.go).
@@ -47,6 +53,8 @@ func NewServer(eng *engine.Engine, o Options) *Server {
 		ready:   o.Ready,
 		gather:  o.Gatherer,
 		mux:     http.NewServeMux(),
+
+		metricsElsewhere: o.MetricsElsewhere,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -63,9 +71,20 @@ func NewServer(eng *engine.Engine, o Options) *Server {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// No response of Tender's is to be read as another type than it says.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	s.mux.ServeHTTP(w, r)
 }
 
 func (s *Server) metricsHandler() http.Handler {
-	return promhttp.HandlerFor(s.gather, promhttp.HandlerOpts{})
+	if s.metricsElsewhere {
+		return http.NotFoundHandler()
+	}
+	return MetricsHandler(s.gather)
+}
+
+// MetricsHandler serves g's metrics in the Prometheus format, for a
+// listener of its own (Options.MetricsElsewhere).
+func MetricsHandler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
 }

@@ -60,9 +60,12 @@ func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.
 		return nil, err
 	}
 	log := c.log.With("callback", path, "account", cb.Account.ID)
+	// named is the payment a rejected callback is about, once known, so
+	// that the engine records the rejection on it.
+	var named *tender.CallbackResult
 	reject := func(reason string, err error) (*tender.CallbackResult, error) {
 		log.Warn("computop: callback rejected", "reason", reason, "err", err)
-		return nil, &tender.Error{Code: tender.EInvalid, Message: "the Paygate callback was rejected", Err: err}
+		return named, &tender.Error{Code: tender.EInvalid, Message: "the Paygate callback was rejected: " + reason, Err: err}
 	}
 
 	vs := url.Values{}
@@ -92,6 +95,7 @@ func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.
 	if p.ID != r.TransID || p.Connector != Name || p.Account != cb.Account.ID {
 		return reject("TransID names another payment", errors.New("computop: payment mismatch"))
 	}
+	named = &tender.CallbackResult{PaymentID: p.ID}
 	st, err := loadState(p)
 	if err != nil {
 		return nil, err

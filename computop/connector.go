@@ -3,6 +3,8 @@ package computop
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -249,11 +251,21 @@ func (c *Connector) Start(ctx context.Context, op *tender.Op) (tender.Update, er
 
 var autopost = template.Must(template.New("autopost").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>Wero</title></head>
-<body onload="document.forms[0].submit()">
+<body>
 <form method="post" action="{{.Action}}">
 {{range $k, $v := .Fields}}<input type="hidden" name="{{$k}}" value="{{index $v 0}}">
 {{end}}<noscript><button type="submit">Continue to Wero</button></noscript>
-</form></body></html>`))
+</form><script>` + autopostScript + `</script></body></html>`))
+
+// autopostScript submits the form; the page's Content-Security-Policy
+// allows it by its hash (CheckoutScripts) and no other script.
+const autopostScript = `document.forms[0].submit()`
+
+// CheckoutScripts says what the form page runs (tender.CheckoutScripter).
+func (c *Connector) CheckoutScripts(*tender.Account) ([]string, error) {
+	sum := sha256.Sum256([]byte(autopostScript))
+	return []string{"'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"}, nil
+}
 
 // CheckoutPage serves a form that posts the WERO.aspx request, for
 // requests too long for a GET URL (notes §2.6).

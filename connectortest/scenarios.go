@@ -126,7 +126,8 @@ func testTransportError(t *testing.T, env *Env) {
 	env.complete(t, p)
 	advanced := false
 	p = env.waitFor(t, p.ID, "settled", 90*time.Second, func(p *tender.Payment) bool { return p.Status.Settled() }, func(p *tender.Payment) {
-		if p.Status == tender.StatusUnknown && env.h.InDoubtFor > 0 && !advanced {
+		inDoubt := p.Status == tender.StatusUnknown || env.h.LostResultStaysOpen && p.Status == tender.StatusRequiresAction
+		if inDoubt && env.h.InDoubtFor > 0 && !advanced {
 			advanced = true
 			env.Clock.Advance(env.h.InDoubtFor)
 		}

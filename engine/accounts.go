@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -74,6 +75,9 @@ func (e *Engine) CreateAccount(ctx context.Context, a *tender.Account) (*tender.
 		a.Credentials = map[string]string{}
 	}
 	if err := c.ValidateAccount(a); err != nil {
+		return nil, err
+	}
+	if err := liveEndpoints(a); err != nil {
 		return nil, err
 	}
 	if !a.Default {
@@ -358,6 +362,9 @@ func (e *Engine) UpdateAccount(ctx context.Context, id string, ch AccountChange)
 	if err := c.ValidateAccount(a); err != nil {
 		return nil, err
 	}
+	if err := liveEndpoints(a); err != nil {
+		return nil, err
+	}
 	if a.Sealed, err = e.sealCredentials("account", a.ID, a.Credentials); err != nil {
 		return nil, err
 	}
@@ -426,4 +433,30 @@ func merge(base, change map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+// liveEndpoints refuses a live account whose settings send provider calls
+// (or the shopper's browser) to a literal non-public address or localhost:
+// a live provider is on the internet. Outside sandbox mode the dial check
+// (PublicOnlyTransport) stops such calls anyway; this says so at once.
+func liveEndpoints(a *tender.Account) error {
+	if a.Environment != tender.EnvLive {
+		return nil
+	}
+	keys := make([]string, 0, len(a.Settings))
+	for k := range a.Settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		u, err := url.Parse(a.Settings[k])
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			continue
+		}
+		host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+		if ip, ok := literalAddr(host); ok && !PublicAddr(ip) || host == "localhost" || strings.HasSuffix(host, ".localhost") {
+			return tender.Invalid("settings."+k, "%s must be on a public host for a live account, not %s", k, host)
+		}
+	}
+	return nil
 }

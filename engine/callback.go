@@ -61,11 +61,19 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 	e.metrics.callback(connector, err)
 	if err != nil {
 		e.log.Warn("callback rejected", "connector", connector, "account", account, "path", path, "err", err)
+		// A connector names the payment a refused callback was about when
+		// it can tell (Trust Payments: the posted orderreference; Computop:
+		// a verified result that does not fit the payment). The reason is
+		// the error's caller-safe message: what was wrong, never the
+		// secrets or the raw request.
+		recorded := false
 		if res != nil && res.PaymentID != "" {
-			e.mutate(ctx, res.PaymentID, func(p *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
+			_, merr := e.mutate(ctx, res.PaymentID, func(p *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
 				return []tender.Event{e.newEvent(EvCallbackDenied, map[string]any{"path": path, "reason": tender.ErrorMessageOf(err)})}, true, nil
 			})
+			recorded = merr == nil
 		}
+		e.metrics.refusal(connector, recorded)
 		return nil, err
 	}
 	if res.PaymentID != "" && res.Update != nil {
@@ -112,4 +120,19 @@ func (e *Engine) CheckoutPage(ctx context.Context, p *tender.Payment) (contentTy
 	}
 	ct, body, err := pager.CheckoutPage(ctx, op)
 	return ct, body, err == nil, err
+}
+
+// CheckoutScripts returns the script sources the connector's checkout page
+// for p needs (tender.CheckoutScripter); none if it has no scripts.
+func (e *Engine) CheckoutScripts(ctx context.Context, p *tender.Payment) ([]string, error) {
+	c, found := e.connectors[p.Connector]
+	s, ok := c.(tender.CheckoutScripter)
+	if !found || !ok {
+		return nil, nil
+	}
+	acct, err := e.loadAccount(ctx, p.Account)
+	if err != nil {
+		return nil, err
+	}
+	return s.CheckoutScripts(acct)
 }

@@ -29,6 +29,12 @@ type WebhookOptions struct {
 	// AllowHTTP accepts http:// endpoint URLs (sandbox mode, for a
 	// receiver on localhost); otherwise only https is accepted.
 	AllowHTTP bool
+	// PublicOnly refuses, at registration, a URL whose host is a literal
+	// address that is not public (127.1, 0x7f000001, [::1],
+	// 169.254.169.254) or localhost. Client must then also dial public
+	// addresses only (PublicOnlyClient): this check is for the merchant's
+	// benefit, an error at once instead of failed deliveries.
+	PublicOnly bool
 	// Client sends the deliveries; its redirects are never followed (a
 	// 3xx is a failed attempt: the merchant must register the final URL).
 	Client *http.Client

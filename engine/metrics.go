@@ -13,6 +13,7 @@ type Metrics struct {
 	providerCalls *prometheus.HistogramVec
 	checks        *prometheus.CounterVec
 	callbacks     *prometheus.CounterVec
+	refusals      *prometheus.CounterVec
 	webhooks      *prometheus.CounterVec
 	discrepancies *prometheus.CounterVec
 }
@@ -38,6 +39,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tender_callbacks_total",
 			Help: "Inbound provider callbacks, by connector and result (accepted, rejected).",
 		}, []string{"connector", "result"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tender_callback_refusals_total",
+			Help: "Inbound provider callbacks refused, by connector and whether the refusal was recorded on the payment the callback named (recorded, unattributed).",
+		}, []string{"connector", "outcome"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tender_webhook_deliveries_total",
 			Help: "Webhook delivery attempts by outcome: delivered (2xx), retry (failed, will be retried), failed (failed and given up), canceled (endpoint deleted).",
@@ -48,7 +53,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"connector"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.transitions, m.providerCalls, m.checks, m.callbacks, m.webhooks, m.discrepancies)
+		reg.MustRegister(m.transitions, m.providerCalls, m.checks, m.callbacks, m.refusals, m.webhooks, m.discrepancies)
 	}
 	return m
 }
@@ -78,6 +83,14 @@ func (m *Metrics) callback(connector string, err error) {
 		result = "rejected"
 	}
 	m.callbacks.WithLabelValues(connector, result).Inc()
+}
+
+func (m *Metrics) refusal(connector string, recorded bool) {
+	outcome := "unattributed"
+	if recorded {
+		outcome = "recorded"
+	}
+	m.refusals.WithLabelValues(connector, outcome).Inc()
 }
 
 func (m *Metrics) webhook(outcome string) {

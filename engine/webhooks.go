@@ -121,6 +121,15 @@ func (e *Engine) validateWebhookURL(raw string) error {
 	if u.Fragment != "" || strings.HasSuffix(raw, "#") {
 		return tender.Invalid("url", "url must not contain a fragment (#...)")
 	}
+	if e.hooks.PublicOnly {
+		host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+		if a, ok := literalAddr(host); ok && !PublicAddr(a) {
+			return tender.Invalid("url", "url must not point at %s: it is not a public address (webhooks reach the public internet only)", a)
+		}
+		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+			return tender.Invalid("url", "url must not point at localhost (webhooks reach the public internet only)")
+		}
+	}
 	return nil
 }
 

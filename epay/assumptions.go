@@ -81,17 +81,21 @@ const (
 	DefaultWebECRURL     = "https://webecr.epayworldwide.com:11007"
 )
 
-// signatureValidity is how old a provider signature may be when it is sent
-// to the terminal (Impact H_24, notes §3 and §13.8), and signatureSkew how far
-// in the future its timestamp may be.
-const (
-	signatureValidity = 24 * time.Hour
-	signatureSkew     = 5 * time.Minute
-)
+// signatureSkew is how far in the future a provider signature's timestamp
+// may be.
+const signatureSkew = 5 * time.Minute
 
-// SignatureValidity is the age after which the ePay simulator (and the
-// connector before sending) treats a provider signature as stale.
-func SignatureValidity() time.Duration { return signatureValidity }
+// SignatureValidity is how old a provider signature of Impact's
+// signatureDurationType may be when it is sent to the terminal, after which
+// the connector (before sending) and the ePay simulator treat it as stale:
+// H_2 (food and beverage) 2 hours, H_24 (the default, and anything else) 24
+// hours (notes §3, §6.2 and §13.8; the secondhand "60 h" is not used).
+func SignatureValidity(durationType string) time.Duration {
+	if durationType == "H_2" {
+		return 2 * time.Hour
+	}
+	return 24 * time.Hour
+}
 
 // transactionLookback is how far before the payment started the transaction
 // records are searched (GKS uses start − 10 min, notes §8.3 step 8).

@@ -210,7 +210,7 @@ func (c *Connector) Start(ctx context.Context, op *tender.Op) (tender.Update, er
 	}
 
 	// 2. Check what was signed before it goes anywhere.
-	if err := CheckSigned(clear, signed.Signature, cfg.pub, inv, p.Amount, tid, now); err != nil {
+	if err := CheckSigned(clear, signed.Signature, cfg.pub, inv, p.Amount, tid, now, SignatureValidity(cfg.dur)); err != nil {
 		c.log.Warn("epay: Impact signature refused", "payment", p.ID, "err", err)
 		return tender.Update{}, tender.Wrap(tender.EProvider, err, "the e-invoicing provider's signature does not match the invoice; nothing was sent to the terminal")
 	}
@@ -263,9 +263,10 @@ func (c *Connector) Start(ctx context.Context, op *tender.Op) (tender.Update, er
 // CheckSigned checks Impact's answer against the invoice before the
 // signature is sent on: every field of the clear text must be the
 // invoice's (UID, MARK, net, VAT, total), the payable amount the payment's,
-// the TID the terminal's, the time recent, and the signature valid under
-// the provider's public key.
-func CheckSigned(c ClearText, signature string, pub *ecdsa.PublicKey, inv *Invoice, amount int64, tid string, now time.Time) error {
+// the TID the terminal's, the time within validity (SignatureValidity of
+// the account's signature_duration) and not in the future, and the
+// signature valid under the provider's public key.
+func CheckSigned(c ClearText, signature string, pub *ecdsa.PublicKey, inv *Invoice, amount int64, tid string, now time.Time, validity time.Duration) error {
 	switch {
 	case c.UID != inv.UID():
 		return fmt.Errorf("signed UID %s is not the invoice's %s", c.UID, inv.UID())
@@ -282,7 +283,7 @@ func CheckSigned(c ClearText, signature string, pub *ecdsa.PublicKey, inv *Invoi
 	if err != nil {
 		return err
 	}
-	if now.Sub(ts) > signatureValidity || ts.Sub(now) > signatureSkew {
+	if now.Sub(ts) > validity || ts.Sub(now) > signatureSkew {
 		return fmt.Errorf("signature time %s is not current", c.Timestamp)
 	}
 	return Verify(pub, c.String(), signature)

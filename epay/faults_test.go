@@ -129,7 +129,7 @@ func TestSignedPayableMustBeThePayments(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = epay.CheckSigned(c, sig, &key.PublicKey, inv, 1000, testTID, now)
+		err = epay.CheckSigned(c, sig, &key.PublicKey, inv, 1000, testTID, now, 24*time.Hour)
 		if (err == nil) != ok {
 			t.Errorf("payable %d for a payment of 1000: %v", payable, err)
 		}

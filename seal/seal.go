@@ -4,6 +4,7 @@
 package seal
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -73,18 +74,61 @@ func (s *Sealer) Open(sealed []byte, context string) ([]byte, error) {
 }
 
 // ParseKey decodes a master key given as 64 hex digits or as standard or
-// URL-safe base64 of 32 bytes.
+// URL-safe base64 of 32 bytes, and refuses one that is plainly not random
+// (see CheckKey).
 func ParseKey(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
 	if b, err := hex.DecodeString(s); err == nil && len(b) == KeySize {
-		return b, nil
+		return b, CheckKey(b)
 	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
 		if b, err := enc.DecodeString(s); err == nil && len(b) == KeySize {
-			return b, nil
+			return b, CheckKey(b)
 		}
 	}
 	return nil, fmt.Errorf("seal: master key must be 32 bytes as 64 hex digits or base64")
+}
+
+// minDistinct is the fewest different byte values a master key may have.
+// 32 random bytes have about 30; fewer than 16 happens by chance with a
+// probability far below 2^-60, but catches all-zero keys, a byte repeated,
+// short patterns repeated ("abab…", "0123456789abcdef" twice) and keys
+// typed from a few characters.
+const minDistinct = 16
+
+// ErrWeakKey is returned for a master key with no entropy to speak of.
+var ErrWeakKey = errors.New("seal: master key is not random (all zeros, a repeated byte or pattern, or a counting sequence); generate one with `openssl rand -hex 32`")
+
+// CheckKey refuses a key that is plainly not random: too few distinct
+// bytes, bytes that count up or down by a fixed step (00 01 02 …), or a
+// pattern repeated.
+func CheckKey(key []byte) error {
+	if len(key) != KeySize {
+		return fmt.Errorf("seal: master key must be %d bytes, got %d", KeySize, len(key))
+	}
+	seen := map[byte]bool{}
+	for _, b := range key {
+		seen[b] = true
+	}
+	if len(seen) < minDistinct {
+		return ErrWeakKey
+	}
+	step, counting := key[1]-key[0], true
+	for i := 2; i < len(key); i++ {
+		if key[i]-key[i-1] != step {
+			counting = false
+			break
+		}
+	}
+	if counting {
+		return ErrWeakKey
+	}
+	for period := 1; period <= len(key)/2; period++ {
+		if bytes.Equal(key[period:], key[:len(key)-period]) {
+			return ErrWeakKey // one half of the key repeats the other
+		}
+	}
+	return nil
 }
 
 // LoadOrCreateKeyFile reads the key in path, or, if the file does not exist

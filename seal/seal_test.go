@@ -2,8 +2,12 @@ package seal
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -48,16 +52,40 @@ func TestNewRejectsShortKey(t *testing.T) {
 }
 
 func TestParseKey(t *testing.T) {
-	hexKey := "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	hexKey := "e7294203bd889a041a99c22a326dc7a1e9bffcea47663553ef49136d95896a2f"
 	k, err := ParseKey(hexKey + "\n")
-	if err != nil || k[31] != 0x1f {
+	if err != nil || k[31] != 0x2f {
 		t.Fatalf("ParseKey(hex) = %x, %v", k, err)
 	}
-	if _, err := ParseKey("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="); err != nil {
+	if _, err := ParseKey("5ylCA72ImgQamcIqMm3Hoem//OpHZjVT70kTbZWJai8="); err != nil {
 		t.Fatalf("ParseKey(base64): %v", err)
 	}
 	if _, err := ParseKey("tooshort"); err == nil {
 		t.Fatal("ParseKey accepted a short key")
+	}
+}
+
+// TestParseKeyRefusesNoEntropy: a key that is 32 bytes but not random is
+// refused, however it is written.
+func TestParseKeyRefusesNoEntropy(t *testing.T) {
+	for name, k := range map[string]string{
+		"all zeros":        strings.Repeat("00", 32),
+		"one byte":         strings.Repeat("ab", 32),
+		"two bytes":        strings.Repeat("abcd", 16),
+		"16-byte pattern":  strings.Repeat("000102030405060708090a0b0c0d0e0f", 2)[:62] + "0f",
+		"counting up":      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+		"counting down":    "ff" + "fefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0",
+		"base64 of zeros":  base64.StdEncoding.EncodeToString(make([]byte, 32)),
+		"typed characters": hex.EncodeToString([]byte("passwordpasswordpasswordpassword")),
+	} {
+		if _, err := ParseKey(k); !errors.Is(err, ErrWeakKey) {
+			t.Errorf("%s: ParseKey = %v, want ErrWeakKey", name, err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "master.key")
+	os.WriteFile(path, []byte(strings.Repeat("00", 32)+"\n"), 0o600)
+	if _, err := LoadOrCreateKeyFile(path, true); !errors.Is(err, ErrWeakKey) {
+		t.Errorf("zero key file: %v, want ErrWeakKey", err)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"sort"
 	"strconv"
@@ -69,6 +70,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		w.SetConnMaxLifetime(0)
 		db.write, db.read = w, w
 	} else {
+		if err := private(path); err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
 		w, err := sql.Open("sqlite", dsn(path, false))
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -99,6 +103,34 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// private creates the database file readable by its owner only (0600)
+// before SQLite opens it, and tightens an existing database and its -wal
+// and -shm files to 0600: they hold every payment and the sealed
+// credentials. SQLite creates -wal and -shm with the mode of the database
+// file, so new ones follow.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // dsn builds a modernc.org/sqlite data source name. Pragmas are set on

@@ -1,6 +1,9 @@
 package trustpayments
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // This file holds every choice the protocol notes
 // (shared/protocols/trustpayments.md) mark as inferred [I] or uncertain, so
@@ -24,6 +27,18 @@ const DefaultWebservicesURL = "https://webservices.securetrading.net/json/"
 // that the hosted checkout page loads in live mode (notes §2).
 const DefaultLibraryURL = "https://webservices.securetrading.net/js/v3/st.js"
 
+// LibraryHosts are the hosts Trust Payments documents for st.js: the
+// Webservices domains (notes §2, §6.1: webservices.securetrading.net, its
+// EU backup webservices2 and the US platform) and the CDN the help centre's
+// "Migrating st.js from version 2 to version 3" names
+// (https://cdn.eu.trustpayments.com/js/latest/st.js). A full domain list
+// exists in the docs that the notes did not see (§15.11); another host needs
+// the account's explicit override.
+var LibraryHosts = []string{
+	"webservices.securetrading.net", "webservices2.securetrading.net", "webservices.securetrading.us",
+	"cdn.eu.trustpayments.com",
+}
+
 // DefaultTermURL is the termurl the seed says to send for 3-D Secure
 // ("U moet de volgende URL in dit veld invoeren"), notes §3.3.
 const DefaultTermURL = "https://payments.securetrading.net/process/payments/mobilesdklistener"
@@ -40,14 +55,28 @@ const WSVersion = "1.00"
 const baseAmountAsNumber = true
 
 // responseAudienceRequired: response JWTs carry aud = the JWT user name
-// from about 2020 on; 2019 fixtures had none (notes §4.2). We require it.
-const responseAudienceRequired = true
+// from about 2020 on; 2019 fixtures, the legacy v2 doc example and the
+// gateway's ERROR responses (50000, 99999) have none (notes §4.2). The
+// notes (§5.4) say to check aud only when present, so it is not required;
+// a present aud must still be this account's JWT user.
+const responseAudienceRequired = false
 
-// Response JWT algorithm: the notes found only HS256 responses and do not
-// know whether the gateway mirrors HS384/HS512 (§15.2). The account's
-// settings.response_jwt_algorithm pins it; when empty it is the account's
-// jwt_algorithm (the simulator mirrors the request's algorithm). A live
-// account that signs with HS384/HS512 may need response_jwt_algorithm=HS256.
+// ResponseAlgorithms is the one place that says which algorithms a
+// response JWT (and the nested request JWT in it) may be signed with: the
+// account's configured ones (response_jwt_algorithm, jwt_algorithm) and
+// HS256, which the notes say responses use ("hashed with SHA-256", §5.2;
+// every observed response is HS256, and whether the gateway mirrors
+// HS384/HS512 is unknown, §15.2). Nothing else: never "none", never an
+// asymmetric algorithm (Verify accepts only HS256/384/512 in any case).
+func (cfg Config) ResponseAlgorithms() []string {
+	algs := []string{HS256}
+	for _, a := range []string{cfg.ResponseAlgorithm, cfg.Algorithm} {
+		if ValidAlgorithm(a) && !slices.Contains(algs, a) {
+			algs = append(algs, a)
+		}
+	}
+	return algs
+}
 
 // countyRequiresCountry: the seed documents that billingcounty needs
 // billingcountryiso2a; the notes (§3.3) apply the same to customercounty.
@@ -59,17 +88,17 @@ var countyRequiresCountry = map[string]string{
 // unknownOutcomeCodes are errorcodes after which the outcome of an AUTH is
 // in doubt: reconcile with TRANSACTIONQUERY, never retry (seed table: 60010,
 // 60034, 99999; 50000 "Time-out"; notes §13.6 adds 50005 and the library's
-// own 50003 "Invalid response").
+// own 50003 "Invalid response"). 70001 is "Uncertain result" in the SDKs'
+// errormessages.json (a fixture calls it "Merchant decline", notes §15.7):
+// the official list wins, so it is in doubt, not a decline.
 var unknownOutcomeCodes = map[string]bool{
 	"50000": true, "50003": true, "50005": true,
-	"60010": true, "60034": true, "99999": true,
+	"60010": true, "60034": true, "70001": true, "99999": true,
 }
 
 // declineCodes are errorcodes where the bank refused: 70000 Decline,
-// 70001 (merchant decline / uncertain per source, notes §15.7: treated as a
-// decline because the gateway did not authorise), 71000 Soft Decline,
-// 72000 Refer to issuer.
-var declineCodes = map[string]bool{"70000": true, "70001": true, "71000": true, "72000": true}
+// 71000 Soft Decline, 72000 Refer to issuer.
+var declineCodes = map[string]bool{"70000": true, "71000": true, "72000": true}
 
 // checkoutGrace is how long after the request JWT's validity ends a payment
 // with no AUTH on record is still given before Status calls it expired: the

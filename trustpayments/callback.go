@@ -1,12 +1,15 @@
 package trustpayments
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"mime"
 	"net/http"
 	"net/url"
+	"sync"
+	"time"
 
 	"github.com/tenderpay/tender"
 )
@@ -21,9 +24,11 @@ const ReturnPath = "return"
 // authenticated, notes §4.6): it must verify, be about a payment of this
 // account, and carry the request JWT Tender issued for that payment. A post
 // without a JWT (the library could not reach or decode the gateway,
-// errorcode 50003 "Invalid response", or 50000 "Time-out" in the seed)
-// moves an open payment to unknown, to be
-// reconciled by TRANSACTIONQUERY.
+// errorcode 50003 "Invalid response", or 50000 "Time-out" in the seed) is
+// unauthenticated: anyone can send one, so it changes nothing. It only asks
+// the engine to check the payment with Trust Payments (TRANSACTIONQUERY),
+// at most once per payment every returnCheckEvery, and the checkout stays
+// open for the shopper.
 //
 // A browser form post is a Landing; a JSON post ({"jwt": ...}) from an app
 // gets a JSON reply instead.
@@ -53,15 +58,18 @@ func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.
 
 	raw := fields.Get("jwt")
 	if raw == "" {
-		// No response JWT: unauthenticated, so it can only put an open
-		// payment in doubt, never decide it.
+		// No response JWT: unauthenticated, so it may not change the
+		// payment, not even put it in doubt (that would take the card form
+		// away from the shopper). Only the provider's own answer counts.
 		p, err := c.find(ctx, cb, fields.Get("orderreference"))
 		if err != nil {
 			return nil, err
 		}
 		reply(p.ID)
-		if p.Status == tender.StatusRequiresAction || p.Status == tender.StatusPending {
-			res.Update = &tender.Update{Status: tender.StatusUnknown, Note: "trustpayments: return without a response JWT (errorcode " + safeCode(fields.Get("errorcode")) + "); reconciling"}
+		open := p.Status == tender.StatusRequiresAction || p.Status == tender.StatusPending || p.Status == tender.StatusUnknown
+		if open && c.returnChecks.allow(p.ID, c.clock.Now()) {
+			res.Update = &tender.Update{Note: "trustpayments: return without a response JWT (errorcode " + safeCode(fields.Get("errorcode")) + "); checking with Trust Payments"}
+			res.Confirm = true
 		}
 		return res, nil
 	}
@@ -69,15 +77,19 @@ func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.
 	resp, err := cfg.VerifyResponse(raw, c.clock.Now())
 	if err != nil {
 		c.log.Warn("trustpayments: response JWT refused", "account", cb.Account.ID, "err", err)
-		return nil, tender.Wrap(tender.EInvalid, err, "the Trust Payments response did not verify")
+		// Name the payment the post claims to be about (the form's
+		// orderreference, else the unverified token's) so that the
+		// refusal is on its record; nothing about it is believed.
+		return c.named(ctx, cb, fields.Get("orderreference"), raw),
+			tender.Wrap(tender.EInvalid, err, "the Trust Payments response did not verify: %s", err)
 	}
 	p, err := c.find(ctx, cb, resp.OrderReference())
 	if err != nil {
-		return nil, err
+		return c.named(ctx, cb, fields.Get("orderreference"), ""), err
 	}
 	if err := resp.CheckIssued(stateOf(p).JWT); err != nil {
 		c.log.Warn("trustpayments: response JWT is not for this payment", "payment", p.ID, "err", err)
-		return nil, tender.Wrap(tender.EInvalid, err, "the Trust Payments response is not for this payment")
+		return &tender.CallbackResult{PaymentID: p.ID}, tender.Wrap(tender.EInvalid, err, "the Trust Payments response is not for this payment: %s", err)
 	}
 	reply(p.ID)
 	u := UpdateOf(resp)
@@ -101,6 +113,55 @@ func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.
 		}
 	}
 	return res, nil
+}
+
+// returnCheckEvery bounds the status checks that returns without a JWT can
+// cause: one per payment in this long, whoever sends them.
+const returnCheckEvery = time.Minute
+
+// checkLimiter remembers when a payment was last checked for a return
+// without a JWT. Its zero value is ready to use.
+type checkLimiter struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func (l *checkLimiter) allow(id string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.last[id]; ok && now.Sub(t) < returnCheckEvery && !now.Before(t) {
+		return false
+	}
+	if l.last == nil || len(l.last) >= 10000 {
+		// Forget everything rather than grow without bound: at worst a
+		// payment gets one more check.
+		l.last = map[string]time.Time{}
+	}
+	l.last[id] = now
+	return true
+}
+
+// named returns a result naming the payment of this account that a refused
+// post names, for the engine to record the refusal on; nil if it names
+// none. ref is the form's orderreference; raw, if set, the response JWT
+// whose (unverified) nested request JWT may name it instead.
+func (c *Connector) named(ctx context.Context, cb *tender.Callback, ref, raw string) *tender.CallbackResult {
+	if ref == "" && raw != "" {
+		if t, err := Parse(raw); err == nil {
+			var env ResponseEnvelope
+			if json.Unmarshal(t.Claims["payload"], &env) == nil {
+				if n, err := Parse(env.JWT); err == nil {
+					if pl, err := PayloadOf(n); err == nil {
+						ref = ScalarField(pl, "orderreference")
+					}
+				}
+			}
+		}
+	}
+	if p, err := c.find(ctx, cb, ref); err == nil {
+		return &tender.CallbackResult{PaymentID: p.ID}
+	}
+	return nil
 }
 
 func (c *Connector) find(ctx context.Context, cb *tender.Callback, ref string) (*tender.Payment, error) {
@@ -129,6 +190,10 @@ func returnFields(cb *tender.Callback) (url.Values, bool, error) {
 		if err := json.Unmarshal(cb.Body, &m); err != nil {
 			return nil, true, tender.Errorf(tender.EInvalid, "the body must be a JSON object with jwt")
 		}
+		if k := duplicateKey(cb.Body); k != "" {
+			// Parsers disagree on which of two values counts.
+			return nil, true, tender.Invalid(truncate(k, 40), "%s appears more than once in the body", truncate(k, 40))
+		}
 		v := url.Values{}
 		for k, raw := range m {
 			var s string
@@ -143,4 +208,30 @@ func returnFields(cb *tender.Callback) (url.Values, bool, error) {
 		return nil, false, tender.Wrap(tender.EInvalid, errors.New("bad form"), "the Trust Payments return is not a form")
 	}
 	return v, false, nil
+}
+
+// duplicateKey returns a key that appears twice at the top level of the
+// JSON object b, or "".
+func duplicateKey(b []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return k
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return ""
+		}
+	}
+	return ""
 }

@@ -3,7 +3,10 @@ package trustpayments
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"html/template"
+	"net/url"
 
 	"github.com/tenderpay/tender"
 )
@@ -34,7 +37,7 @@ button{width:100%;padding:.8rem;font-size:1rem;border:0;border-radius:.4rem;back
 <h1>{{if .Description}}{{.Description}}{{else}}Card payment{{end}}</h1>
 <div class="amount">{{.Amount}} {{.Currency}}</div>
 <div id="st-notification-frame"></div>
-<form id="st-form" action="{{.Action}}" method="POST">
+<form id="st-form" action="{{.Action}}" method="POST" data-jwt="{{.JWT}}">
   <input type="hidden" name="orderreference" value="{{.PaymentID}}">
   <div id="st-card-number" class="st-card-number"></div>
   <div id="st-expiration-date" class="st-expiration-date"></div>
@@ -44,20 +47,41 @@ button{width:100%;padding:.8rem;font-size:1rem;border:0;border-radius:.4rem;back
 </form>
 {{if .Sandbox}}<p class="note">Sandbox: try 4111 1111 1111 1111, 12/30, security code 123. Card 4000 0000 0000 1091 asks for a 3-D Secure code (1234); amounts ending in .51 are declined.</p>{{end}}
 <script src="{{.LibraryURL}}"></script>
-<script>
+<script>` + checkoutInit + `</script>
+</body>
+</html>
+`))
+
+// checkoutInit starts the library with the request JWT that the form
+// carries in data-jwt. It is the same text on every page, so the page's
+// Content-Security-Policy allows it by its hash and no other inline script.
+const checkoutInit = `
 (function () {
+  var form = document.getElementById("st-form");
   var st = SecureTrading({
-    jwt: {{.JWT}},
+    jwt: form.getAttribute("data-jwt"),
     formId: "st-form",
     submitOnSuccess: true,
     submitOnError: true
   });
   st.Components();
 })();
-</script>
-</body>
-</html>
-`))
+`
+
+// CheckoutScripts says what the checkout page runs (tender.CheckoutScripter):
+// the library from its host and the inline start of it.
+func (c *Connector) CheckoutScripts(a *tender.Account) ([]string, error) {
+	cfg, err := ParseConfig(a)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(cfg.LibraryURL)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(checkoutInit))
+	return []string{u.Scheme + "://" + u.Host, "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"}, nil
+}
 
 // CheckoutPage renders the hosted checkout for a payment that requires
 // action: it loads the JavaScript library with the request JWT, and the
@@ -66,6 +90,10 @@ func (c *Connector) CheckoutPage(ctx context.Context, op *tender.Op) (string, []
 	cfg, err := ParseConfig(op.Account)
 	if err != nil {
 		return "", nil, err
+	}
+	if cfg.LibraryOverride {
+		c.log.Warn("trustpayments: checkout loads st.js from a host Trust Payments does not document ("+SettingLibraryHostOverride+" is set)",
+			"account", op.Account.ID, "library_url", cfg.LibraryURL)
 	}
 	p := op.Payment
 	jwt := stateOf(p).JWT

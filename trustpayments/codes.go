@@ -30,6 +30,8 @@ func Classify(code string) Outcome {
 		return OutcomeInvalid
 	case code == "60022":
 		return OutcomeAuthentication
+	case unknownOutcomeCodes[code]:
+		return OutcomeUnknown
 	case declineCodes[code]:
 		return OutcomeDeclined
 	}

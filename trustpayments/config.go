@@ -1,7 +1,9 @@
 package trustpayments
 
 import (
+	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +22,10 @@ const (
 	SettingLibraryURL        = "library_url"            // st.js the hosted page loads
 	SettingWebservicesURL    = "webservices_url"        // Webservices JSON endpoint (…/json/)
 	SettingWSUsername        = "webservices_username"   // Webservices (Basic auth) user, also the envelope alias
+	// SettingLibraryHostOverride lets library_url name a host Trust
+	// Payments does not document (LibraryHosts): its value must be that
+	// host, exactly. Tender logs a warning whenever it serves such a page.
+	SettingLibraryHostOverride = "library_url_unlisted_host"
 )
 
 // Account credentials keys (secret).
@@ -42,6 +48,9 @@ type Config struct {
 	WebservicesURL    string
 	WSUsername        string
 	WSPassword        string
+	// LibraryOverride is set when library_url is on a host outside
+	// LibraryHosts by the operator's explicit override.
+	LibraryOverride bool
 }
 
 // ParseConfig reads and validates an account's settings and credentials.
@@ -102,6 +111,9 @@ func ParseConfig(a *tender.Account) (Config, error) {
 			return cfg, tender.Invalid("settings."+key, "%s must use https for a live account", key)
 		}
 	}
+	if err := cfg.checkLibraryHost(a, s[SettingLibraryHostOverride]); err != nil {
+		return cfg, err
+	}
 	if cfg.WSUsername == "" {
 		return cfg, tender.Invalid("settings."+SettingWSUsername, "webservices_username is required (for capture, refund and reconciliation)")
 	}
@@ -119,4 +131,28 @@ func or(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// checkLibraryHost allows the checkout page to load st.js only from a host
+// Trust Payments documents (LibraryHosts), from the simulator on a loopback
+// address for a sandbox account, or from the host named in the explicit
+// override: the library runs with the full power of Tender's checkout page.
+func (cfg *Config) checkLibraryHost(a *tender.Account, override string) error {
+	u, _ := url.Parse(cfg.LibraryURL) // checked to be an absolute URL above
+	host := u.Hostname()
+	if slices.Contains(LibraryHosts, strings.ToLower(host)) && u.Scheme == "https" && u.Port() == "" {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); (err == nil && ip.IsLoopback() || host == "localhost") && a.Environment != tender.EnvLive {
+		return nil // the simulator, `tender serve` in sandbox mode
+	}
+	if override != "" && override == u.Host {
+		cfg.LibraryOverride = true
+		return nil
+	}
+	if override != "" {
+		return tender.Invalid("settings."+SettingLibraryHostOverride, "%s must be the host of library_url (%s)", SettingLibraryHostOverride, u.Host)
+	}
+	return tender.Invalid("settings."+SettingLibraryURL, "library_url must be on a host Trust Payments documents (%s); to load it from elsewhere set %s to its host",
+		strings.Join(LibraryHosts, ", "), SettingLibraryHostOverride)
 }

@@ -50,6 +50,9 @@ func TestConformance(t *testing.T) {
 		// TRANSACTIONQUERY shows no AUTH once the JWT has expired": its
 		// life, the clock skew allowed, and the checkout's grace.
 		InDoubtFor: tp.DefaultMaxAge + tp.DefaultSkew + 20*time.Minute,
+		// A return without a response JWT is unauthenticated: the checkout
+		// stays open while Tender asks Trust Payments (TRANSACTIONQUERY).
+		LostResultStaysOpen: true,
 	})
 }
 

@@ -32,6 +32,8 @@ type Connector struct {
 	log     *slog.Logger
 	clock   tender.Clock
 	timeout time.Duration
+
+	returnChecks checkLimiter // see Callback
 }
 
 var (

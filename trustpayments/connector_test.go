@@ -504,12 +504,14 @@ func TestCommunicationErrorReconciled(t *testing.T) {
 	if _, err := e.gateway(p.NextAction.Data["jwt"], card("4111111111111111")); err == nil {
 		t.Fatal("rule 55 answered")
 	}
-	// The library posts the form without a JWT (errorcode 50000).
-	if _, err := e.ret(p, url.Values{"errorcode": {"50000"}, "errormessage": {"Time-out"}, "orderreference": {p.ID}}); err != nil {
+	// The library posts the form without a JWT (errorcode 50000): that
+	// proves nothing, so it only asks for a status check.
+	res, err := e.ret(p, url.Values{"errorcode": {"50000"}, "errormessage": {"Time-out"}, "orderreference": {p.ID}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Status != tender.StatusUnknown {
-		t.Fatalf("status %s, want unknown", p.Status)
+	if p.Status != tender.StatusRequiresAction || !res.Confirm {
+		t.Fatalf("status %s, confirm %v; want requires_action and a check", p.Status, res.Confirm)
 	}
 	u, err := e.conn.Status(context.Background(), e.op(p, 0))
 	if err != nil {
@@ -544,7 +546,7 @@ func TestDuplicateAuthVoided(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.Status == tender.StatusUnknown {
+			if p.Status == tender.StatusRequiresAction {
 				e.apply(p, u)
 			}
 		}
@@ -561,6 +563,40 @@ func TestDuplicateAuthVoided(t *testing.T) {
 		}
 	}
 }
+
+// TestReturnWithoutJWTChangesNothing: anyone can post a return naming a
+// payment. Without a verified response JWT it changes nothing (the shopper
+// keeps the card form) and causes at most one status check a minute.
+func TestReturnWithoutJWTChangesNothing(t *testing.T) {
+	e := newEnv(t)
+	p := e.start(1050, false)
+	before := p.NextAction
+	checks := 0
+	for i := range 5 {
+		res, err := e.ret(p, url.Values{"orderreference": {p.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Update != nil && (res.Update.Status != "" || res.Update.NextAction != nil || res.Update.Failure != nil || res.Update.State != nil) {
+			t.Fatalf("return %d changes the payment: %+v", i, res.Update)
+		}
+		if res.Confirm {
+			checks++
+		}
+	}
+	if p.Status != tender.StatusRequiresAction || p.NextAction != before || checks != 1 {
+		t.Fatalf("status %s, next action kept %v, %d checks; want requires_action, kept, 1", p.Status, p.NextAction == before, checks)
+	}
+	if _, body, err := e.conn.CheckoutPage(context.Background(), e.op(p, 0)); err != nil || !bytes.Contains(body, []byte("st-form")) {
+		t.Fatalf("the card form is gone: %v", err)
+	}
+	e.clock.Add(returnCheckEvery)
+	if res, err := e.ret(p, url.Values{"orderreference": {p.ID}}); err != nil || !res.Confirm {
+		t.Fatalf("a minute later: %v, confirm %v", err, res != nil && res.Confirm)
+	}
+}
+
+const returnCheckEvery = time.Minute
 
 func TestFirstRequestDroppedRetried(t *testing.T) {
 	e := newEnv(t)

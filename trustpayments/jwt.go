@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"hash"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,9 +54,22 @@ var (
 	ErrFuture    = errors.New("issued in the future")
 )
 
-// b64 is base64url without padding, the only encoding the notes allow for
-// JWT segments (§3.1: "Base64Url encoded, rather than standard Base64").
-var b64 = base64.RawURLEncoding.Strict()
+// b64 is base64url without padding, what Tender writes (notes §3.1:
+// "Base64Url encoded, rather than standard Base64"). b64Padded reads a
+// segment that a producer padded with '=': the notes (§5.1) say to accept
+// both. Standard base64 ('+', '/') is still refused.
+var (
+	b64       = base64.RawURLEncoding.Strict()
+	b64Padded = base64.URLEncoding.Strict()
+)
+
+// decodeSegment decodes one JWT segment, padded or not.
+func decodeSegment(p string) ([]byte, error) {
+	if strings.HasSuffix(p, "=") {
+		return b64Padded.DecodeString(p)
+	}
+	return b64.DecodeString(p)
+}
 
 // Sign returns the compact JWT of claims (the exact JSON bytes that become
 // the payload segment) signed with alg and secret. The header is
@@ -91,7 +105,7 @@ type Token struct {
 }
 
 // Parse splits and decodes a compact JWT without checking its signature.
-// Each segment must be base64url without padding; the header and claims
+// Each segment must be base64url, padded or not (notes §5.1); the header and claims
 // must be JSON objects; the header must name an alg. typ is not required
 // (gateway responses sometimes omit it, notes §3.1).
 func Parse(raw string) (*Token, error) {
@@ -104,9 +118,9 @@ func Parse(raw string) (*Token, error) {
 	}
 	seg := make([][]byte, 3)
 	for i, p := range parts {
-		b, err := b64.DecodeString(p)
+		b, err := decodeSegment(p)
 		if err != nil {
-			return nil, fmt.Errorf("%w: segment %d is not base64url without padding", ErrMalformed, i+1)
+			return nil, fmt.Errorf("%w: segment %d is not base64url", ErrMalformed, i+1)
 		}
 		seg[i] = b
 	}
@@ -130,7 +144,11 @@ const maxTokenLen = 64 << 10
 
 // VerifyOptions say what a valid token is.
 type VerifyOptions struct {
-	Alg    string // the only algorithm accepted (pinned); required
+	Alg string // the algorithm accepted (pinned); required
+	// Also lists further HMAC algorithms accepted besides Alg (see
+	// Config.ResponseAlgorithms); anything that is not HS256/384/512 in
+	// it is ignored.
+	Also   []string
 	Secret []byte
 	Now    time.Time
 	// MaxAge is how long after iat the token is valid; 0 means
@@ -140,8 +158,9 @@ type VerifyOptions struct {
 	IgnoreExpiry bool
 }
 
-// Verify parses raw and checks it: the header's alg equals the pinned one
-// (so "none" and algorithm switches are refused), the HMAC over the
+// Verify parses raw and checks it: the header's alg is the pinned one or
+// one of o.Also, always an HMAC one (so "none", asymmetric algorithms and
+// other switches are refused), the HMAC over the
 // received segments matches in constant time, and iat is a number within
 // [now-MaxAge-Skew, now+Skew].
 func Verify(raw string, o VerifyOptions) (*Token, error) {
@@ -152,11 +171,11 @@ func Verify(raw string, o VerifyOptions) (*Token, error) {
 	if !ValidAlgorithm(o.Alg) {
 		return nil, fmt.Errorf("%w: no valid pinned algorithm configured", ErrAlgorithm)
 	}
-	if t.Alg != o.Alg {
-		return nil, fmt.Errorf("%w: token uses %q, expected %s", ErrAlgorithm, truncate(t.Alg, 16), o.Alg)
+	if t.Alg != o.Alg && !(ValidAlgorithm(t.Alg) && slices.Contains(o.Also, t.Alg)) {
+		return nil, fmt.Errorf("%w: token uses %q, expected %s", ErrAlgorithm, truncate(t.Alg, 16), strings.Join(append([]string{o.Alg}, o.Also...), " or "))
 	}
 	dot := strings.LastIndexByte(raw, '.')
-	want := mac(hasher(o.Alg), o.Secret, raw[:dot])
+	want := mac(hasher(t.Alg), o.Secret, raw[:dot])
 	if !hmac.Equal(want, t.Signature) {
 		return nil, ErrSignature
 	}

@@ -78,7 +78,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"expired iat", tv1, VerifyOptions{Alg: HS256, Secret: secret, Now: tv1Time.Add(DefaultMaxAge + DefaultSkew + time.Second)}, ErrExpired},
 		{"expired with short max age", tv1, VerifyOptions{Alg: HS256, Secret: secret, Now: tv1Time.Add(20 * time.Minute), MaxAge: 10 * time.Minute}, ErrExpired},
 		{"iat in the future", tv1, VerifyOptions{Alg: HS256, Secret: secret, Now: tv1Time.Add(-DefaultSkew - time.Second)}, ErrFuture},
-		{"padding", padded, VerifyOptions{Alg: HS256, Secret: secret, Now: now}, ErrMalformed},
+		{"wrong padding", padded + "=", VerifyOptions{Alg: HS256, Secret: secret, Now: now}, ErrMalformed},
 		{"standard base64", stdB64, VerifyOptions{Alg: HS256, Secret: secret, Now: now}, ErrMalformed},
 		{"two segments", segs[0] + "." + segs[1], VerifyOptions{Alg: HS256, Secret: secret, Now: now}, ErrMalformed},
 		{"four segments", tv1 + ".x", VerifyOptions{Alg: HS256, Secret: secret, Now: now}, ErrMalformed},

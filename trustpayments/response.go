@@ -12,9 +12,11 @@ import (
 
 // Response is a verified gateway response JWT (notes §4.2).
 type Response struct {
-	Token      *Token
-	Envelope   ResponseEnvelope
-	RequestJWT *Token // the nested request JWT, verified
+	Token    *Token
+	Envelope ResponseEnvelope
+	// RequestJWT is the nested request JWT, verified; nil when the
+	// response carries none (the legacy JS v2 responses, notes §1.3).
+	RequestJWT *Token
 }
 
 // Main returns the element that is "the result": the one with
@@ -46,18 +48,26 @@ func (r *Response) Auth() (Result, bool) {
 // presented for (another order, amount, currency or site).
 var ErrMismatch = errors.New("response is for another payment")
 
-// VerifyResponse checks a response JWT strictly (notes §5): the pinned
-// response algorithm, the signature over the received segments, iat within
-// the account's window, aud = the JWT user name, no foreign iss, version
-// 1.00, and a nested request JWT signed with the account's secret and
-// algorithm whose iss is the JWT user name.
+// VerifyResponse checks a response JWT strictly (notes §5): an accepted
+// response algorithm (Config.ResponseAlgorithms), the signature over the
+// received segments, iat within the account's window, aud = the JWT user
+// name when aud is present (2019-era responses and the gateway's ERROR
+// responses carry none, notes §4.2), no foreign iss, version 1.00, and a
+// nested request JWT signed with the account's secret whose iss is the JWT
+// user name.
 func (cfg Config) VerifyResponse(raw string, now time.Time) (*Response, error) {
-	t, err := Verify(raw, VerifyOptions{Alg: cfg.ResponseAlgorithm, Secret: cfg.Secret, Now: now, MaxAge: cfg.MaxAge})
+	algs := cfg.ResponseAlgorithms()
+	t, err := Verify(raw, VerifyOptions{Alg: algs[0], Also: algs[1:], Secret: cfg.Secret, Now: now, MaxAge: cfg.MaxAge})
 	if err != nil {
 		return nil, err
 	}
-	if aud := t.StringClaim("aud"); aud != cfg.JWTUsername && (aud != "" || responseAudienceRequired) {
-		return nil, fmt.Errorf("%w: aud is not this account's JWT user", ErrMismatch)
+	if raw, ok := t.Claims["aud"]; ok {
+		var aud string
+		if json.Unmarshal(raw, &aud) != nil || aud != cfg.JWTUsername {
+			return nil, fmt.Errorf("%w: aud is not this account's JWT user", ErrMismatch)
+		}
+	} else if responseAudienceRequired {
+		return nil, fmt.Errorf("%w: no aud", ErrMismatch)
 	}
 	if iss := t.StringClaim("iss"); iss != "" && iss != cfg.JWTUsername {
 		return nil, fmt.Errorf("%w: unexpected iss", ErrMismatch)
@@ -72,9 +82,15 @@ func (cfg Config) VerifyResponse(raw string, now time.Time) (*Response, error) {
 	if len(r.Envelope.Response) == 0 {
 		return nil, fmt.Errorf("%w: empty response list", ErrMalformed)
 	}
+	if r.Envelope.JWT == "" {
+		// JS library v2 responses carry no nested JWT (the legacy "Handling
+		// the response" example): CheckIssued then binds the AUTH element
+		// itself to the payment.
+		return r, nil
+	}
 	// The nested JWT is re-issued by the gateway at each step with a fresh
 	// iat (notes §4.3); the outer token's iat already bounds freshness.
-	nested, err := Verify(r.Envelope.JWT, VerifyOptions{Alg: cfg.Algorithm, Secret: cfg.Secret, IgnoreExpiry: true})
+	nested, err := Verify(r.Envelope.JWT, VerifyOptions{Alg: algs[0], Also: algs[1:], Secret: cfg.Secret, IgnoreExpiry: true})
 	if err != nil {
 		return nil, fmt.Errorf("nested request jwt: %w", err)
 	}
@@ -85,14 +101,21 @@ func (cfg Config) VerifyResponse(raw string, now time.Time) (*Response, error) {
 	return r, nil
 }
 
-// lockedFields are the request fields that the nested request JWT must
-// carry exactly as Tender issued them. requesttypedescriptions shrinks as
-// the chain proceeds (notes §4.3) and is checked separately.
-var lockedFields = []string{"accounttypedescription", "baseamount", "mainamount", "currencyiso3a", "sitereference", "orderreference", "settlestatus", "termurl"}
+// moneyFields are the request fields that decide what is paid, and to
+// whom: the nested request JWT must carry exactly the ones Tender issued
+// (present in both or in neither, with the same value). requesttypedescriptions
+// shrinks as the chain proceeds (notes §4.3) and is checked separately.
+var moneyFields = []string{"baseamount", "mainamount", "currencyiso3a", "sitereference", "orderreference"}
+
+// echoedFields need not come back in the nested JWT (no public nested JWT
+// carries termurl, and the gateway rewrites the payload at each step), but
+// when the gateway does echo one it must be what Tender issued. termurl is
+// in neither list: it only says where the 3-D Secure step returns.
+var echoedFields = []string{"accounttypedescription", "settlestatus"}
 
 // CheckIssued checks that the response is about the request JWT Tender
 // issued (issued is its raw token): the nested request JWT carries the
-// same locked fields, its request types are what remains of ours, and the
+// same money fields, its request types are what remains of ours, and the
 // AUTH element (if any) is for the same amount and currency.
 func (r *Response) CheckIssued(issued string) error {
 	orig, err := Parse(issued)
@@ -103,14 +126,22 @@ func (r *Response) CheckIssued(issued string) error {
 	if err != nil {
 		return err
 	}
+	if r.RequestJWT == nil {
+		return r.checkAuthOnly(op)
+	}
 	np, err := PayloadOf(r.RequestJWT)
 	if err != nil {
 		return err
 	}
-	for _, f := range lockedFields {
+	for _, f := range moneyFields {
 		_, inOrig := op[f]
 		_, inNested := np[f]
 		if inOrig != inNested || ScalarField(op, f) != ScalarField(np, f) {
+			return fmt.Errorf("%w: %s differs", ErrMismatch, f)
+		}
+	}
+	for _, f := range echoedFields {
+		if _, ok := np[f]; ok && ScalarField(op, f) != ScalarField(np, f) {
 			return fmt.Errorf("%w: %s differs", ErrMismatch, f)
 		}
 	}
@@ -142,9 +173,41 @@ func (r *Response) CheckIssued(issued string) error {
 	return nil
 }
 
-// OrderReference returns the orderreference of the nested request JWT,
-// which names Tender's payment.
+// checkAuthOnly binds a response without a nested request JWT to the
+// issued payload op: only an AUTH element that names the same order, amount
+// and currency can decide the payment; anything else is not about it.
+func (r *Response) checkAuthOnly(op map[string]json.RawMessage) error {
+	e, ok := r.Auth()
+	if !ok {
+		e = r.Main()
+	}
+	if e.Get("orderreference") == "" || e.Get("orderreference") != ScalarField(op, "orderreference") {
+		return fmt.Errorf("%w: no nested request jwt, and the result names another orderreference", ErrMismatch)
+	}
+	if e.Get("requesttypedescription") != "AUTH" {
+		return nil // an ERROR or 3-D Secure step: it cannot make money move
+	}
+	if e.Get("currencyiso3a") != ScalarField(op, "currencyiso3a") {
+		return fmt.Errorf("%w: AUTH currency differs", ErrMismatch)
+	}
+	cur := ScalarField(op, "currencyiso3a")
+	want, ok1 := AmountOf(Result{Fields: map[string]string{"baseamount": ScalarField(op, "baseamount"), "mainamount": ScalarField(op, "mainamount")}}, cur)
+	got, ok2 := AmountOf(e, cur)
+	if !ok1 || !ok2 || got != want {
+		return fmt.Errorf("%w: AUTH amount differs", ErrMismatch)
+	}
+	return nil
+}
+
+// OrderReference returns the orderreference of the nested request JWT
+// (or, without one, of the result element), which names Tender's payment.
 func (r *Response) OrderReference() string {
+	if r.RequestJWT == nil {
+		if e, ok := r.Auth(); ok {
+			return e.Get("orderreference")
+		}
+		return r.Main().Get("orderreference")
+	}
 	p, err := PayloadOf(r.RequestJWT)
 	if err != nil {
 		return ""

@@ -32,8 +32,12 @@ func versionCmd(stdout io.Writer) error {
 func migrateCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	db := fs.String("db", envOr(getenv, "TENDER_DB", defaultDB), "database: sqlite:PATH or postgres://... (TENDER_DB)")
+	db := fs.String("db", getenv("TENDER_DB"), "database: sqlite:PATH or postgres://... (TENDER_DB; default TENDER_DATA_DIR/tender.db, or ./tender.db if it exists)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if *db, err = dbOrDefault(*db, envOr(getenv, "TENDER_DATA_DIR", defaultDataDir)); err != nil {
 		return err
 	}
 	// Opening a store applies its embedded migrations.
@@ -52,9 +56,13 @@ func apikeyCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	db := fs.String("db", envOr(getenv, "TENDER_DB", defaultDB), "database: sqlite:PATH or postgres://... (TENDER_DB)")
+	db := fs.String("db", getenv("TENDER_DB"), "database: sqlite:PATH or postgres://... (TENDER_DB; default TENDER_DATA_DIR/tender.db, or ./tender.db if it exists)")
 	name := fs.String("name", "", "a name to recognise the key by")
 	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	var err error
+	if *db, err = dbOrDefault(*db, envOr(getenv, "TENDER_DATA_DIR", defaultDataDir)); err != nil {
 		return err
 	}
 	s, err := openStore(ctx, *db)

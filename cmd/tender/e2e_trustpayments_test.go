@@ -318,8 +318,9 @@ func TestTrustPaymentsThroughAPI(t *testing.T) {
 
 	t.Run("communication error reconciled", func(t *testing.T) {
 		// Rule 55: the gateway authorizes but the answer never reaches the
-		// browser; st.js posts the form without a JWT. Tender puts the
-		// payment in doubt and TRANSACTIONQUERY finds the AUTH.
+		// browser; st.js posts the form without a JWT. That proves nothing,
+		// so Tender leaves the checkout open and asks: TRANSACTIONQUERY
+		// finds the AUTH.
 		id, jwt := trustCheckout(t, p, `{"amount":1055,"currency":"GBP","connector":"trustpayments"}`)
 		trustPay(t, p, id, jwt, "4111111111111111", "")
 		got := p.waitFor(id, 60*time.Second, "captured")
@@ -331,8 +332,8 @@ func TestTrustPaymentsThroughAPI(t *testing.T) {
 		for _, e := range events {
 			seen = append(seen, e.(map[string]any)["type"].(string))
 		}
-		if !strings.Contains(strings.Join(seen, " "), "payment.unknown payment.captured") {
-			t.Errorf("events %v, want unknown then captured", seen)
+		if !strings.Contains(strings.Join(seen, " "), "payment.requires_action payment.captured") {
+			t.Errorf("events %v, want requires_action then captured", seen)
 		}
 	})
 

@@ -26,8 +26,33 @@ import (
 	"github.com/tenderpay/tender/sqlite"
 )
 
-// defaultDB is where `tender serve` keeps its data without configuration.
-const defaultDB = "sqlite:tender.db"
+// legacyDB is where Tender kept its SQLite database before it moved into
+// the data directory; an existing one is still used.
+const legacyDB = "tender.db"
+
+// defaultDB is the database used without --db or TENDER_DB: the SQLite file
+// tender.db in the data directory (created 0700), or ./tender.db if that
+// exists from an earlier version.
+func defaultDB(dataDir string) (string, error) {
+	if _, err := os.Stat(legacyDB); err == nil {
+		return "sqlite:" + legacyDB, nil
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", fmt.Errorf("data directory: %w", err)
+	}
+	return "sqlite:" + filepath.Join(dataDir, "tender.db"), nil
+}
+
+// dbOrDefault returns db, or defaultDB when it is empty.
+func dbOrDefault(db, dataDir string) (string, error) {
+	if db != "" {
+		return db, nil
+	}
+	return defaultDB(dataDir)
+}
+
+// defaultDataDir is the data directory without --data-dir.
+const defaultDataDir = ".tender"
 
 // openPostgres is set by postgres.go.
 var openPostgres func(ctx context.Context, dsn string) (tender.Store, error)
@@ -68,8 +93,22 @@ func envOr(getenv func(string) string, key, def string) string {
 	return def
 }
 
+// providerClient is the HTTP client connectors call providers with. Provider
+// endpoints are account settings that any holder of an API key can set, so
+// outside sandbox mode (where the simulators listen on loopback) it dials
+// public addresses only, checked on the address dialled after DNS, as
+// webhooks are.
+func providerClient(sandbox bool) *http.Client {
+	c := &http.Client{Timeout: 60 * time.Second}
+	if !sandbox {
+		c.Transport = engine.PublicOnlyTransport("provider", "outside sandbox mode providers are reached on public addresses only")
+	}
+	return c
+}
+
 type serveConfig struct {
 	addr, simAddr, db, publicURL, dataDir, masterKeyFile, logLevel string
+	metricsAddr                                                    string
 	sandbox, webhookPrivate                                        bool
 	checkEvery, startTimeout                                       time.Duration
 }
@@ -79,11 +118,13 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.SetOutput(stderr)
 	var c serveConfig
 	fs.StringVar(&c.addr, "addr", envOr(getenv, "TENDER_ADDR", "127.0.0.1:8080"), "address to listen on (TENDER_ADDR)")
-	fs.StringVar(&c.db, "db", envOr(getenv, "TENDER_DB", defaultDB), "database: sqlite:PATH or postgres://... (TENDER_DB)")
+	fs.StringVar(&c.db, "db", getenv("TENDER_DB"), "database: sqlite:PATH or postgres://... (TENDER_DB; default DATA-DIR/tender.db, or ./tender.db if it exists)")
 	fs.StringVar(&c.publicURL, "public-url", getenv("TENDER_PUBLIC_URL"), "base URL at which providers and shoppers reach this server (TENDER_PUBLIC_URL; default http://ADDR)")
-	fs.StringVar(&c.dataDir, "data-dir", envOr(getenv, "TENDER_DATA_DIR", ".tender"), "directory for the sandbox master key and simulator keys (TENDER_DATA_DIR)")
+	fs.StringVar(&c.dataDir, "data-dir", envOr(getenv, "TENDER_DATA_DIR", defaultDataDir), "directory for the default database, the sandbox master key and simulator keys (TENDER_DATA_DIR)")
 	fs.StringVar(&c.masterKeyFile, "master-key-file", getenv("TENDER_MASTER_KEY_FILE"), "file holding the master key (TENDER_MASTER_KEY_FILE); TENDER_MASTER_KEY takes the key itself")
 	fs.BoolVar(&c.sandbox, "sandbox", envOr(getenv, "TENDER_SANDBOX", "true") == "true", "run the provider simulators and sandbox accounts (TENDER_SANDBOX=false for production)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", getenv("TENDER_METRICS_ADDR"),
+		"serve /metrics on this address only, not on --addr (TENDER_METRICS_ADDR; keep it off the public interface)")
 	fs.StringVar(&c.simAddr, "sim-addr", envOr(getenv, "TENDER_SIM_ADDR", "127.0.0.1:8081"), "address of the simulators' listener in sandbox mode (TENDER_SIM_ADDR)")
 	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "TENDER_LOG_LEVEL", "info"), "debug, info, warn or error (TENDER_LOG_LEVEL)")
 	fs.BoolVar(&c.webhookPrivate, "webhook-private-networks", envOr(getenv, "TENDER_WEBHOOK_PRIVATE_NETWORKS", "false") == "true",
@@ -127,6 +168,9 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	if c.db, err = dbOrDefault(c.db, c.dataDir); err != nil {
+		return err
+	}
 	store, err := openStore(ctx, c.db)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -135,7 +179,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	env := connectorEnv{HTTPClient: &http.Client{Timeout: 60 * time.Second}, Logger: log, Clock: tender.SystemClock{}}
+	env := connectorEnv{HTTPClient: providerClient(c.sandbox), Logger: log, Clock: tender.SystemClock{}}
 	var connectors []tender.Connector
 	for _, p := range providers {
 		if p.connector != nil {
@@ -154,7 +198,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		Schedule: engine.Schedule{Processing: c.checkEvery, Poll: min(c.checkEvery, engine.DefaultSchedule.Poll), StartTimeout: c.startTimeout},
 		// Sandbox mode accepts http:// webhook URLs, for a receiver on
 		// the developer's own machine.
-		Webhooks: engine.WebhookOptions{Object: api.PaymentObject, AllowHTTP: c.sandbox, Client: webhookClient},
+		Webhooks: engine.WebhookOptions{Object: api.PaymentObject, AllowHTTP: c.sandbox, Client: webhookClient, PublicOnly: webhookClient != nil},
 	})
 	if err != nil {
 		return err
@@ -169,8 +213,20 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		defer sims.Close()
 	}
 
+	if c.metricsAddr != "" {
+		mln, err := net.Listen("tcp", c.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen for metrics on %s: %w", c.metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", api.MetricsHandler(reg))
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+		fmt.Fprintf(stdout, "Metrics: http://%s/metrics\n", mln.Addr())
+	}
 	srv := &http.Server{
-		Handler:           api.NewServer(eng, api.Options{Logger: log, Gatherer: reg, Registerer: reg}),
+		Handler:           api.NewServer(eng, api.Options{Logger: log, Gatherer: reg, Registerer: reg, MetricsElsewhere: c.metricsAddr != ""}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -40,7 +40,11 @@ type tenderProc struct {
 	Key    string
 	Data   string // --data-dir: where the sandbox keeps its generated provider keys
 	Stop   func() // shuts the server down and waits for it (also done at cleanup)
+	out    *syncBuffer
 }
+
+// Out is what tender serve has printed on stdout so far.
+func (p *tenderProc) Out() string { return p.out.String() }
 
 // startTender runs `tender serve` with the given extra flags on free ports
 // with a fresh database, and waits until it prints its URL and key.
@@ -81,7 +85,7 @@ func startTender(t *testing.T, extra ...string) *tenderProc {
 	for i := 0; i < 600; i++ {
 		s := out.String()
 		if u, k, sim := urlRe.FindStringSubmatch(s), keyRe.FindStringSubmatch(s), simRe.FindStringSubmatch(s); u != nil && k != nil && sim != nil {
-			return &tenderProc{t: t, URL: u[1], Key: k[1], SimURL: sim[1], Data: data, Stop: stop}
+			return &tenderProc{t: t, URL: u[1], Key: k[1], SimURL: sim[1], Data: data, Stop: stop, out: &out}
 		}
 		select {
 		case err := <-done:

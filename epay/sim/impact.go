@@ -70,6 +70,9 @@ func (s *Sim) signpos(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusInternalServerError, "signing failed")
 		return
 	}
+	s.mu.Lock()
+	s.sigTypes[sig] = req.SignatureDurationType
+	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, epay.SignPOSResponse{Input: c.String(), Signature: sig})
 }
 

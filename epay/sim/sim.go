@@ -72,8 +72,9 @@ type Sim struct {
 	apiKeys   map[string]*apiKey
 	intents   []*intent
 	txns      []*txn
-	dropped   map[string]bool // CustomerReference whose first txninit was dropped (rule 61)
-	usedSigs  map[string]bool // signatures consumed by an approved transaction
+	dropped   map[string]bool   // CustomerReference whose first txninit was dropped (rule 61)
+	usedSigs  map[string]bool   // signatures consumed by an approved transaction
+	sigTypes  map[string]string // signatureDurationType of each signature Impact made
 	seq       int64
 	refreshes int
 	logins    int
@@ -144,7 +145,7 @@ func New(o Options) (*Sim, error) {
 	s := &Sim{opts: o, clock: o.Clock, log: o.Logger, secret: make([]byte, 32),
 		providers: map[string]*ecdsa.PublicKey{o.ProviderID: &o.ImpactKey.PublicKey},
 		otps:      map[string]*otp{}, apiKeys: map[string]*apiKey{}, dropped: map[string]bool{},
-		usedSigs: map[string]bool{}, seq: 1000, closed: make(chan struct{})}
+		usedSigs: map[string]bool{}, sigTypes: map[string]string{}, seq: 1000, closed: make(chan struct{})}
 	if _, err := rand.Read(s.secret); err != nil {
 		return nil, err
 	}

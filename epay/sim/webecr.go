@@ -209,7 +209,9 @@ func (s *Sim) checkSignature(req epay.TxnInitRequest, t *terminal) string {
 		return "SignatureTimestamp is not YYYYMMDDhhmmss."
 	}
 	now := s.clock.Now()
-	if now.Sub(ts) > epay.SignatureValidity() {
+	// The validity the signature was made for (H_2 or H_24); one this
+	// simulator's Impact did not make counts as H_24.
+	if now.Sub(ts) > epay.SignatureValidity(s.sigTypes[pd.Signature]) {
 		return "The provider signature has expired."
 	}
 	if ts.Sub(now) > 5*time.Minute {

@@ -92,9 +92,11 @@ func (s *Sim) start(w http.ResponseWriter, r *http.Request, m *sepay.Message) se
 		}
 		return bad
 	}
+	// "At most 2 decimals" (notes §9.3) is the value's: amount is an
+	// xs:decimal, and 12.340 is 12.34, as sepay.ParseAmount reads it; a
+	// fraction of a cent (12.345) is refused.
 	cents, err := sepay.ParseAmount(m.Values["amount"])
-	amountText := strings.TrimSpace(m.Values["amount"])
-	if _, frac, ok := strings.Cut(amountText, "."); err != nil || cents <= 0 || (ok && len(frac) > 2) {
+	if err != nil || cents <= 0 {
 		s.mu.Unlock()
 		return withStatus(v, sepay.StatusInvalid, "Invalid amount")
 	}

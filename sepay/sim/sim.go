@@ -45,9 +45,14 @@ type Options struct {
 	LongPollMax time.Duration
 	// PollEvery is how often a long-poll looks for changes (default 20 ms).
 	PollEvery time.Duration
-	// ZeroPortSignsAs is how a zero terminalport is rendered in the signed
-	// string: "" (cardboard-compatible, default) or "0" (notes §4.4).
-	ZeroPortSignsAs string
+	// ZeroPortSignedEmpty makes the simulator sign a zero terminalport as
+	// "" (cardboard's rendering, notes §4.4) while writing <terminalport>0
+	// (an unsignedShort is always present, §2.3). It is off by default:
+	// the simulator signs exactly the text it writes, so a client that
+	// builds the string from the XML text (the notes' Go client rule)
+	// verifies every answer. Turn it on to test a client's tolerance of a
+	// server that signs otherwise; whether the real one does is unknown.
+	ZeroPortSignedEmpty bool
 	// UnknownRefStatus is the status for an unknown transactionref
 	// (default "04"; the real code is unknown).
 	UnknownRefStatus string
@@ -298,8 +303,9 @@ func (s *Sim) reply(w http.ResponseWriter, op *sepay.Operation, v sepay.Values) 
 	w.Write(op.MarshalResponse(v, sig))
 }
 
-// canonical is the string the simulator signs: as marshalled, except a zero
-// terminalport, which is rendered per ZeroPortSignsAs.
+// canonical is the string the simulator signs: the text it marshals, with
+// a zero terminalport rendered "0" as written (or "" with
+// ZeroPortSignedEmpty).
 func (s *Sim) canonical(sc sepay.Schema, v sepay.Values) string {
 	c := sepay.Values{}
 	for k, x := range v {
@@ -307,7 +313,10 @@ func (s *Sim) canonical(sc sepay.Schema, v sepay.Values) string {
 	}
 	for _, f := range sc.Fields {
 		if f.Name == "terminalport" && (c[f.Name] == "" || c[f.Name] == "0") {
-			c[f.Name] = s.opts.ZeroPortSignsAs
+			c[f.Name] = "0"
+			if s.opts.ZeroPortSignedEmpty {
+				c[f.Name] = ""
+			}
 		}
 	}
 	return sc.Canonical(c)

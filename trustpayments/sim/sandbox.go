@@ -3,6 +3,8 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -33,7 +35,7 @@ func Sandbox(opts tender.SandboxOptions) (*tender.Sandbox, error) {
 	}
 	s := New(Options{BaseURL: opts.BaseURL, Clock: opts.Clock, Logger: opts.Logger})
 	s.AddSite(Site{Reference: SandboxSite, JWTUser: SandboxJWTUser, JWTSecret: []byte(keys.JWTSecret), WSUser: SandboxWSUser, WSPassword: keys.WSPassword})
-	return &tender.Sandbox{
+	sb := &tender.Sandbox{
 		Handler: s,
 		Account: tender.Account{
 			ID: "trustpayments-sandbox", Connector: tp.Name, Environment: tender.EnvSandbox, Default: true,
@@ -50,7 +52,16 @@ func Sandbox(opts tender.SandboxOptions) (*tender.Sandbox, error) {
 				tp.CredentialWSPassword: keys.WSPassword,
 			},
 		},
-	}, nil
+	}
+	// The stand-in st.js is served by the simulator. On loopback a sandbox
+	// account may load it as is; elsewhere (a simulator reachable from
+	// other devices) the account says so explicitly.
+	if u, err := url.Parse(opts.BaseURL); err == nil {
+		if ip, err := netip.ParseAddr(u.Hostname()); !(err == nil && ip.IsLoopback() || u.Hostname() == "localhost") {
+			sb.Account.Settings[tp.SettingLibraryHostOverride] = u.Host
+		}
+	}
+	return sb, nil
 }
 
 func loadKeys(dir string) (sandboxKeys, error) {
