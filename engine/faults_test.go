@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,14 +23,30 @@ import (
 
 // script is a connector whose every call is a function the test sets.
 type script struct {
-	start    func(ctx context.Context, op *tender.Op) (tender.Update, error)
-	status   func(ctx context.Context, op *tender.Op) (tender.Update, error)
-	cancel   func(ctx context.Context, op *tender.Op) (tender.Update, error)
-	capture  func(ctx context.Context, op *tender.Op) (tender.Update, error)
-	refund   func(ctx context.Context, op *tender.Op) (tender.Update, error)
-	checkOp  func(ctx context.Context, kind tender.OpKind, op *tender.Op) (tender.OpOutcome, tender.Update, error)
-	calls    sync.Map    // name → *atomic.Int64
-	canceled atomic.Bool // a Status call carried CancelRequested
+	start, status, cancel, capture, refund hook[func(ctx context.Context, op *tender.Op) (tender.Update, error)]
+	checkOp                                hook[func(ctx context.Context, kind tender.OpKind, op *tender.Op) (tender.OpOutcome, tender.Update, error)]
+	calls                                  sync.Map    // name → *atomic.Int64
+	canceled                               atomic.Bool // a Status call carried CancelRequested
+}
+
+// hook is a function a test sets while engines call it.
+type hook[F any] struct {
+	mu sync.Mutex
+	f  F
+}
+
+// Set replaces the function (nil: the script's default).
+func (h *hook[F]) Set(f F) {
+	h.mu.Lock()
+	h.f = f
+	h.mu.Unlock()
+}
+
+// Get returns the function, and false when none is set.
+func (h *hook[F]) Get() (F, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.f, !reflect.ValueOf(&h.f).Elem().IsNil()
 }
 
 func (s *script) count(name string) int64 {
@@ -51,10 +68,11 @@ func (s *script) ValidatePayment(*tender.Payment, *tender.Account, *tender.Termi
 
 func (s *script) Start(ctx context.Context, op *tender.Op) (tender.Update, error) {
 	s.inc("start")
-	if s.start == nil {
+	f, ok := s.start.Get()
+	if !ok {
 		return tender.Update{Status: tender.StatusProcessing}, nil
 	}
-	return s.start(ctx, op)
+	return f(ctx, op)
 }
 
 func (s *script) Status(ctx context.Context, op *tender.Op) (tender.Update, error) {
@@ -62,42 +80,47 @@ func (s *script) Status(ctx context.Context, op *tender.Op) (tender.Update, erro
 	if op.CancelRequested {
 		s.canceled.Store(true)
 	}
-	if s.status == nil {
+	f, ok := s.status.Get()
+	if !ok {
 		return tender.Update{}, nil
 	}
-	return s.status(ctx, op)
+	return f(ctx, op)
 }
 
 func (s *script) Cancel(ctx context.Context, op *tender.Op) (tender.Update, error) {
 	s.inc("cancel")
-	if s.cancel == nil {
+	f, ok := s.cancel.Get()
+	if !ok {
 		return tender.Update{Status: tender.StatusCanceled}, nil
 	}
-	return s.cancel(ctx, op)
+	return f(ctx, op)
 }
 
 func (s *script) Capture(ctx context.Context, op *tender.Op) (tender.Update, error) {
 	s.inc("capture")
-	if s.capture == nil {
+	f, ok := s.capture.Get()
+	if !ok {
 		return tender.Update{Status: tender.StatusPartiallyCaptured}, nil
 	}
-	return s.capture(ctx, op)
+	return f(ctx, op)
 }
 
 func (s *script) Refund(ctx context.Context, op *tender.Op) (tender.Update, error) {
 	s.inc("refund")
-	if s.refund == nil {
+	f, ok := s.refund.Get()
+	if !ok {
 		return tender.Update{}, nil
 	}
-	return s.refund(ctx, op)
+	return f(ctx, op)
 }
 
 func (s *script) CheckOperation(ctx context.Context, kind tender.OpKind, op *tender.Op) (tender.OpOutcome, tender.Update, error) {
 	s.inc("check_" + string(kind))
-	if s.checkOp == nil {
+	f, ok := s.checkOp.Get()
+	if !ok {
 		return tender.OpPending, tender.Update{}, nil
 	}
-	return s.checkOp(ctx, kind, op)
+	return f(ctx, kind, op)
 }
 
 func (s *script) Callback(context.Context, *tender.Callback) (*tender.CallbackResult, error) {
@@ -213,9 +236,9 @@ var onlinePayment = PaymentRequest{Amount: 1000, Currency: "EUR", Connector: "sc
 // authorized makes a payment authorized for 1000.
 func (w *world) authorized(e *Engine) *tender.Payment {
 	w.t.Helper()
-	w.conn.start = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.start.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		return tender.Update{Status: tender.StatusAuthorized, ProviderReference: "ref"}, nil
-	}
+	})
 	p, err := e.CreatePayment(context.Background(), onlinePayment, randomOperationID())
 	if err != nil || p.Status != tender.StatusAuthorized {
 		w.t.Fatalf("authorize: %v, %v", p, err)
@@ -229,13 +252,13 @@ func TestHangUpDuringStart(t *testing.T) {
 	w := newWorld(t)
 	e := w.engine(faultSchedule)
 	release := make(chan struct{})
-	w.conn.start = func(ctx context.Context, op *tender.Op) (tender.Update, error) {
+	w.conn.start.Set(func(ctx context.Context, op *tender.Op) (tender.Update, error) {
 		<-release
 		if ctx.Err() != nil {
 			return tender.Update{}, tender.Errorf(tender.EUnavailable, "the caller's hang-up reached the provider call")
 		}
 		return tender.Update{Status: tender.StatusCaptured, ProviderReference: "R1"}, nil
-	}
+	})
 	ctx, hangUp := context.WithCancel(context.Background())
 	opID := OperationID("key", "till-1")
 	errc := make(chan error, 1)
@@ -270,10 +293,10 @@ func TestHangUpDuringStart(t *testing.T) {
 func TestCrashDuringStartIsReconciled(t *testing.T) {
 	w := newWorld(t)
 	dying := w.engine(faultSchedule)
-	w.conn.start = func(ctx context.Context, op *tender.Op) (tender.Update, error) {
+	w.conn.start.Set(func(ctx context.Context, op *tender.Op) (tender.Update, error) {
 		<-ctx.Done() // the process dies: the answer is never stored
 		return tender.Update{}, ctx.Err()
-	}
+	})
 	s := faultSchedule
 	s.StartTimeout = 50 * time.Millisecond
 	s.ProviderTimeout = 200 * time.Millisecond
@@ -286,10 +309,10 @@ func TestCrashDuringStartIsReconciled(t *testing.T) {
 		t.Fatalf("a payment whose start is under way has no check due: a crash would strand it")
 	}
 	// The other instance: the start never got an answer.
-	w.conn.start = nil
-	w.conn.status = func(ctx context.Context, op *tender.Op) (tender.Update, error) {
+	w.conn.start.Set(nil)
+	w.conn.status.Set(func(ctx context.Context, op *tender.Op) (tender.Update, error) {
 		return tender.Update{Status: tender.StatusCaptured, ProviderReference: "R1"}, nil
-	}
+	})
 	// Wait for the dying process's start to time out and be stored as in
 	// doubt, then move on past the guard.
 	time.Sleep(400 * time.Millisecond)
@@ -323,9 +346,9 @@ func TestPendingWithoutStartIsInDoubt(t *testing.T) {
 	if err := w.store.CreatePayment(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
-	w.conn.status = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.status.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		return tender.Update{}, tender.Errorf(tender.EUnavailable, "no answer")
-	}
+	})
 	w.clock.Advance(time.Hour)
 	if _, err := e.reconcile(context.Background(), p.ID); err != nil {
 		t.Fatal(err)
@@ -344,11 +367,11 @@ func TestCaptureRacingCancelAcrossInstances(t *testing.T) {
 	p := w.authorized(a)
 	inCapture := make(chan struct{})
 	release := make(chan struct{})
-	w.conn.capture = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.capture.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		close(inCapture)
 		<-release
 		return tender.Update{Status: tender.StatusCaptured}, nil
-	}
+	})
 	done := make(chan error, 1)
 	go func() { _, err := a.Capture(context.Background(), p.ID, 0, "cap-1"); done <- err }()
 	<-inCapture
@@ -371,11 +394,11 @@ func TestCaptureRacingCancelAcrossInstances(t *testing.T) {
 	q := w.authorized(a)
 	inCancel := make(chan struct{})
 	release2 := make(chan struct{})
-	w.conn.cancel = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.cancel.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		close(inCancel)
 		<-release2
 		return tender.Update{Status: tender.StatusCanceled}, nil
-	}
+	})
 	go func() { _, err := b.Cancel(context.Background(), q.ID, "cancel-2"); done <- err }()
 	<-inCancel
 	before := w.conn.count("capture")
@@ -402,14 +425,14 @@ func TestOperationsInDoubtAreReconciled(t *testing.T) {
 	w := newWorld(t)
 	e := w.engine(faultSchedule)
 	p := w.authorized(e)
-	w.conn.capture = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.capture.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		return tender.Update{}, tender.Errorf(tender.EUnavailable, "no answer")
-	}
+	})
 	if _, err := e.Capture(context.Background(), p.ID, 600, randomOperationID()); tender.ErrorCodeOf(err) != tender.EUnavailable {
 		t.Fatalf("capture in doubt: %v", err)
 	}
 	// The reservation stays: only 400 can still be captured.
-	w.conn.capture = nil
+	w.conn.capture.Set(nil)
 	if _, err := e.Capture(context.Background(), p.ID, 401, randomOperationID()); tender.ErrorCodeOf(err) != tender.EInvalid {
 		t.Fatalf("capture beyond what a capture in doubt leaves: %v, want invalid", err)
 	}
@@ -417,12 +440,12 @@ func TestOperationsInDoubtAreReconciled(t *testing.T) {
 	if got.NextCheckAt.IsZero() {
 		t.Fatal("a capture in doubt left no check due")
 	}
-	w.conn.checkOp = func(_ context.Context, kind tender.OpKind, op *tender.Op) (tender.OpOutcome, tender.Update, error) {
+	w.conn.checkOp.Set(func(_ context.Context, kind tender.OpKind, op *tender.Op) (tender.OpOutcome, tender.Update, error) {
 		if kind != tender.OpCapture || op.Amount != 600 {
 			t.Errorf("asked about %s of %d, want capture of 600", kind, op.Amount)
 		}
 		return tender.OpSucceeded, tender.Update{}, nil
-	}
+	})
 	if _, err := e.reconcile(context.Background(), p.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -435,19 +458,19 @@ func TestOperationsInDoubtAreReconciled(t *testing.T) {
 	}
 
 	// A refund in doubt that the provider says never happened is released.
-	w.conn.refund = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.refund.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		return tender.Update{}, tender.Errorf(tender.EUnavailable, "no answer")
-	}
+	})
 	if _, err := e.Refund(context.Background(), p.ID, 600, randomOperationID()); tender.ErrorCodeOf(err) != tender.EUnavailable {
 		t.Fatalf("refund in doubt: %v", err)
 	}
-	w.conn.refund = nil
+	w.conn.refund.Set(nil)
 	if _, err := e.Refund(context.Background(), p.ID, 1, randomOperationID()); tender.ErrorCodeOf(err) != tender.EConflict && tender.ErrorCodeOf(err) != tender.EInvalid {
 		t.Fatalf("a refund while the whole capture is reserved by one in doubt: %v, want refused", err)
 	}
-	w.conn.checkOp = func(context.Context, tender.OpKind, *tender.Op) (tender.OpOutcome, tender.Update, error) {
+	w.conn.checkOp.Set(func(context.Context, tender.OpKind, *tender.Op) (tender.OpOutcome, tender.Update, error) {
 		return tender.OpFailed, tender.Update{}, nil
-	}
+	})
 	if _, err := e.reconcile(context.Background(), p.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -464,10 +487,10 @@ func TestOperationsInDoubtAreReconciled(t *testing.T) {
 func TestCheckDoesNotOverwriteACallback(t *testing.T) {
 	w := newWorld(t)
 	e := w.engine(faultSchedule)
-	w.conn.start = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.start.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		return tender.Update{Status: tender.StatusRequiresAction, State: json.RawMessage(`{"notified":false}`),
 			NextAction: &tender.NextAction{Type: "redirect", URL: "https://bank.test"}}, nil
-	}
+	})
 	p, err := e.CreatePayment(context.Background(), onlinePayment, randomOperationID())
 	if err != nil {
 		t.Fatal(err)
@@ -475,7 +498,7 @@ func TestCheckDoesNotOverwriteACallback(t *testing.T) {
 	inStatus := make(chan struct{})
 	release := make(chan struct{})
 	var once sync.Once
-	w.conn.status = func(_ context.Context, op *tender.Op) (tender.Update, error) {
+	w.conn.status.Set(func(_ context.Context, op *tender.Op) (tender.Update, error) {
 		first := false
 		once.Do(func() { first = true })
 		if first {
@@ -484,7 +507,7 @@ func TestCheckDoesNotOverwriteACallback(t *testing.T) {
 		}
 		// The answer carries the state of the copy it was asked about.
 		return tender.Update{State: op.Payment.State, Note: "still open"}, nil
-	}
+	})
 	done := make(chan error, 1)
 	go func() { _, err := e.Check(context.Background(), p.ID); done <- err }()
 	<-inStatus
@@ -560,9 +583,9 @@ func TestRefundOfPartialCaptureKeepsRemainder(t *testing.T) {
 	if _, err := e.Refund(ctx, p.ID, 1, "r2"); err == nil {
 		t.Fatal("a refund beyond what was captured was accepted")
 	}
-	w.conn.capture = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.capture.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		return tender.Update{Status: tender.StatusCaptured}, nil
-	}
+	})
 	q, err = e.Capture(ctx, p.ID, 700, "c2")
 	if err != nil {
 		t.Fatal(err)
@@ -583,13 +606,13 @@ func TestRefundOfPartialCaptureKeepsRemainder(t *testing.T) {
 	}
 	// And a released remainder: cancel of a partially captured payment.
 	s := w.authorized(e)
-	w.conn.capture = nil
+	w.conn.capture.Set(nil)
 	if _, err := e.Capture(ctx, s.ID, 400, "c5"); err != nil {
 		t.Fatal(err)
 	}
-	w.conn.cancel = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.cancel.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		return tender.Update{Status: tender.StatusCanceled}, nil
-	}
+	})
 	q, err = e.Cancel(ctx, s.ID, "x5")
 	if err != nil || q.Status != tender.StatusCaptured || q.CapturedAmount != 400 {
 		t.Fatalf("cancel of the remainder of a partial capture: %v, %v; want captured 400", q, err)
@@ -604,10 +627,10 @@ func TestCallbackBeatsStartAnswer(t *testing.T) {
 	e := w.engine(faultSchedule)
 	opID := OperationID("key", "race")
 	release := make(chan struct{})
-	w.conn.start = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.start.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		<-release
 		return tender.Update{Status: tender.StatusProcessing, State: json.RawMessage(`{"from":"start"}`)}, nil
-	}
+	})
 	type res struct {
 		p   *tender.Payment
 		err error
@@ -657,10 +680,10 @@ func TestStartTimeoutAnswersEarly(t *testing.T) {
 	s.StartTimeout = 100 * time.Millisecond
 	e := w.engine(s)
 	release := make(chan struct{})
-	w.conn.start = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.start.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		<-release
 		return tender.Update{Status: tender.StatusCaptured}, nil
-	}
+	})
 	began := time.Now()
 	p, err := e.CreatePayment(context.Background(), terminalPayment, randomOperationID())
 	if err != nil {
@@ -691,39 +714,39 @@ func TestCancelIsConfirmed(t *testing.T) {
 	w := newWorld(t)
 	e := w.engine(faultSchedule)
 	ctx := context.Background()
-	w.conn.start = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.start.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		return tender.Update{}, tender.Errorf(tender.EUnavailable, "answer lost")
-	}
+	})
 	p, err := e.CreatePayment(ctx, terminalPayment, randomOperationID())
 	if err != nil || p.Status != tender.StatusUnknown {
 		t.Fatalf("%v %v", p, err)
 	}
 	// The provider never got it: it refuses the cancel; its status, asked
 	// with CancelRequested, says canceled (never re-sent).
-	w.conn.cancel = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.cancel.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		return tender.Update{}, tender.Errorf(tender.EConflict, "no open transaction")
-	}
-	w.conn.status = func(_ context.Context, op *tender.Op) (tender.Update, error) {
+	})
+	w.conn.status.Set(func(_ context.Context, op *tender.Op) (tender.Update, error) {
 		if op.CancelRequested {
 			return tender.Update{Status: tender.StatusCanceled, Failure: &tender.Failure{Code: tender.FailCanceled, Message: "never reached"}}, nil
 		}
 		return tender.Update{}, nil
-	}
+	})
 	q, err := e.Cancel(ctx, p.ID, "x1")
 	if err != nil || q.Status != tender.StatusCanceled || !w.conn.canceled.Load() {
 		t.Fatalf("cancel of a payment the provider never got = %v, %v (status asked with CancelRequested: %v); want canceled", q, err, w.conn.canceled.Load())
 	}
 
 	// A cancel answered OK for a sale that had already finished.
-	w.conn.start = nil
+	w.conn.start.Set(nil)
 	r, err := e.CreatePayment(ctx, terminalPayment, randomOperationID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.conn.cancel = nil // answers canceled
-	w.conn.status = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.cancel.Set(nil) // answers canceled
+	w.conn.status.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		return tender.Update{Status: tender.StatusCaptured}, nil
-	}
+	})
 	q, err = e.Cancel(ctx, r.ID, "x2")
 	if err != nil && tender.ErrorCodeOf(err) != tender.EConflict {
 		t.Fatal(err)
@@ -744,20 +767,20 @@ func TestOpenPaymentsHaveADeadline(t *testing.T) {
 	w := newWorld(t)
 	e := w.engine(faultSchedule)
 	ctx := context.Background()
-	w.conn.start = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.start.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		return tender.Update{}, tender.Errorf(tender.EUnavailable, "lost")
-	}
+	})
 	p, err := e.CreatePayment(ctx, terminalPayment, randomOperationID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.conn.status = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.status.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		return tender.Update{CheckIn: 3 * time.Second, Note: "the provider has no record yet"}, nil
-	}
+	})
 	w.clock.Advance(2 * time.Hour) // past the guard and MaxOpen
-	w.conn.cancel = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.cancel.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		return tender.Update{}, tender.Errorf(tender.EConflict, "the terminal has it")
-	}
+	})
 	if _, err := e.check(ctx, p.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -794,9 +817,9 @@ func TestDiscrepanciesAreLoud(t *testing.T) {
 	w := newWorld(t)
 	e := w.engine(faultSchedule)
 	ctx := context.Background()
-	w.conn.start = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.start.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		return tender.Update{Status: tender.StatusCaptured}, nil
-	}
+	})
 	p, err := e.CreatePayment(ctx, onlinePayment, randomOperationID())
 	if err != nil {
 		t.Fatal(err)
@@ -811,9 +834,9 @@ func TestDiscrepanciesAreLoud(t *testing.T) {
 		t.Fatalf("a failed report for a captured payment: %s, discrepancy %q", got.Status, got.Discrepancy)
 	}
 	// A terminal that took a tip.
-	w.conn.start = func(context.Context, *tender.Op) (tender.Update, error) {
+	w.conn.start.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		return tender.Update{Status: tender.StatusCaptured, Captured: 1150}, nil
-	}
+	})
 	q, err := e.CreatePayment(ctx, terminalPayment, randomOperationID())
 	if err != nil {
 		t.Fatal(err)
