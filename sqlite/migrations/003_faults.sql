@@ -10,3 +10,8 @@ CREATE INDEX payments_discrepancy ON payments (created_at DESC, id DESC) WHERE d
 CREATE INDEX payments_status ON payments (status, created_at DESC, id DESC);
 
 ALTER TABLE idempotency_keys ADD COLUMN locked_until INTEGER NOT NULL DEFAULT 0;
+
+-- Payments left open by a version that did not schedule their check (a
+-- crash between storing and starting them) are asked about at once.
+UPDATE payments SET next_check_at = updated_at
+	WHERE next_check_at IS NULL AND status IN ('pending', 'processing', 'unknown', 'requires_action');
