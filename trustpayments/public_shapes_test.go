@@ -121,7 +121,7 @@ func buildLegacyV2() string {
 // a test can present a foreign one.
 func buildAppleAuth(aud string) string {
 	nested := mustSign(HS256, seedSecret, map[string]any{
-		"iss": "autoapi", "iat": appleAuthIat,
+		"iss": "tender_v3", "iat": appleAuthIat,
 		"payload": map[string]any{
 			"currencyiso3a": "GBP", "locale": "en_GB", "baseamount": "1000",
 			"sitereference": "test_site12345", "accounttypedescription": "ECOM",
@@ -137,7 +137,7 @@ func buildAppleAuth(aud string) string {
 				"walletsource": "APPLEPAY", "tokentype": "APPLEPAY", "tokenisedpayment": "1",
 				"walletdisplayname": "Visa 1111", "customeroutput": "RESULT",
 				"transactionreference": "55-9-20001", "eci": "07", "status": "", "enrolled": "",
-				"threedversion": "", "issuercountryiso2a": "", "operatorname": "autoapi",
+				"threedversion": "", "issuercountryiso2a": "", "operatorname": "tender_v3",
 			})},
 			Secrand: "tenderapple",
 		},
@@ -154,7 +154,7 @@ func buildAppleAuth(aud string) string {
 // original JWT after an error, §4.3). Values are our construction.
 func buildMerchantDecline() string {
 	nested := mustSign(HS256, seedSecret, map[string]any{
-		"iss": "jwt_user", "iat": merchantDeclineIat,
+		"iss": "tender_jwt", "iat": merchantDeclineIat,
 		"payload": map[string]any{
 			"currencyiso3a": "GBP", "locale": "en_GB", "baseamount": "1000",
 			"sitereference": "test_site12345", "accounttypedescription": "ECOM",
@@ -170,17 +170,18 @@ func buildMerchantDecline() string {
 				"parenttransactionreference": "42-9-30001", "transactionreference": "42-9-30002",
 				"customeroutput": "TRYAGAIN", "errorcode": "70001", "errormessage": "Merchant decline",
 				"acquirerresponsecode": "05", "authcode": "DECLINED", "settlestatus": "3",
-				"operatorname": "jwt_user",
+				"operatorname": "tender_jwt",
 			})},
 			Secrand: "tenderdecl",
 		},
-		Aud: "jwt_user",
+		Aud: "tender_jwt",
 	})
 }
 
-// errorShapeUser is the JWT user of the 2019 ERROR shapes' nested JWT (our
-// value).
-const errorShapeUser = "live2_autojwt"
+// JWT user names of the shapes are ours ("tender_v3", "tender_jwt",
+// "tender_2019"); the notes name none. errorShapeUser is the one of the
+// 2019 ERROR shapes' nested JWT.
+const errorShapeUser = "tender_2019"
 
 // buildErrorShape is the shape of the 2019 v3 "socket error" and "unknown
 // error" fixtures (notes §4.2: no aud in 2019; §6.3 and §7: one element
@@ -212,7 +213,7 @@ func buildErrorShape(code, message string) string {
 // The shapes, built once.
 var (
 	legacyV2          = buildLegacyV2()
-	shapeAppleAuth    = buildAppleAuth("autoapi")
+	shapeAppleAuth    = buildAppleAuth("tender_v3")
 	shapeMerchantDecl = buildMerchantDecline()
 	shapeSocketError  = buildErrorShape("50000", "Socket receive error")
 	shapeUnknownError = buildErrorShape("99999", "Unknown error")

@@ -111,7 +111,7 @@ func TestPublicResponsesWithoutAud(t *testing.T) {
 	t.Run("present aud must be ours", func(t *testing.T) {
 		// The nested JWT's iss is the account's JWT user, so only the
 		// outer aud is foreign.
-		cfg := Config{JWTUsername: "autoapi", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte(seedSecret)}
+		cfg := Config{JWTUsername: "tender_v3", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte(seedSecret)}
 		if _, err := cfg.VerifyResponse(buildAppleAuth("someone_else"), time.Unix(appleAuthIat, 0)); !errors.Is(err, ErrMismatch) {
 			t.Fatalf("VerifyResponse = %v, want a mismatch", err)
 		}
@@ -138,7 +138,7 @@ func issuedFor(t *testing.T, nested string, extra map[string]any) string {
 // §4.3, built in public_shapes_test.go) carries the money fields but not
 // termurl; the response is for the order Tender issued.
 func TestPublicNestedJWTWithoutTermurl(t *testing.T) {
-	cfg := Config{JWTUsername: "autoapi", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte(seedSecret)}
+	cfg := Config{JWTUsername: "tender_v3", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte(seedSecret)}
 	r, err := cfg.VerifyResponse(shapeAppleAuth, time.Unix(appleAuthIat, 0))
 	if err != nil {
 		t.Fatalf("VerifyResponse: %v", err)
@@ -171,7 +171,7 @@ func TestPublicNestedJWTWithoutTermurl(t *testing.T) {
 // "Merchant decline" in a fixture (notes §7, §15.7; shape built in
 // public_shapes_test.go).
 func TestPublic70001InDoubt(t *testing.T) {
-	cfg := Config{JWTUsername: "jwt_user", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte(seedSecret)}
+	cfg := Config{JWTUsername: "tender_jwt", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte(seedSecret)}
 	r, err := cfg.VerifyResponse(shapeMerchantDecl, time.Unix(merchantDeclineIat, 0))
 	if err != nil {
 		t.Fatalf("VerifyResponse: %v", err)
