@@ -13,8 +13,8 @@ import (
 	tp "github.com/tenderpay/tender/trustpayments"
 )
 
-// reshape takes a public response JWT's claims as the gateway shaped them
-// and makes them about payment p of the sandbox account: the nested JWT
+// reshape takes the claims of a response JWT built in a public shape
+// (trustpayments/public_shapes_test.go) and makes them about payment p of the sandbox account: the nested JWT
 // is the one Tender issued as the gateway re-issues it (no termurl, the
 // request types used up, a parent reference), the elements carry p's
 // amount, and the token is signed with the account's secret and fresh.
@@ -68,9 +68,9 @@ func reshape(t *testing.T, e *env, public string, p *tender.Payment, nested bool
 // and 70001 results. They are decided, or put in doubt, not refused.
 func TestPublicShapesThroughCallback(t *testing.T) {
 	for _, tc := range []struct {
-		name, vector string
-		nested       bool
-		want         tender.Status
+		name, shape string
+		nested      bool
+		want        tender.Status
 	}{
 		{"v3 AUTH with aud, nested JWT without termurl", "appleAuth", true, tender.StatusCaptured},
 		{"legacy v2: no aud, no nested JWT", "legacyV2", false, tender.StatusCaptured},
@@ -81,7 +81,7 @@ func TestPublicShapesThroughCallback(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			p := e.start(1000, false)
-			raw := reshape(t, e, tp.PublicVectors[tc.vector], p, tc.nested)
+			raw := reshape(t, e, tp.PublicShapes[tc.shape], p, tc.nested)
 			if _, err := e.ret(p, url.Values{"jwt": {raw}, "orderreference": {p.ID}}); err != nil {
 				t.Fatalf("return refused: %v", err)
 			}

@@ -38,22 +38,30 @@ func sign(t *testing.T, alg, secret string, claims any) string {
 	return s
 }
 
-// TestPublicResponsesWithoutAud: the legacy v2 doc example and the 2019
-// ERROR fixtures carry no aud; they verify and are decided (or put in
-// doubt for 50000/99999) instead of being refused.
+// TestPublicResponsesWithoutAud: the legacy v2 doc example's shape and the
+// 2019 ERROR shapes carry no aud (notes §4.2; built in
+// public_shapes_test.go); they verify and are decided (or put in doubt for
+// 50000/99999) instead of being refused.
 func TestPublicResponsesWithoutAud(t *testing.T) {
 	t.Run("legacy v2 example", func(t *testing.T) {
-		cfg := Config{JWTUsername: "jwt.user", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte("secret")}
-		r, err := cfg.VerifyResponse(legacyV2, time.Unix(1561549076, 0))
+		cfg := Config{JWTUsername: "jwt.user", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte(legacySecret)}
+		now := time.Unix(legacyV2Iat, 0)
+		if _, ok := claimsOf(t, legacyV2)["aud"]; ok {
+			t.Fatal("the legacy v2 shape must carry no aud")
+		}
+		r, err := cfg.VerifyResponse(legacyV2, now)
 		if err != nil {
 			t.Fatalf("VerifyResponse: %v", err)
 		}
-		if u := UpdateOf(r); u.Status != tender.StatusCaptured || u.ProviderReference != "42-9-80103" {
+		if r.RequestJWT != nil {
+			t.Fatal("the legacy v2 shape must carry no nested JWT")
+		}
+		if u := UpdateOf(r); u.Status != tender.StatusCaptured || u.ProviderReference != legacyV2Reference {
 			t.Fatalf("update %+v", u)
 		}
 		// Without a nested JWT the AUTH element must name the order: this
 		// one names none, so it cannot decide a Tender payment.
-		issued := sign(t, HS256, "secret", map[string]any{"iss": "jwt.user", "iat": 1561549076,
+		issued := sign(t, HS256, legacySecret, map[string]any{"iss": "jwt.user", "iat": legacyV2Iat,
 			"payload": map[string]any{"baseamount": 1000, "currencyiso3a": "GBP", "sitereference": "test_site", "orderreference": "pay_x"}})
 		if err := r.CheckIssued(issued); !errors.Is(err, ErrMismatch) {
 			t.Fatalf("CheckIssued = %v, want a mismatch", err)
@@ -62,7 +70,7 @@ func TestPublicResponsesWithoutAud(t *testing.T) {
 		c := claimsOf(t, legacyV2)
 		el := c["payload"].(map[string]any)["response"].([]any)[0].(map[string]any)
 		el["orderreference"] = "pay_x"
-		r, err = cfg.VerifyResponse(sign(t, HS256, "secret", c), time.Unix(1561549076, 0))
+		r, err = cfg.VerifyResponse(sign(t, HS256, legacySecret, c), now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,15 +78,19 @@ func TestPublicResponsesWithoutAud(t *testing.T) {
 			t.Fatalf("CheckIssued = %v, order %q", err, r.OrderReference())
 		}
 	})
-	for _, tc := range []struct{ name, tok, code string }{{"50000 socket error", fxSocketError, "50000"}, {"99999 unknown error", fxUnknownError, "99999"}} {
+	for _, tc := range []struct{ name, tok, code string }{{"50000 socket error", shapeSocketError, "50000"}, {"99999 unknown error", shapeUnknownError, "99999"}} {
 		t.Run(tc.name, func(t *testing.T) {
-			now := time.Unix(1561109504, 0)
-			// The outer token is as published and verifies; its nested JWT
-			// was signed with a secret that is not public.
-			if _, err := Verify(tc.tok, VerifyOptions{Alg: HS256, Secret: []byte(seedSecret), Now: now}); err != nil {
+			now := time.Unix(errorShapeIat, 0)
+			// The outer token verifies and has no aud; its nested JWT is
+			// signed with a secret that is not the account's (notes §1.3).
+			outer, err := Verify(tc.tok, VerifyOptions{Alg: HS256, Secret: []byte(seedSecret), Now: now})
+			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			cfg := Config{JWTUsername: "live2_autojwt", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte(seedSecret)}
+			if _, ok := outer.Claims["aud"]; ok {
+				t.Fatal("the 2019 ERROR shape must carry no aud")
+			}
+			cfg := Config{JWTUsername: errorShapeUser, Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte(seedSecret)}
 			if _, err := cfg.VerifyResponse(tc.tok, now); err == nil || !strings.Contains(err.Error(), "nested") {
 				t.Fatalf("VerifyResponse = %v, want only the nested JWT refused", err)
 			}
@@ -97,8 +109,10 @@ func TestPublicResponsesWithoutAud(t *testing.T) {
 		})
 	}
 	t.Run("present aud must be ours", func(t *testing.T) {
-		cfg := Config{JWTUsername: "someone_else", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte(seedSecret)}
-		if _, err := cfg.VerifyResponse(fxAppleAuth, time.Unix(1606203414, 0)); !errors.Is(err, ErrMismatch) {
+		// The nested JWT's iss is the account's JWT user, so only the
+		// outer aud is foreign.
+		cfg := Config{JWTUsername: "tender_v3", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte(seedSecret)}
+		if _, err := cfg.VerifyResponse(buildAppleAuth("someone_else"), time.Unix(appleAuthIat, 0)); !errors.Is(err, ErrMismatch) {
 			t.Fatalf("VerifyResponse = %v, want a mismatch", err)
 		}
 	})
@@ -120,13 +134,23 @@ func issuedFor(t *testing.T, nested string, extra map[string]any) string {
 	return sign(t, HS256, seedSecret, c)
 }
 
-// TestPublicNestedJWTWithoutTermurl: the fixture's nested JWT carries the
-// money fields but not termurl; the response is for the order Tender issued.
+// TestPublicNestedJWTWithoutTermurl: the v3 AUTH shape's nested JWT (notes
+// §4.3, built in public_shapes_test.go) carries the money fields but not
+// termurl; the response is for the order Tender issued.
 func TestPublicNestedJWTWithoutTermurl(t *testing.T) {
-	cfg := Config{JWTUsername: "autoapi", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte(seedSecret)}
-	r, err := cfg.VerifyResponse(fxAppleAuth, time.Unix(1606203414, 0))
+	cfg := Config{JWTUsername: "tender_v3", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte(seedSecret)}
+	r, err := cfg.VerifyResponse(shapeAppleAuth, time.Unix(appleAuthIat, 0))
 	if err != nil {
 		t.Fatalf("VerifyResponse: %v", err)
+	}
+	np, err := PayloadOf(r.RequestJWT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"termurl", "orderreference"} {
+		if _, ok := np[f]; ok {
+			t.Fatalf("the shape's nested JWT must carry no %s", f)
+		}
 	}
 	if err := r.CheckIssued(issuedFor(t, r.Envelope.JWT, nil)); err != nil {
 		t.Fatalf("CheckIssued: %v", err)
@@ -143,10 +167,12 @@ func TestPublicNestedJWTWithoutTermurl(t *testing.T) {
 	}
 }
 
-// TestPublic70001InDoubt: 70001 is "Uncertain result" in the SDKs' list.
+// TestPublic70001InDoubt: 70001 is "Uncertain result" in the SDKs' list,
+// "Merchant decline" in a fixture (notes §7, §15.7; shape built in
+// public_shapes_test.go).
 func TestPublic70001InDoubt(t *testing.T) {
-	cfg := Config{JWTUsername: "jwt_user", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte(seedSecret)}
-	r, err := cfg.VerifyResponse(fxMerchantDecline, time.Unix(1605603469, 0))
+	cfg := Config{JWTUsername: "tender_jwt", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte(seedSecret)}
+	r, err := cfg.VerifyResponse(shapeMerchantDecl, time.Unix(merchantDeclineIat, 0))
 	if err != nil {
 		t.Fatalf("VerifyResponse: %v", err)
 	}
@@ -166,17 +192,17 @@ func TestPaddedSegments(t *testing.T) {
 	if _, err := cfg.VerifyResponse(tv2+"=", tv1Time); err != nil {
 		t.Fatalf("padded TV-2: %v", err)
 	}
-	// The legacy example with padded header and payload, signed over the
+	// The legacy v2 shape with padded header and payload, signed over the
 	// padded segments as received.
 	segs := strings.Split(legacyV2, ".")
 	pad := func(s string) string { return s + strings.Repeat("=", (4-len(s)%4)%4) }
 	signing := pad(segs[0]) + "." + pad(segs[1])
 	if pad(segs[1]) == segs[1] {
-		t.Fatal("the example needs no padding; pick another")
+		t.Fatal("the legacy v2 shape needs no padding; change its secrand length")
 	}
-	tok := signing + "." + base64.URLEncoding.EncodeToString(mac(hasher(HS256), []byte("secret"), signing))
-	legacy := Config{JWTUsername: "x", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte("secret")}
-	if _, err := legacy.VerifyResponse(tok, time.Unix(1561549076, 0)); err != nil {
+	tok := signing + "." + base64.URLEncoding.EncodeToString(mac(hasher(HS256), []byte(legacySecret), signing))
+	legacy := Config{JWTUsername: "x", Algorithm: HS256, ResponseAlgorithm: HS256, Secret: []byte(legacySecret)}
+	if _, err := legacy.VerifyResponse(tok, time.Unix(legacyV2Iat, 0)); err != nil {
 		t.Fatalf("padded legacy example: %v", err)
 	}
 	for name, bad := range map[string]string{
