@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,17 +28,24 @@ type driver struct {
 	front     string
 	newClient func(seed uint64) *client
 	total     int64 // payments to start
-	deadline  time.Time
-	noKey     float64 // share of requests sent without an Idempotency-Key
-	log       func(format string, args ...any)
+	// share is each provider's part of total: terminals are slow (a
+	// cashier waits seconds for the card), so without quotas the online
+	// providers would take nearly every payment.
+	share    map[string]float64
+	deadline time.Time
+	noKey    float64 // share of requests sent without an Idempotency-Key
+	log      func(format string, args ...any)
 
-	started atomic.Int64
-	mu      sync.Mutex
-	records map[string]*record
+	started   atomic.Int64
+	startedBy sync.Map // provider → *atomic.Int64
+	mu        sync.Mutex
+	records   map[string]*record
 	// unanswered counts requests that never got an answer (by kind).
 	unanswered map[string]int
 	// odd counts answers the harness did not expect (by kind), for the log.
 	odd map[string]int
+	// acked counts 2xx answers by provider and operation.
+	acked map[string]int
 }
 
 func (d *driver) note(m map[string]int, kind string) {
@@ -91,12 +99,14 @@ func (d *driver) runClients(ctx context.Context, online int, exclude map[string]
 }
 
 func (d *driver) loop(ctx context.Context, c *client, s *Sim, terminal string) {
+	quota := int64(float64(d.total)*d.share[s.Name] + 0.5)
+	v, _ := d.startedBy.LoadOrStore(s.Name, new(atomic.Int64))
+	mine := v.(*atomic.Int64)
 	for ctx.Err() == nil && time.Now().Before(d.deadline) {
-		n := d.started.Add(1)
-		if n > d.total {
+		if mine.Add(1) > quota {
 			return
 		}
-		d.payment(ctx, c, s, terminal, n)
+		d.payment(ctx, c, s, terminal, d.started.Add(1))
 	}
 }
 
@@ -221,6 +231,7 @@ func (d *driver) payment(ctx context.Context, c *client, s *Sim, terminal string
 		return
 	}
 	d.keep(&record{ID: p.ID, Provider: s.Name, Plan: pl, Amount: amt, Keyed: key != ""})
+	d.note(d.acked, s.Name+" create")
 
 	if pl == "cancel-open" {
 		d.cancel(ctx, c, p.ID, n)
@@ -292,6 +303,7 @@ func (d *driver) op(ctx context.Context, c *client, id, path string, body any, k
 		d.note(d.odd, path+": "+err.Error())
 		return nil
 	}
+	d.note(d.acked, p.Connector+" "+strings.TrimPrefix(path, "/"))
 	return p
 }
 
@@ -322,4 +334,3 @@ func (d *driver) refund(ctx context.Context, c *client, id string, n int64, amt 
 		d.update(id, func(r *record) { r.RefundedAcked = max(r.RefundedAcked, p.RefundedAmount) })
 	}
 }
-

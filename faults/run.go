@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -188,7 +189,7 @@ func runOne(ctx context.Context, o Options, name, kind string, ninst int, seed u
 	front.SetInstances(instances)
 	newClient := func(s uint64) *client {
 		return &client{http: &http.Client{Timeout: 60 * time.Second}, apiKey: apiKey, instances: instances,
-			patience: 3 * time.Minute, rnd: rand.New(rand.NewPCG(seed, s))}
+			patience: 90 * time.Second, rnd: rand.New(rand.NewPCG(seed, s))}
 	}
 	admin := newClient(0)
 	if err := register(ctx, admin, simList, hookSrv.URL+"/hooks", h); err != nil {
@@ -204,8 +205,9 @@ func runOne(ctx context.Context, o Options, name, kind string, ninst int, seed u
 		s.Proxy.SetConfig(o.Faults)
 	}
 	d := &driver{run: run, sims: sims, front: front.URL(), newClient: newClient, total: int64(o.Payments),
+		share:    map[string]float64{"sepay": 0.3, "epay": 0.14, "trustpayments": 0.28, "computop": 0.28},
 		deadline: time.Now().Add(o.LoadFor), noKey: o.NoKey, records: map[string]*record{},
-		unanswered: map[string]int{}, odd: map[string]int{}, log: pr.printf}
+		unanswered: map[string]int{}, odd: map[string]int{}, acked: map[string]int{}, log: pr.printf}
 	loadCtx, stopKills := context.WithCancel(ctx)
 	killed := make(chan struct{})
 	go func() {
@@ -227,7 +229,11 @@ func runOne(ctx context.Context, o Options, name, kind string, ninst int, seed u
 			}
 		}
 	}()
-	d.runClients(ctx, o.Online, map[string]bool{concTerm: true})
+	// Requests still out at the end of the load are abandoned: the
+	// figures then say what became of them.
+	driveCtx, stopDrive := context.WithTimeout(ctx, o.LoadFor+30*time.Second)
+	d.runClients(driveCtx, o.Online, map[string]bool{concTerm: true})
+	stopDrive()
 	close(done)
 	tick.Stop()
 	stopKills()
@@ -259,6 +265,12 @@ func runOne(ctx context.Context, o Options, name, kind string, ninst int, seed u
 		}
 		fig.Notes = append(fig.Notes, fmt.Sprintf("proxy %s: %d requests, faults: %s", s.Name, sum(s.Proxy.Counts()), strings.Join(parts, ", ")))
 	}
+	var acked []string
+	for k, n := range d.acked {
+		acked = append(acked, fmt.Sprintf("%s %d", k, n))
+	}
+	sort.Strings(acked)
+	fig.Notes = append(fig.Notes, "answered 2xx: "+strings.Join(acked, ", "))
 	for k, n := range d.unanswered {
 		fig.Notes = append(fig.Notes, fmt.Sprintf("requests never answered (%s): %d", k, n))
 	}
@@ -304,6 +316,7 @@ func killer(ctx context.Context, ins []*Instance, n int, every time.Duration, se
 		}
 		for _, in := range victims {
 			in.Kill()
+			pr.printf("SIGKILL %s (kill %d)", in.Name, in.Kills)
 		}
 		time.Sleep(time.Duration(200+r.IntN(1500)) * time.Millisecond)
 		for _, in := range victims {
