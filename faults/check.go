@@ -198,16 +198,13 @@ func waitWebhooks(ps []*apiPayment, h *hooks, limit time.Duration) {
 
 // check compares what Tender has (ps), what the providers have and what
 // the clients were told.
-func check(ctx context.Context, c *client, f *Figures, ps []*apiPayment, sims map[string]*Sim, records map[string]*record, h *hooks) {
+// ledgers holds each provider's ledger, by connector name.
+func check(ctx context.Context, c *client, f *Figures, ps []*apiPayment, ledgers map[string]map[string]Ledger, records map[string]*record, h *hooks) {
 	byID := map[string]*apiPayment{}
 	for _, p := range ps {
 		byID[p.ID] = p
 	}
 	f.Payments = len(ps)
-	ledgers := map[string]map[string]Ledger{}
-	for name, s := range sims {
-		ledgers[name] = s.Ledger()
-	}
 	// Lost: answered 2xx, unknown to Tender.
 	ids := make([]string, 0, len(records))
 	for id := range records {

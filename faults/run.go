@@ -254,7 +254,11 @@ func runOne(ctx context.Context, o Options, name, kind string, ninst int, seed u
 		return nil, err
 	}
 	waitWebhooks(ps, h, 60*time.Second)
-	check(ctx, admin, fig, ps, sims, d.records, h)
+	ledgers := map[string]map[string]Ledger{}
+	for name, s := range sims {
+		ledgers[name] = s.Ledger()
+	}
+	check(ctx, admin, fig, ps, ledgers, d.records, h)
 
 	for _, s := range simList {
 		var parts []string
