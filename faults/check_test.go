@@ -47,9 +47,9 @@ func TestCheck(t *testing.T) {
 		return ps, ledgers, records, h
 	}
 	for _, tc := range []struct {
-		name  string
+		name    string
 		breakIt func(ps []*apiPayment, l map[string]map[string]Ledger, r map[string]*record, h *hooks) []*apiPayment
-		want  Figures
+		want    Figures
 	}{
 		{"agree", nil, Figures{}},
 		{"2xx id unknown to Tender", func(ps []*apiPayment, _ map[string]map[string]Ledger, r map[string]*record, _ *hooks) []*apiPayment {
