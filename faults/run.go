@@ -262,8 +262,9 @@ func runOne(ctx context.Context, o Options, name, kind string, ninst int, seed u
 
 	for _, s := range simList {
 		var parts []string
-		for f, n := range s.Proxy.Counts() {
-			if f != None && n > 0 {
+		counts := s.Proxy.Counts()
+		for f := range numFaults {
+			if n := counts[f]; f != None && n > 0 {
 				parts = append(parts, fmt.Sprintf("%s %d", f, n))
 			}
 		}
@@ -275,16 +276,25 @@ func runOne(ctx context.Context, o Options, name, kind string, ninst int, seed u
 	}
 	sort.Strings(acked)
 	fig.Notes = append(fig.Notes, "answered 2xx: "+strings.Join(acked, ", "))
-	for k, n := range d.unanswered {
-		fig.Notes = append(fig.Notes, fmt.Sprintf("requests never answered (%s): %d", k, n))
+	for _, k := range sortedKeys(d.unanswered) {
+		fig.Notes = append(fig.Notes, fmt.Sprintf("requests never answered (%s): %d", k, d.unanswered[k]))
 	}
-	for k, n := range d.odd {
-		fig.Notes = append(fig.Notes, fmt.Sprintf("answers: %s ×%d", k, n))
+	for _, k := range sortedKeys(d.odd) {
+		fig.Notes = append(fig.Notes, fmt.Sprintf("answers: %s ×%d", k, d.odd[k]))
 	}
 	if h.bad > 0 {
 		fig.Notes = append(fig.Notes, fmt.Sprintf("webhooks with a bad signature: %d", h.bad))
 	}
 	return fig, nil
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func sum(m map[Fault]int64) int64 {

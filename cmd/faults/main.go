@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	o := faults.Options{
-		Payments: 1000, Kills: 24, KillEvery: 20 * time.Second,
+		Payments: 1000, Kills: 24, KillEvery: 12 * time.Second,
 		LoadFor: 15 * time.Minute, SettleFor: 5 * time.Minute,
 		SQLite: !*noSQLite, Postgres: *pg,
 		// About one request in eight meets a fault.
