@@ -34,7 +34,6 @@ type driver struct {
 	share    map[string]float64
 	deadline time.Time
 	noKey    float64 // share of requests sent without an Idempotency-Key
-	log      func(format string, args ...any)
 
 	started   atomic.Int64
 	startedBy sync.Map // provider → *atomic.Int64

@@ -207,7 +207,7 @@ func runOne(ctx context.Context, o Options, name, kind string, ninst int, seed u
 	d := &driver{run: run, sims: sims, front: front.URL(), newClient: newClient, total: int64(o.Payments),
 		share:    map[string]float64{"sepay": 0.3, "epay": 0.14, "trustpayments": 0.28, "computop": 0.28},
 		deadline: time.Now().Add(o.LoadFor), noKey: o.NoKey, records: map[string]*record{},
-		unanswered: map[string]int{}, odd: map[string]int{}, acked: map[string]int{}, log: pr.printf}
+		unanswered: map[string]int{}, odd: map[string]int{}, acked: map[string]int{}}
 	loadCtx, stopKills := context.WithCancel(ctx)
 	killed := make(chan struct{})
 	go func() {
