@@ -27,6 +27,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -270,6 +271,13 @@ func runOne(ctx context.Context, o Options, name, kind string, ninst int, seed u
 		}
 		fig.Notes = append(fig.Notes, fmt.Sprintf("proxy %s: %d requests, faults: %s", s.Name, sum(s.Proxy.Counts()), strings.Join(parts, ", ")))
 	}
+	var started []string
+	d.startedBy.Range(func(k, v any) bool {
+		started = append(started, fmt.Sprintf("%s %d", k, v.(*atomic.Int64).Load()))
+		return true
+	})
+	sort.Strings(started)
+	fig.Notes = append(fig.Notes, fmt.Sprintf("payments the clients started: %d (%s)", min(d.started.Load(), d.total), strings.Join(started, ", ")))
 	var acked []string
 	for k, n := range d.acked {
 		acked = append(acked, fmt.Sprintf("%s %d", k, n))
