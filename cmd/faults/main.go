@@ -26,20 +26,24 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "faults:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("faults", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	short := fs.Bool("short", false, "the short run of CI: a few hundred payments, a few kills, under 5 minutes")
 	payments := fs.Int("payments", 0, "payments per database (default 1000; -short 150)")
 	kills := fs.Int("kills", 0, "SIGKILLs per database (default 24; -short 4)")
-	pg := fs.String("postgres", envOr(getenv, "TENDER_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
-		"PostgreSQL for the two-instance run (a fresh schema is made and dropped); \"\" skips it")
+	// As in scripts/test.sh: TENDER_TEST_POSTGRES set but empty runs without PostgreSQL.
+	pgDefault := "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	if v, ok := os.LookupEnv("TENDER_TEST_POSTGRES"); ok {
+		pgDefault = v
+	}
+	pg := fs.String("postgres", pgDefault, "PostgreSQL for the two-instance run (a fresh schema is made and dropped); \"\" skips it")
 	noSQLite := fs.Bool("no-sqlite", false, "skip the SQLite run")
 	dir := fs.String("dir", "", "work directory for databases and logs (default: a new temporary directory, kept on failure)")
 	bin := fs.String("tender", "", "the tender binary (default: go build ./cmd/tender)")
@@ -111,11 +115,4 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		os.RemoveAll(work)
 	}
 	return nil
-}
-
-func envOr(getenv func(string) string, k, def string) string {
-	if v := getenv(k); v != "" {
-		return v
-	}
-	return def
 }
