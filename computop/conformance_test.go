@@ -1,11 +1,9 @@
 package computop_test
 
 import (
+	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -51,12 +49,9 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
-
-// weroShopper opens the payment's next_action like a browser (reloading
-// once if the connection drops, sandbox rule 61) and presses Approve on
-// the simulated Wero page. The browser follows Paygate's redirect back to
-// Tender but not on to the merchant's shop.
+// weroShopper opens the payment's next_action like a browser and presses
+// Approve on the simulated Wero page (sim.Shop). The browser follows
+// Paygate's redirect back to Tender but not on to the merchant's shop.
 func weroShopper(t *testing.T, env *connectortest.Env, p *tender.Payment) {
 	t.Helper()
 	if p.NextAction == nil || p.NextAction.URL == "" {
@@ -68,32 +63,9 @@ func weroShopper(t *testing.T, env *connectortest.Env, p *tender.Payment) {
 		}
 		return nil
 	}}
-	var res *http.Response
-	var err error
-	for range 3 {
-		if res, err = browser.Get(p.NextAction.URL); err == nil {
-			break
-		}
+	if err := sim.Shop(context.Background(), browser, p.NextAction.URL, sim.ActionApprove); err != nil {
+		t.Fatal(err)
 	}
-	if err != nil {
-		t.Fatalf("Wero page: %v", err)
-	}
-	page, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("Wero page: HTTP %d %s", res.StatusCode, page)
-	}
-	form := url.Values{"action": {"approve"}}
-	for _, m := range hiddenInput.FindAllStringSubmatch(string(page), -1) {
-		form.Set(m[1], strings.NewReplacer("&amp;", "&", "&#34;", `"`, "&#39;", "'", "&lt;", "<", "&gt;", ">").Replace(m[2]))
-	}
-	action := res.Request.URL.ResolveReference(&url.URL{Path: "WERO.aspx"})
-	res, err = browser.PostForm(action.String(), form)
-	if err != nil {
-		t.Fatalf("approve on the Wero page: %v", err)
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
 }
 
 // forgedNotify is a successful result for p, encrypted with the merchant's

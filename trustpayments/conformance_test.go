@@ -1,8 +1,7 @@
 package trustpayments_test
 
 import (
-	"bytes"
-	"encoding/base64"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -65,24 +64,9 @@ func cardholder(t *testing.T, env *connectortest.Env, p *tender.Payment) {
 	if p.NextAction == nil || p.NextAction.Data["jwt"] == "" {
 		t.Fatalf("payment %s (%s) has no request JWT", p.ID, p.Status)
 	}
-	reqJWT := p.NextAction.Data["jwt"]
-	payload := claims(t, reqJWT)["payload"].(map[string]any)
-	body, _ := json.Marshal(map[string]any{"jwt": reqJWT, "version": "1.00", "acceptcustomeroutput": "2.00",
-		"request": []any{map[string]any{"requesttypedescriptions": payload["requesttypedescriptions"],
-			"pan": "4111111111111111", "expirydate": "12/40", "securitycode": "123"}}})
-	form := url.Values{"orderreference": {p.ID}}
-	res, err := env.HTTP.Post(env.SimURL+"/jwt/", "application/json", bytes.NewReader(body))
+	form, err := sim.Checkout(context.Background(), env.HTTP, env.SimURL, p.NextAction.Data["jwt"], p.ID, sim.CardFrictionless)
 	if err != nil {
-		form.Set("errorcode", "50003")
-		form.Set("errormessage", "Invalid response")
-	} else {
-		var out struct{ JWT string }
-		json.NewDecoder(res.Body).Decode(&out)
-		res.Body.Close()
-		if out.JWT == "" {
-			t.Fatalf("the gateway answered HTTP %d without a JWT", res.StatusCode)
-		}
-		form.Set("jwt", out.JWT)
+		t.Fatal(err)
 	}
 	ret, err := noRedirects.PostForm(env.TenderURL+"/callbacks/trustpayments/"+env.Account.ID+"/return", form)
 	if err != nil {
@@ -96,23 +80,6 @@ func cardholder(t *testing.T, env *connectortest.Env, p *tender.Payment) {
 }
 
 var noRedirects = &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-func claims(t *testing.T, raw string) map[string]any {
-	t.Helper()
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWT: %.40q", raw)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // forgedResponse is an approved AUTH for p carrying the request JWT Tender
 // issued, signed with a secret that is not the site's.

@@ -111,6 +111,10 @@ type serveConfig struct {
 	metricsAddr                                                    string
 	sandbox, webhookPrivate                                        bool
 	checkEvery, startTimeout                                       time.Duration
+	// The reconciliation schedule's other knobs (engine.Schedule), for
+	// operators and for the fault harness, which must finish in bounded time.
+	requiresActionEvery, providerTimeout time.Duration
+	unknownBackoff                       durations
 }
 
 func serveCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -130,16 +134,17 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.BoolVar(&c.webhookPrivate, "webhook-private-networks", envOr(getenv, "TENDER_WEBHOOK_PRIVATE_NETWORKS", "false") == "true",
 		"let webhooks reach loopback and private addresses (TENDER_WEBHOOK_PRIVATE_NETWORKS; always allowed in sandbox mode)")
 	fs.DurationVar(&c.checkEvery, "check-interval", engine.DefaultSchedule.Processing, "how often a payment a terminal works on is checked with its provider")
+	fs.DurationVar(&c.requiresActionEvery, "requires-action-interval", engine.DefaultSchedule.RequiresAction, "how often a payment waiting for its shopper is checked with its provider")
+	c.unknownBackoff = engine.DefaultSchedule.Unknown
+	fs.Var(&c.unknownBackoff, "unknown-backoff", "pauses between checks of a payment in doubt, comma-separated; the last repeats")
+	fs.DurationVar(&c.providerTimeout, "provider-timeout", engine.DefaultSchedule.ProviderTimeout, "bound on each call to a provider")
 	fs.DurationVar(&c.startTimeout, "start-timeout", engine.DefaultSchedule.StartTimeout,
 		"how long POST /v1/payments waits for the provider to accept a payment before it answers with the payment unknown (the POS long-polls for the rest)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if c.startTimeout <= 0 {
-		return fmt.Errorf("--start-timeout must be positive")
-	}
-	if c.checkEvery <= 0 {
-		return fmt.Errorf("--check-interval must be positive")
+	if c.checkEvery <= 0 || c.requiresActionEvery <= 0 || c.providerTimeout <= 0 || c.startTimeout <= 0 {
+		return fmt.Errorf("--check-interval, --requires-action-interval, --provider-timeout and --start-timeout must be positive")
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
@@ -195,7 +200,9 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	eng, err := engine.New(engine.Options{
 		Store: store, Connectors: connectors, Sealer: sealer, Logger: log,
 		PublicURL: c.publicURL, Metrics: engine.NewMetrics(reg),
-		Schedule: engine.Schedule{Processing: c.checkEvery, Poll: min(c.checkEvery, engine.DefaultSchedule.Poll), StartTimeout: c.startTimeout},
+		Schedule: engine.Schedule{Processing: c.checkEvery, Poll: min(c.checkEvery, engine.DefaultSchedule.Poll),
+			RequiresAction: c.requiresActionEvery, Unknown: c.unknownBackoff, ProviderTimeout: c.providerTimeout,
+			StartTimeout: c.startTimeout},
 		// Sandbox mode accepts http:// webhook URLs, for a receiver on
 		// the developer's own machine.
 		Webhooks: engine.WebhookOptions{Object: api.PaymentObject, AllowHTTP: c.sandbox, Client: webhookClient, PublicOnly: webhookClient != nil},
