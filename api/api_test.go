@@ -27,6 +27,7 @@ import (
 // in 55 make Start time out (outcome unknown), 99 make it refuse.
 type testConnector struct {
 	starts, captures, refunds, cancels, statuses atomic.Int64
+	refuseRefunds                                atomic.Int64 // refunds refused by the provider before it did anything
 	startDelay                                   time.Duration
 	mu                                           sync.Mutex
 	status                                       map[string]tender.Status // what Status reports
@@ -79,6 +80,9 @@ func (c *testConnector) Capture(ctx context.Context, op *tender.Op) (tender.Upda
 	return tender.Update{}, nil
 }
 func (c *testConnector) Refund(ctx context.Context, op *tender.Op) (tender.Update, error) {
+	if c.refuseRefunds.Add(-1) >= 0 {
+		return tender.Update{}, &tender.Error{Code: tender.EProvider, Message: "the provider could not be asked; nothing was refunded"}
+	}
 	c.refunds.Add(1)
 	return tender.Update{}, nil
 }
@@ -573,5 +577,32 @@ func TestUpdateAccountAndTerminal(t *testing.T) {
 	}
 	if r := e.do("POST", "/v1/terminals/till-1", `{"provider_id":"T2"}`); r.status != 400 || r.json(t)["error"].(map[string]any)["param"] != "provider_id" {
 		t.Fatalf("changing provider_id: %d %s", r.status, r.body)
+	}
+}
+
+// A refund the provider refused before doing anything is not remembered for
+// its Idempotency-Key: the POS sends the same request again and it works.
+func TestRefusedRefundCanBeRetriedWithItsKey(t *testing.T) {
+	e := newEnv(t)
+	p := e.mustDo("POST", "/v1/payments", `{"amount":1000,"currency":"EUR","terminal":"till-1"}`, 201)
+	id := p["id"].(string)
+	e.conn.mu.Lock()
+	e.conn.status[id] = tender.StatusCaptured
+	e.conn.mu.Unlock()
+	if _, err := e.eng.Check(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	e.conn.refuseRefunds.Store(1)
+	r := e.do("POST", "/v1/payments/"+id+"/refunds", `{"amount":400}`, "Idempotency-Key", "refund-a")
+	if r.status != 502 {
+		t.Fatalf("refused refund: %d %s, want 502", r.status, r.body)
+	}
+	got := e.mustDo("POST", "/v1/payments/"+id+"/refunds", `{"amount":400}`, 200, "Idempotency-Key", "refund-a")
+	if got["refunded_amount"] != 400.0 || e.conn.refunds.Load() != 1 {
+		t.Fatalf("retried refund: %v (provider refunds %d)", got, e.conn.refunds.Load())
+	}
+	again := e.do("POST", "/v1/payments/"+id+"/refunds", `{"amount":400}`, "Idempotency-Key", "refund-a")
+	if again.status != 200 || again.header.Get("Idempotent-Replayed") != "true" || e.conn.refunds.Load() != 1 {
+		t.Fatalf("the succeeded refund replayed as %d (replayed %q), provider refunds %d", again.status, again.header.Get("Idempotent-Replayed"), e.conn.refunds.Load())
 	}
 }

@@ -246,8 +246,7 @@ func (s *Server) moneyOp(w http.ResponseWriter, r *http.Request, op func(ctx con
 		}
 		p, err := op(r.Context(), id, amount, opID)
 		if err != nil {
-			code := tender.ErrorCodeOf(err)
-			worked := code != tender.EInvalid && code != tender.ENotFound && code != tender.EConflict
+			worked := operationWorked(err)
 			return result{err: err, payment: id, worked: worked}
 		}
 		return result{status: status, v: toPayment(p)}
@@ -263,8 +262,7 @@ func (s *Server) cancelPayment(w http.ResponseWriter, r *http.Request) {
 		}
 		p, err := s.eng.Cancel(r.Context(), id, opID)
 		if err != nil {
-			code := tender.ErrorCodeOf(err)
-			worked := code != tender.EInvalid && code != tender.ENotFound && code != tender.EConflict
+			worked := operationWorked(err)
 			return result{err: err, payment: id, worked: worked}
 		}
 		return result{status: http.StatusOK, v: toPayment(p)}
@@ -288,4 +286,18 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, tender.Errorf(tender.ENotFound, "no such endpoint: %s %s", r.Method, strings.TrimSpace(r.URL.Path)))
+}
+
+// operationWorked says whether a capture, refund or cancel that failed did
+// anything worth remembering for its Idempotency-Key. Refusals after which
+// nothing happened anywhere (bad input, a state that does not allow it, a
+// provider that refused or could not be asked) are not remembered, so that
+// the same request may be sent again with the same key once the cause is
+// gone; a decline or an unsupported operation is the answer and stays.
+func operationWorked(err error) bool {
+	switch tender.ErrorCodeOf(err) {
+	case tender.EInvalid, tender.ENotFound, tender.EConflict, tender.EProvider, tender.EUnavailable:
+		return false
+	}
+	return true
 }

@@ -178,7 +178,7 @@ func runOne(ctx context.Context, o Options, name, kind string, ninst int, seed u
 		}
 		in := &Instance{Name: fmt.Sprintf("%s-%d", kind, i+1), Addr: addr, Bin: o.Bin, Log: instLog,
 			Args: []string{"--sandbox=false", "--db", db, "--public-url", front.URL(),
-				"--data-dir", filepath.Join(dir, fmt.Sprintf("data%d", i+1)), "--webhook-private-networks", "--log-level", "warn",
+				"--data-dir", filepath.Join(dir, fmt.Sprintf("data%d", i+1)), "--webhook-private-networks", "--provider-private-networks", "--log-level", "warn",
 				"--check-interval", "1s", "--requires-action-interval", "10s", "--unknown-backoff", "1s,2s,4s,8s"},
 			Env: []string{"TENDER_MASTER_KEY=" + hex.EncodeToString(mk), "SSL_CERT_FILE=" + certFile}}
 		if err := in.Start(ctx); err != nil {

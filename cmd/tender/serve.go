@@ -95,12 +95,12 @@ func envOr(getenv func(string) string, key, def string) string {
 
 // providerClient is the HTTP client connectors call providers with. Provider
 // endpoints are account settings that any holder of an API key can set, so
-// outside sandbox mode (where the simulators listen on loopback) it dials
-// public addresses only, checked on the address dialled after DNS, as
-// webhooks are.
-func providerClient(sandbox bool) *http.Client {
+// unless private networks are allowed (sandbox mode, where the simulators
+// listen on loopback, or --provider-private-networks) it dials public
+// addresses only, checked on the address dialled after DNS, as webhooks are.
+func providerClient(private bool) *http.Client {
 	c := &http.Client{Timeout: 60 * time.Second}
-	if !sandbox {
+	if !private {
 		c.Transport = engine.PublicOnlyTransport("provider", "outside sandbox mode providers are reached on public addresses only")
 	}
 	return c
@@ -109,7 +109,7 @@ func providerClient(sandbox bool) *http.Client {
 type serveConfig struct {
 	addr, simAddr, db, publicURL, dataDir, masterKeyFile, logLevel string
 	metricsAddr                                                    string
-	sandbox, webhookPrivate                                        bool
+	sandbox, webhookPrivate, providerPrivate                       bool
 	checkEvery, startTimeout                                       time.Duration
 	// The reconciliation schedule's other knobs (engine.Schedule), for
 	// operators and for the fault harness, which must finish in bounded time.
@@ -133,6 +133,8 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "TENDER_LOG_LEVEL", "info"), "debug, info, warn or error (TENDER_LOG_LEVEL)")
 	fs.BoolVar(&c.webhookPrivate, "webhook-private-networks", envOr(getenv, "TENDER_WEBHOOK_PRIVATE_NETWORKS", "false") == "true",
 		"let webhooks reach loopback and private addresses (TENDER_WEBHOOK_PRIVATE_NETWORKS; always allowed in sandbox mode)")
+	fs.BoolVar(&c.providerPrivate, "provider-private-networks", envOr(getenv, "TENDER_PROVIDER_PRIVATE_NETWORKS", "false") == "true",
+		"let provider calls reach loopback and private addresses, e.g. simulators or a staging provider on your network (TENDER_PROVIDER_PRIVATE_NETWORKS; always allowed in sandbox mode)")
 	fs.DurationVar(&c.checkEvery, "check-interval", engine.DefaultSchedule.Processing, "how often a payment a terminal works on is checked with its provider")
 	fs.DurationVar(&c.requiresActionEvery, "requires-action-interval", engine.DefaultSchedule.RequiresAction, "how often a payment waiting for its shopper is checked with its provider")
 	c.unknownBackoff = engine.DefaultSchedule.Unknown
@@ -184,7 +186,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	env := connectorEnv{HTTPClient: providerClient(c.sandbox), Logger: log, Clock: tender.SystemClock{}}
+	env := connectorEnv{HTTPClient: providerClient(c.sandbox || c.providerPrivate), Logger: log, Clock: tender.SystemClock{}}
 	var connectors []tender.Connector
 	for _, p := range providers {
 		if p.connector != nil {
