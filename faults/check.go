@@ -243,6 +243,13 @@ func check(ctx context.Context, c *client, f *Figures, ps []*apiPayment, ledgers
 	for _, p := range ps {
 		l := ledgers[p.Connector][p.ID]
 		r := records[p.ID]
+		if !p.settled() && abandoned(p, r, l) {
+			// A checkout no shopper was sent to, whose cancel the provider
+			// refused before doing anything: it stays open, rightly, until
+			// the provider's checkout expires.
+			f.Notes = append(f.Notes, fmt.Sprintf("%s (%s) is an open checkout nobody paid whose cancel was refused; it expires at the provider", p.ID, p.Connector))
+			continue
+		}
 		if !p.settled() {
 			f.Unresolved++
 			f.example("unresolved", "%s (%s, %d) is still %s; the provider has %+v", p.ID, p.Connector, p.Amount, p.Status, l)
@@ -308,4 +315,11 @@ func wrongState(p *apiPayment, l Ledger, r *record) string {
 		}
 	}
 	return ""
+}
+
+// abandoned reports whether p is an online checkout that the driver meant
+// to cancel before any shopper acted, whose cancel was never acknowledged,
+// and of which the provider knows nothing: not in doubt, just open.
+func abandoned(p *apiPayment, r *record, l Ledger) bool {
+	return p.Status == "requires_action" && r != nil && r.Plan == "cancel-open" && !r.CanceledAcked && l == (Ledger{})
 }

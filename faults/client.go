@@ -146,13 +146,16 @@ func (c *client) once(ctx context.Context, method, path string, body []byte, key
 
 // retryable says whether a POS would send the request again: no answer, a
 // 5xx other than 502 (the provider refused: an answer), or a key in flight.
-func retryable(a answer) bool {
+func retryable(a answer, path string) bool {
 	if a.err != nil {
 		return true
 	}
 	switch {
 	case a.status == http.StatusBadGateway:
-		return false
+		// A provider that refused or could not be asked before anything
+		// happened: a POS tries a capture, refund or cancel again with its
+		// key ("try again"); a create's 502 is the payment's failure.
+		return strings.HasSuffix(path, "/capture") || strings.HasSuffix(path, "/refunds") || strings.HasSuffix(path, "/cancel")
 	case a.status >= 500:
 		return true
 	case a.status == http.StatusConflict && a.code() == "idempotency_error":
@@ -175,7 +178,7 @@ func (c *client) do(ctx context.Context, method, path string, body any, key stri
 	for n := 1; ; n++ {
 		a = c.once(ctx, method, path, b, key)
 		a.attempts = n
-		if !retryable(a) || method != http.MethodGet && key == "" || time.Now().After(deadline) || ctx.Err() != nil {
+		if !retryable(a, path) || method != http.MethodGet && key == "" || time.Now().After(deadline) || ctx.Err() != nil {
 			return a
 		}
 		select {
