@@ -146,3 +146,20 @@ func uniquePaymentID(rec *Transaction) string {
 	}
 	return rec.Acquirer + pad(rec.BatchNumber) + pad(rec.STAN) + rec.AuthCode
 }
+
+// refundSigned: a refund transaction (TxnType 1) is sent without
+// ProviderData. Notes §8.4: GKS sends ProviderData for refunds only "when
+// the series requires a signature"; Tender's refund API has no credit-note
+// input, and the credit note is issued after the refund, with the refund's
+// AADE transaction id (returned in details). The simulator checks a
+// refund's ProviderData when one is sent, and requires none.
+const refundSigned = false
+
+// completionUnsigned: a pre-authorization completion (TxnType 3) carries no
+// ProviderData; the pre-authorization was signed for the invoice (notes
+// §10.3 requires the signature for TxnType 0/1/2/9 only).
+const completionUnsigned = true
+
+// InitialTransaction of a refund or completion is the original intent's
+// Id, as GKS sends it (notes §7.4); mydata-dll's "TransactionId field of
+// the original" reading is not used.

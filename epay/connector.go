@@ -30,6 +30,11 @@ type Options struct {
 	// LostAfter: a payment whose txninit got no answer and for which ePay
 	// has no intent after this long never reached ePay (default 2 min).
 	LostAfter time.Duration
+	// OperationWait is how long a refund or pre-authorization completion,
+	// a transaction of its own on the terminal, is waited for before it is
+	// left in doubt for CheckOperation (default 30 s; keep it below the
+	// engine's provider timeout).
+	OperationWait time.Duration
 }
 
 // Connector is the epay tender.Connector: Impact signs, ePay's WebECR
@@ -64,6 +69,9 @@ func New(o Options) *Connector {
 	if o.LostAfter == 0 {
 		o.LostAfter = 2 * time.Minute
 	}
+	if o.OperationWait == 0 {
+		o.OperationWait = 30 * time.Second
+	}
 	return &Connector{opts: o, log: o.Logger, clients: map[string]*WebECRClient{}, termIDs: map[string]string{}}
 }
 
@@ -87,12 +95,6 @@ func (c *Connector) ValidatePayment(p *tender.Payment, a *tender.Account, t *ten
 	if p.Currency != "EUR" {
 		return tender.Invalid("currency", "ePay terminals take EUR only")
 	}
-	if p.CaptureMode == tender.CaptureManual {
-		// The terminal would take the money at once: a merchant who asked
-		// to capture later must hear so before anything is charged.
-		return &tender.Error{Code: tender.ENotSupported, Param: "capture",
-			Message: "ePay terminal sales are captured when approved; capture \"manual\" is not supported"}
-	}
 	if _, _, err := terminalConfig(t); err != nil {
 		return err
 	}
@@ -110,6 +112,9 @@ type payState struct {
 	Input      string    `json:"input"`
 	Signature  string    `json:"signature"`
 	ProviderID string    `json:"provider_id"`
+	// PreAuth: capture "manual", sent as a pre-authorization (TxnType 2)
+	// and completed by Capture (TxnType 3).
+	PreAuth bool `json:"pre_auth,omitempty"`
 }
 
 func (st *payState) raw() json.RawMessage {
@@ -214,7 +219,8 @@ func (c *Connector) Start(ctx context.Context, op *tender.Op) (tender.Update, er
 		c.log.Warn("epay: Impact signature refused", "payment", p.ID, "err", err)
 		return tender.Update{}, tender.Wrap(tender.EProvider, err, "the e-invoicing provider's signature does not match the invoice; nothing was sent to the terminal")
 	}
-	st := &payState{TID: tid, StartedAt: now, UID: clear.UID, Input: signed.Input, Signature: signed.Signature, ProviderID: cfg.providerID}
+	st := &payState{TID: tid, StartedAt: now, UID: clear.UID, Input: signed.Input, Signature: signed.Signature, ProviderID: cfg.providerID,
+		PreAuth: p.CaptureMode == tender.CaptureManual}
 
 	// 3. Queue it on the terminal.
 	wc := c.webecr(cfg)
@@ -224,7 +230,11 @@ func (c *Connector) Start(ctx context.Context, op *tender.Op) (tender.Update, er
 	}
 	st.TerminalID = termID
 	mark, _ := markForProviderData(clear.Mark)
-	tx := TxnInitRequest{TxnType: TxnSale, Amount: clear.Payable, CurrencyCode: CurrencyEUR, CustomerReference: p.ID,
+	txnType := TxnSale
+	if st.PreAuth {
+		txnType = TxnPreAuth
+	}
+	tx := TxnInitRequest{TxnType: txnType, Amount: clear.Payable, CurrencyCode: CurrencyEUR, CustomerReference: p.ID,
 		ProviderData: &ProviderData{Uid: clear.UID, Mark: mark, SignatureTimestamp: clear.Timestamp,
 			NetAmount: clear.Net, VatAmount: clear.VAT, TotalAmount: clear.Total,
 			ProviderId: NumID(cfg.providerID), Signature: signed.Signature}}

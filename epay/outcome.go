@@ -21,6 +21,10 @@ func (c *Connector) decide(p *tender.Payment, st *payState, in Intent, rec *Tran
 			name = "no result"
 		}
 	}
+	if st.PreAuth && rec != nil && rec.Approved && rec.Voided {
+		return tender.Update{Status: tender.StatusCanceled, Note: "the host record shows the pre-authorization voided",
+			Failure: &tender.Failure{Code: tender.FailCanceled, Message: "The pre-authorization was voided; the held amount is released."}}
+	}
 	if result == ResultApproved || rec != nil && rec.Approved {
 		u := c.approved(p, st, in, rec)
 		switch result {
@@ -67,6 +71,14 @@ func (c *Connector) approved(p *tender.Payment, st *payState, in Intent, rec *Tr
 	in.Amount, in.TipAmount = amount, tip
 	d := approvedDetails(st, in, rec)
 	u := tender.Update{Status: tender.StatusCaptured, Details: d, Receipt: receipt(d), Note: "approved on the terminal"}
+	if st.PreAuth {
+		// A pre-authorization holds the amount; Capture completes it.
+		u.Status, u.Note = tender.StatusAuthorized, "pre-authorization approved on the terminal"
+		if amount != p.Amount {
+			u.Discrepancy = "the terminal pre-authorized EUR " + string(Euros(amount)) + " for this payment of EUR " + string(Euros(p.Amount))
+		}
+		return u
+	}
 	if amount != p.Amount || tip != 0 {
 		u.Captured = amount + tip
 		d[DetailAmount], d[DetailTip] = string(Euros(amount)), string(Euros(tip))

@@ -113,7 +113,10 @@ const (
 
 // TxnType values used here (notes §7.4).
 const (
-	TxnSale = 0
+	TxnSale       = 0
+	TxnRefund     = 1 // with InitialTransaction: a refund linked to the sale
+	TxnPreAuth    = 2
+	TxnCompletion = 3 // of a pre-authorization, InitialTransaction required
 )
 
 // CurrencyEUR is ISO 4217 numeric for the euro.
@@ -250,15 +253,19 @@ func (p ProviderData) ClearText(payable int64, tid string) ClearText {
 
 // TxnInitRequest is the body of POST /terminal/{id}/txninit/.
 type TxnInitRequest struct {
-	TxnType           int           `json:"TxnType"`
-	Amount            int64         `json:"Amount"`
-	TipAmount         int64         `json:"TipAmount,omitempty"`
-	CurrencyCode      int           `json:"CurrencyCode"`
-	Instalments       int           `json:"Instalments,omitempty"`
-	CustomerReference string        `json:"CustomerReference"`
-	PaymentType       int           `json:"PaymentType"`
-	ProviderData      *ProviderData `json:"ProviderData,omitempty"`
-	Timeout           int           `json:"Timeout"`
+	TxnType           int    `json:"TxnType"`
+	Amount            int64  `json:"Amount"`
+	TipAmount         int64  `json:"TipAmount,omitempty"`
+	CurrencyCode      int    `json:"CurrencyCode"`
+	Instalments       int    `json:"Instalments,omitempty"`
+	CustomerReference string `json:"CustomerReference"`
+	// InitialTransaction is the original intent's Id for a refund or a
+	// pre-authorization completion (notes §7.4: GKS sends the original
+	// intent's Id).
+	InitialTransaction *NumID        `json:"InitialTransaction,omitempty"`
+	PaymentType        int           `json:"PaymentType"`
+	ProviderData       *ProviderData `json:"ProviderData,omitempty"`
+	Timeout            int           `json:"Timeout"`
 }
 
 // Intent is a transaction intent (notes §7.5).

@@ -86,13 +86,15 @@ func (s *Sim) record(in *intent, at time.Time, approved bool, code string) *txn 
 	auth := ""
 	if approved {
 		auth = randomDigits(6)
-		s.usedSigs[in.signature] = true
+		if in.signature != "" {
+			s.usedSigs[in.signature] = true
+		}
 	}
 	card, pan := "VISA", "476173******0119"
 	if in.Amount%2 == 1 {
 		card, pan = "MASTERCARD", "516732******6411"
 	}
-	rec := &txn{intentID: string(in.ID), at: at}
+	rec := &txn{intentID: string(in.ID), at: at, initial: in.InitialTransaction}
 	rec.Transaction = epay.Transaction{ID: epay.StrID(strconv.FormatInt(s.nextID(), 10)), CardPAN: pan, CardType: card,
 		TID: t.TID, MID: "000000011719", Acquirer: "075", HostResponseCode: code, RRN: randomDigits(12), AuthCode: auth,
 		CustomerReference: in.CustomerReference, Approved: approved, TxnType: in.TxnType, STAN: t.stan,

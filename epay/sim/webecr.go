@@ -160,22 +160,30 @@ func (s *Sim) txninit(w http.ResponseWriter, r *http.Request) {
 		fieldError(w, "TxnType", "Invalid transaction type.")
 		return
 	}
-	needsSig := req.TxnType == 0 || req.TxnType == 1 || req.TxnType == 2 || req.TxnType == 9
-	if needsSig {
-		if req.ProviderData == nil {
-			fieldError(w, "ProviderData", "This field is required.")
-			return
-		}
+	// A sale, pre-authorization or pre-payment needs the provider's
+	// signature (notes §10.3); a refund carries one only when the credit
+	// note's series requires it (notes §8.4), and is then checked; a
+	// completion is covered by its pre-authorization's.
+	needsSig := req.TxnType == epay.TxnSale || req.TxnType == epay.TxnPreAuth || req.TxnType == 9
+	if needsSig && req.ProviderData == nil {
+		fieldError(w, "ProviderData", "This field is required.")
+		return
+	}
+	if req.ProviderData != nil {
 		if msg := s.checkSignature(req, t); msg != "" {
 			fieldError(w, "ProviderData", msg)
 			return
 		}
 	}
+	if field, msg := s.checkFollowUp(req, t); msg != "" {
+		fieldError(w, field, msg)
+		return
+	}
 	in := &intent{tid: t.TID, created: s.clock.Now(), noResponse: req.Amount%100 == 55}
 	in.Intent = epay.Intent{ID: epay.NumID(strconv.FormatInt(s.nextID(), 10)), Status: epay.StatusPending,
 		TxnType: req.TxnType, Amount: req.Amount, TipAmount: req.TipAmount, CurrencyCode: req.CurrencyCode,
 		Instalments: req.Instalments, CustomerReference: req.CustomerReference,
-		Terminal: epay.NumID(strconv.FormatInt(t.ID, 10))}
+		Terminal: epay.NumID(strconv.FormatInt(t.ID, 10)), InitialTransaction: req.InitialTransaction}
 	if req.ProviderData != nil {
 		in.signature = req.ProviderData.Signature
 	}
