@@ -146,6 +146,9 @@ func (e *env) apply(p *tender.Payment, u tender.Update) {
 	if u.Failure != nil {
 		p.Failure = u.Failure
 	}
+	if u.Receipt != nil {
+		p.Receipt = u.Receipt
+	}
 	if u.Details != nil {
 		if p.Details == nil {
 			p.Details = map[string]string{}

@@ -144,7 +144,7 @@ func (c *Connector) interpret(ctx context.Context, cfg *config, wc *WebECRClient
 	if err != nil {
 		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay's transaction records could not be read")
 	}
-	return c.decide(p, st, in, rec), nil
+	return c.decide(cfg, p, st, in, rec), nil
 }
 
 // Cancel withdraws a payment the terminal has not taken yet (intent

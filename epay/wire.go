@@ -296,28 +296,33 @@ func (i Intent) ResultCode() int {
 
 // Transaction is a host transaction record of GET /transaction/ (notes §7.7).
 type Transaction struct {
-	ID                StrID   `json:"Id"`
-	CardPAN           string  `json:"CardPAN"`
-	CardType          string  `json:"CardType"`
-	TID               string  `json:"TID"`
-	MID               string  `json:"MID"`
-	Acquirer          string  `json:"Acquirer"`
-	HostResponseCode  string  `json:"HostResponseCode"`
-	RRN               string  `json:"RRN"`
-	AuthCode          string  `json:"AuthCode"`
-	CustomerReference string  `json:"CustomerReference"`
-	Approved          bool    `json:"Approved"`
-	Voided            bool    `json:"Voided"`
-	TxnType           int     `json:"TxnType"`
-	STAN              int     `json:"STAN"`
-	BatchNumber       int     `json:"BatchNumber"`
-	Amount            int64   `json:"Amount"`
-	TipAmount         int64   `json:"TipAmount"`
-	CurrencyCode      int     `json:"CurrencyCode"`
-	PaymentType       int     `json:"PaymentType"`
-	PosEntryMode      int     `json:"PosEntryMode"`
-	Timestamp         string  `json:"Timestamp"`
-	VoidTimestamp     *string `json:"VoidTimestamp"`
+	ID                StrID  `json:"Id"`
+	CardPAN           string `json:"CardPAN"`
+	CardType          string `json:"CardType"`
+	TID               string `json:"TID"`
+	MID               string `json:"MID"`
+	Acquirer          string `json:"Acquirer"`
+	HostResponseCode  string `json:"HostResponseCode"`
+	RRN               string `json:"RRN"`
+	AuthCode          string `json:"AuthCode"`
+	CustomerReference string `json:"CustomerReference"`
+	Approved          bool   `json:"Approved"`
+	Voided            bool   `json:"Voided"`
+	TxnType           int    `json:"TxnType"`
+	STAN              int    `json:"STAN"`
+	BatchNumber       int    `json:"BatchNumber"`
+	Amount            int64  `json:"Amount"`
+	TipAmount         int64  `json:"TipAmount"`
+	CurrencyCode      int    `json:"CurrencyCode"`
+	PaymentType       int    `json:"PaymentType"`
+	PosEntryMode      int    `json:"PosEntryMode"`
+	// AID and ApplicationLabel are the card application, as Impact's
+	// updatePayment names them (aid, applicationLabel, notes §9.2); their
+	// names on the WebECR record are assumed (entryModes in assumptions.go).
+	AID              string  `json:"AID"`
+	ApplicationLabel string  `json:"ApplicationLabel"`
+	Timestamp        string  `json:"Timestamp"`
+	VoidTimestamp    *string `json:"VoidTimestamp"`
 }
 
 // VoidRequest is the body of POST /terminal/{id}/txnvoid/ (notes §7.8).
