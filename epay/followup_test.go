@@ -258,3 +258,23 @@ func TestPreAuthorizationInDoubtAndCancel(t *testing.T) {
 		t.Errorf("failure %+v", q.Failure)
 	}
 }
+
+// After the sale's batch is closed ePay refuses its void; the whole refund
+// becomes a refund transaction instead, and the sale is not voided.
+func TestFullRefundAfterBatchClosed(t *testing.T) {
+	e := newEnv(t)
+	p := e.approvedSale(2000)
+	if !e.sim.CloseBatch(testTID) {
+		t.Fatal("no terminal")
+	}
+	u, err := e.refund(p, "ref-all", 2000)
+	if err != nil || len(u.Details[epay.DetailLastRefundTransactionID]) != 21 || u.Details["void_transaction_id"] != "" {
+		t.Fatalf("refund after the batch closed: %+v %v", u, err)
+	}
+	if l := e.ledger(p.ID); len(l) != 1 || l[0].Voided {
+		t.Fatalf("sale %+v", l)
+	}
+	if r := e.follow(p.ID, epay.TxnRefund); len(r) != 1 || r[0].Amount != 2000 || !r[0].Approved {
+		t.Fatalf("refunds %+v", r)
+	}
+}

@@ -157,3 +157,18 @@ func (s *Sim) CancelAtTerminal(tid string) bool {
 	s.finish(target, epay.ResultCancelled)
 	return true
 }
+
+// CloseBatch closes terminal tid's batch (end of day, notes §10.4): its
+// transactions can no longer be voided, only refunded. It reports whether
+// the terminal exists.
+func (s *Sim) CloseBatch(tid string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.terminalByTID(tid)
+	if t == nil {
+		return false
+	}
+	s.advance()
+	t.batch++
+	return true
+}

@@ -50,6 +50,13 @@ func (s *Sim) routes() {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+	m.HandleFunc("POST /webecr/_sim/terminals/{tid}/close-batch", func(w http.ResponseWriter, r *http.Request) {
+		if !s.CloseBatch(r.PathValue("tid")) {
+			detail(w, http.StatusNotFound, "Not found.")
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	m.HandleFunc("GET /webecr/_sim/ledger", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Ledger())
 	})
@@ -303,6 +310,11 @@ func (s *Sim) txnvoid(w http.ResponseWriter, r *http.Request) {
 			return
 		case rec.Voided:
 			fieldError(w, "OriginalIdentifier", "The transaction is already voided.")
+			return
+		case rec.BatchNumber != t.batch:
+			// A void reverses a transaction of the open batch only; after
+			// the batch is closed, a refund is the way back (notes §8.4).
+			fieldError(w, "OriginalIdentifier", "The transaction's batch is closed; it can only be refunded.")
 			return
 		}
 		rec.Voided = true
