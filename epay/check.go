@@ -59,7 +59,7 @@ func (c *Connector) CheckOperation(ctx context.Context, kind tender.OpKind, op *
 			return out, tender.Update{Note: note}, nil
 		}
 		if kind == tender.OpCapture {
-			return out, completionDone(p, st, fin, rec, op.Amount), nil
+			return out, c.completionDone(cfg, p, st, fin, rec, op.Amount), nil
 		}
 		u := refundDone(fin, rec)
 		u.Note = note

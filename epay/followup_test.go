@@ -194,6 +194,10 @@ func TestPreAuthorizationCompletion(t *testing.T) {
 		len(u.Details[epay.DetailMyDATATransactionID]) != 21 || u.Details[epay.DetailMyDATATransactionID] == preAuthID {
 		t.Fatalf("completion: %+v %v", u, err)
 	}
+	if text := strings.Join(u.Receipt.Lines, "\n"); !strings.Contains(text, "PRE-AUTH COMPLETION") || !strings.Contains(text, "AMOUNT: EUR 25.00") ||
+		!strings.Contains(text, u.Details[epay.DetailMyDATATransactionID]) {
+		t.Errorf("completion receipt:\n%s", text)
+	}
 	e.apply(p, u)
 	p.CapturedAmount = 2500
 	c := e.follow(p.ID, epay.TxnCompletion)

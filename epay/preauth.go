@@ -54,7 +54,7 @@ func (c *Connector) Capture(ctx context.Context, op *tender.Op) (tender.Update, 
 	}
 	switch followUpOutcome(in, rec) {
 	case tender.OpSucceeded:
-		return completionDone(p, st, in, rec, op.Amount), nil
+		return c.completionDone(cfg, p, st, in, rec, op.Amount), nil
 	case tender.OpPending:
 		return tender.Update{}, tender.Errorf(tender.EUnavailable, "the terminal reported %s for the completion and ePay has no host record for it yet; Tender asks again", resultNames[in.ResultCode()])
 	}
@@ -62,8 +62,9 @@ func (c *Connector) Capture(ctx context.Context, op *tender.Op) (tender.Update, 
 }
 
 // completionDone is the Update of an approved completion: captured (the
-// authorization closes), with the myDATA block of the completion.
-func completionDone(p *tender.Payment, st *payState, in *Intent, rec *Transaction, amount int64) tender.Update {
+// authorization closes), with the myDATA block and the receipt of the
+// completion.
+func (c *Connector) completionDone(cfg *config, p *tender.Payment, st *payState, in *Intent, rec *Transaction, amount int64) tender.Update {
 	taken := *in
 	if rec != nil && rec.Amount > 0 {
 		taken.Amount, taken.TipAmount = rec.Amount, rec.TipAmount
@@ -71,7 +72,9 @@ func completionDone(p *tender.Payment, st *payState, in *Intent, rec *Transactio
 	d := approvedDetails(st, taken, rec)
 	d[DetailCompletionIntentID] = string(in.ID)
 	d[DetailIntentID] = st.IntentID
-	u := tender.Update{Status: tender.StatusCaptured, Details: d, Note: "pre-authorization completed on the terminal"}
+	taken.TxnType = TxnCompletion
+	u := tender.Update{Status: tender.StatusCaptured, Details: d, Note: "pre-authorization completed on the terminal",
+		Receipt: c.receipt(cfg, p, st, taken, rec, ResultApproved, d[DetailMyDATATransactionID])}
 	if taken.Amount != amount {
 		u.Discrepancy = "the terminal completed EUR " + string(Euros(taken.Amount)) + " of a capture of EUR " + string(Euros(amount))
 	}

@@ -18,14 +18,14 @@ import (
 // receiptLabels are the receipt's words, by language.
 var receiptLabels = map[string]map[string]string{
 	"en": {
-		"terminal": "TERMINAL", "mid": "MERCHANT ID", "date": "DATE", "sale": "SALE", "preauth": "PRE-AUTHORIZATION",
+		"terminal": "TERMINAL", "mid": "MERCHANT ID", "date": "DATE", "sale": "SALE", "preauth": "PRE-AUTHORIZATION", "completion": "PRE-AUTH COMPLETION",
 		"card": "CARD", "aid": "AID", "app": "APPLICATION", "entry": "ENTRY", "auth": "AUTH CODE", "stan": "STAN",
 		"rrn": "RRN", "amount": "AMOUNT", "tip": "TIP", "total": "TOTAL", "txid": "TRANSACTION ID", "host": "RESPONSE",
 		"approved": "APPROVED", "declined": "DECLINED", "cancelled": "CANCELLED",
 		"contactless": "CONTACTLESS", "chip": "CHIP", "magstripe": "MAGNETIC STRIPE", "manual": "MANUAL", "ecommerce": "E-COMMERCE",
 	},
 	"el": {
-		"terminal": "ΤΕΡΜΑΤΙΚΟ", "mid": "ΚΩΔ. ΕΜΠΟΡΟΥ", "date": "ΗΜΕΡΟΜΗΝΙΑ", "sale": "ΠΩΛΗΣΗ", "preauth": "ΠΡΟΕΓΚΡΙΣΗ",
+		"terminal": "ΤΕΡΜΑΤΙΚΟ", "mid": "ΚΩΔ. ΕΜΠΟΡΟΥ", "date": "ΗΜΕΡΟΜΗΝΙΑ", "sale": "ΠΩΛΗΣΗ", "preauth": "ΠΡΟΕΓΚΡΙΣΗ", "completion": "ΟΛΟΚΛΗΡΩΣΗ ΠΡΟΕΓΚΡΙΣΗΣ",
 		"card": "ΚΑΡΤΑ", "aid": "AID", "app": "ΕΦΑΡΜΟΓΗ", "entry": "ΤΡΟΠΟΣ", "auth": "ΚΩΔ. ΕΓΚΡΙΣΗΣ", "stan": "STAN",
 		"rrn": "RRN", "amount": "ΠΟΣΟ", "tip": "ΦΙΛΟΔΩΡΗΜΑ", "total": "ΣΥΝΟΛΟ", "txid": "ΚΩΔ. ΣΥΝΑΛΛΑΓΗΣ", "host": "ΑΠΑΝΤΗΣΗ",
 		"approved": "ΕΓΚΡΙΘΗΚΕ", "declined": "ΑΠΟΡΡΙΦΘΗΚΕ", "cancelled": "ΑΚΥΡΩΘΗΚΕ",
@@ -75,7 +75,10 @@ func (c *Connector) receipt(cfg *config, p *tender.Payment, st *payState, in Int
 	add("mid", mid)
 	add("date", at.In(greekTime).Format("02/01/2006 15:04:05"))
 	kind := l["sale"]
-	if st.PreAuth {
+	switch {
+	case in.TxnType == TxnCompletion:
+		kind = l["completion"]
+	case st.PreAuth:
 		kind = l["preauth"]
 	}
 	lines = append(lines, kind)
