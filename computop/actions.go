@@ -3,6 +3,7 @@ package computop
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -206,10 +207,55 @@ func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, e
 		Note:    "Paygate reversal"}, nil
 }
 
-// Refund is not supported: the Wero page of the seed documents no credit
-// call, and the notes show none for Wero.
+// Refund credits op.Amount of what was captured back to the shopper
+// (credit.aspx, notes §13), in part and more than once. Tender checks what it
+// can before sending: the notify answered, an amount within what is
+// captured and not yet refunded. ReqId comes from the operation id, so a
+// retried request never credits twice. A credit that Paygate reports still
+// in transit (Code 6… or 7…) is in doubt: CheckOperation finds it in the
+// inquiry's AmountCred once it is booked.
 func (c *Connector) Refund(ctx context.Context, op *tender.Op) (tender.Update, error) {
-	return tender.Update{}, tender.Errorf(tender.ENotSupported, "Computop Paygate documents no refund (credit) for Wero; refund the shopper outside Tender")
+	cfg, err := parseAccount(op.Account)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	p := op.Payment
+	st, err := loadState(p)
+	if err != nil {
+		return tender.Update{}, err
+	}
+	if err := followUpReady(p, st); err != nil {
+		return tender.Update{}, err
+	}
+	switch p.Status {
+	case tender.StatusCaptured, tender.StatusPartiallyCaptured, tender.StatusPartiallyRefunded:
+	default:
+		return tender.Update{}, tender.Errorf(tender.EConflict, "a %s payment cannot be refunded", p.Status)
+	}
+	left := p.CapturedAmount - p.RefundedAmount
+	switch {
+	case op.Amount < creditMinAmount:
+		return tender.Update{}, tender.Invalid("amount", "the refund amount must be positive")
+	case op.Amount > left:
+		return tender.Update{}, tender.Invalid("amount", "the refund amount exceeds the %d cents captured and not refunded", left)
+	}
+	r, err := c.client(cfg).Credit(ctx, &Action{PayID: st.PayID, TransID: st.TransID, Amount: op.Amount,
+		Currency: p.Currency, ReqID: ReqID(op.ID)})
+	if err != nil {
+		return tender.Update{}, actionError(err, "refund")
+	}
+	switch KindOf(r.Code) {
+	case KindOK:
+	case KindPending, KindInfo:
+		// notes §13: "6 or 7 still in transit (ask again later)".
+		return tender.Update{}, &tender.Error{Code: tender.EUnavailable, ProviderCode: r.Code,
+			Err:     fmt.Errorf("computop: credit: Status %s Code %s", r.Status, r.Code),
+			Message: "Paygate is still processing the refund; Tender asks it for the outcome"}
+	default:
+		return tender.Update{}, refused(r, "refund")
+	}
+	return tender.Update{Details: map[string]string{"last_refund_xid": r.XID},
+		Note: "Paygate credit " + strconv.FormatInt(op.Amount, 10)}, nil
 }
 
 // followUpReady enforces the seed: "Before follow-up actions (capture /

@@ -22,7 +22,18 @@ const (
 	capturePath = "capture.aspx"
 	reversePath = "reverse.aspx"
 	inquirePath = "inquire.aspx"
+	// creditPath refunds. The seed's Wero page does not document it; notes
+	// §13 take it, its fields and its MAC (the request formula, with
+	// PayID) from pretix-computop, which refunds Wero through it. Its
+	// response is assumed to have capture's shape (SpecActionResult).
+	creditPath = "credit.aspx"
 )
+
+// creditMinAmount: the helpdesk minimum (min_amount) is a rule of the
+// payment request's Amount; nothing says it binds a credit, so credits of
+// any positive amount are sent and the last cents of a payment can be
+// refunded.
+const creditMinAmount = 1
 
 // InquiryMAC is the MAC of a status inquiry. The notes (§7.6) only say "MAC
 // per the inquiry docs"; assumed: the request formula without Amount and

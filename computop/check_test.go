@@ -75,8 +75,8 @@ func TestCheckOperationCapture(t *testing.T) {
 	if e := h.ledger(p.ID); len(e.Captures) != 1 || e.AmountCap != 800 {
 		t.Fatalf("the checks changed the ledger: %+v", e)
 	}
-	if _, _, err := h.conn.CheckOperation(ctx, tender.OpRefund, h.op(h.get(p.ID), "ref-1", 100)); tender.ErrorCodeOf(err) != tender.ENotSupported {
-		t.Fatalf("refund check: %v", err)
+	if _, _, err := h.conn.CheckOperation(ctx, tender.OpCancel, h.op(h.get(p.ID), "cancel-1", 0)); tender.ErrorCodeOf(err) != tender.ENotSupported {
+		t.Fatalf("cancel check: %v", err)
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // Client makes Paygate's server-to-server calls (capture.aspx,
-// reverse.aspx, inquire.aspx) and builds the browser request for WERO.aspx.
+// reverse.aspx, credit.aspx, inquire.aspx) and builds the browser request for WERO.aspx.
 type Client struct {
 	BaseURL  string // e.g. https://www.computop-paygate.com (no trailing slash)
 	Merchant *Merchant
@@ -28,7 +28,7 @@ var ErrUnanswered = errors.New("computop: Paygate did not answer")
 // URL returns the URL of a Paygate page.
 func (c *Client) URL(path string) string { return strings.TrimRight(c.BaseURL, "/") + "/" + path }
 
-// Action is a capture or reversal of a Paygate payment.
+// Action is a capture, reversal or credit of a Paygate payment.
 type Action struct {
 	PayID    string
 	TransID  string
@@ -48,7 +48,9 @@ func (a *Action) params(m *Merchant, spec *Spec) (Params, error) {
 	ps.Add("Amount", amount)
 	ps.Add("Currency", a.Currency)
 	ps.Add("MAC", RequestMAC(m.HMACKey, a.PayID, a.TransID, m.ID, amount, a.Currency))
-	ps.AddIf("RefNr", a.RefNr)
+	if spec != &SpecCredit {
+		ps.AddIf("RefNr", a.RefNr)
+	}
 	if spec == &SpecReverse {
 		ps.AddIf("UserData", a.UserData)
 	}
@@ -78,6 +80,18 @@ func (c *Client) Reverse(ctx context.Context, a *Action) (*Result, error) {
 		return nil, err
 	}
 	return c.call(ctx, reversePath, ps, &SpecActionResult)
+}
+
+// Credit refunds an amount of a captured payment (credit.aspx, notes §13).
+// Like Capture, a *FieldError means nothing was sent and an error wrapping
+// ErrUnanswered that the outcome is unknown. A Result whose Code is of
+// KindPending (or KindInfo) is a credit still in transit.
+func (c *Client) Credit(ctx context.Context, a *Action) (*Result, error) {
+	ps, err := a.params(c.Merchant, &SpecCredit)
+	if err != nil {
+		return nil, err
+	}
+	return c.call(ctx, creditPath, ps, &SpecActionResult)
 }
 
 // Inquire asks Paygate for the state of a payment (inquire.aspx), by PayID

@@ -38,8 +38,9 @@ func TestConformance(t *testing.T) {
 			// README: capture "manual" sends PayType=ED; "Partial captures
 			// are allowed up to the authorized amount".
 			ManualCapture: true, PartialCapture: true, MultipleCaptures: true,
-			// README: "Refund: not_supported. The Wero documentation has no credit call."
-			Refund: false,
+			// README: "Refund credits what was captured through
+			// credit.aspx, in part and more than once".
+			Refund: true, PartialRefund: true,
 		},
 		// README (sandbox): "54, or the Decline button: canceled by the shopper (canceled)".
 		CanceledByCustomer: connectortest.Outcome{Status: tender.StatusCanceled, FailureCode: tender.FailCanceledByCustomer},
@@ -99,7 +100,7 @@ func forgedNotify(t *testing.T, env *connectortest.Env, p *tender.Payment) *http
 
 // paygateLedger reads what the simulated Paygate believes: a payment with
 // Code 00000000 was authorized; AmountCap is what is captured and not
-// reversed.
+// reversed, AmountCred what is credited back.
 func paygateLedger(t *testing.T, env *connectortest.Env) map[string]connectortest.Ledger {
 	out := map[string]connectortest.Ledger{}
 	for _, e := range env.Sandbox.Handler.(*sim.Sim).Ledger() {
@@ -107,6 +108,7 @@ func paygateLedger(t *testing.T, env *connectortest.Env) map[string]connectortes
 		if e.Code == computop.CodeOK {
 			l.Authorized++
 			l.Captured += e.AmountCap
+			l.Refunded += e.AmountCred
 		}
 		out[e.TransID] = l
 	}

@@ -268,10 +268,6 @@ func TestApproveAutomaticCapture(t *testing.T) {
 			if h.rejected.Load() != 0 {
 				t.Errorf("%d callbacks rejected", h.rejected.Load())
 			}
-			// Refund is not supported for Wero.
-			if _, err := h.conn.Refund(context.Background(), h.op(p, "r1", 100)); tender.ErrorCodeOf(err) != tender.ENotSupported {
-				t.Errorf("refund: %v", err)
-			}
 		})
 	}
 }

@@ -93,8 +93,21 @@ var SpecReverse = Spec{Name: "reverse.aspx request", Fields: []Field{
 	field("ReqId", "ans..32", O),
 }}
 
-// SpecActionResult is the table of the response of capture.aspx and
-// reverse.aspx. It carries no MAC (notes §2.2).
+// SpecCredit is the table of encrypted parameters of credit.aspx (notes
+// §13: pretix-computop's refund). refnr is not sent: no source shows it.
+var SpecCredit = Spec{Name: "credit.aspx request", Fields: []Field{
+	field("MerchantID", "ans..30", M),
+	field("PayID", "an32", M),
+	field("TransID", "ans..64", M),
+	field("Amount", "n..10", M),
+	field("Currency", "a3", M),
+	field("MAC", "an64", M),
+	field("ReqId", "ans..32", O),
+}}
+
+// SpecActionResult is the table of the response of capture.aspx,
+// reverse.aspx and credit.aspx (the credit's is assumed to be the same,
+// see creditPath). It carries no MAC (notes §2.2).
 var SpecActionResult = Spec{Name: "capture/reverse response", Fields: []Field{
 	field("mid", "ans..30", M),
 	field("PayID", "an32", M),

@@ -146,3 +146,37 @@ func uniquePaymentID(rec *Transaction) string {
 	}
 	return rec.Acquirer + pad(rec.BatchNumber) + pad(rec.STAN) + rec.AuthCode
 }
+
+// refundSigned: a refund transaction (TxnType 1) is sent without
+// ProviderData. Notes §8.4: GKS sends ProviderData for refunds only "when
+// the series requires a signature"; Tender's refund API has no credit-note
+// input, and the credit note is issued after the refund, with the refund's
+// AADE transaction id (returned in details). The simulator checks a
+// refund's ProviderData when one is sent, and requires none.
+const refundSigned = false
+
+// completionUnsigned: a pre-authorization completion (TxnType 3) carries no
+// ProviderData; the pre-authorization was signed for the invoice (notes
+// §10.3 requires the signature for TxnType 0/1/2/9 only).
+const completionUnsigned = true
+
+// InitialTransaction of a refund or completion is the original intent's
+// Id, as GKS sends it (notes §7.4); mydata-dll's "TransactionId field of
+// the original" reading is not used.
+
+// tipInSignedPayable: whether a tip is inside the payable amount that
+// Impact signs and that is the intent's Amount. Notes §5.5 and §13.3: not
+// known; WebECR has a separate TipAmount and Impact's signpos no tip field.
+// Chosen (the notes' proposal): no. The signed payable, and txninit's
+// Amount, exclude the tip, which travels as TipAmount; the invoice's
+// amounts exclude it too; myDATA carries it as tipAmount beside amount.
+// Tender's payment amount is what the card is charged: payable + tip.
+const tipInSignedPayable = false
+
+// entryModes maps the ISO 8583 POS entry mode's first two digits, as the
+// host record's PosEntryMode carries it (7 or 73 in the notes, §7.7), to a
+// receipt word. Which codes ePay sends is not documented [I]. The record's AID and
+// ApplicationLabel field names are assumed too (Impact's updatePayment has
+// aid and applicationLabel, notes §9.2; the WebECR record list, §7.7, has
+// neither); a record without them prints without those lines.
+var entryModes = map[int]string{1: "manual", 2: "magstripe", 5: "chip", 7: "contactless", 10: "ecommerce", 80: "magstripe", 90: "magstripe", 91: "contactless"}

@@ -98,7 +98,7 @@ type providersSignature struct {
 // signedDetails are the myDATA fields known once Impact has signed.
 func signedDetails(st *payState, amount int64) map[string]string {
 	return map[string]string{
-		DetailMyDATAType: "7", DetailMyDATAAmount: string(Euros(amount)), DetailMyDATATip: "0.00",
+		DetailMyDATAType: "7", DetailMyDATAAmount: string(Euros(amount)), DetailMyDATATip: string(Euros(st.Tip)),
 		DetailMyDATATID: st.TID, DetailMyDATASigningAuthor: signingAuthor(st.ProviderID),
 		DetailMyDATASignature: st.Signature, DetailMyDATAPOSInput: st.Input, DetailInvoiceUID: st.UID,
 	}
@@ -131,15 +131,4 @@ func approvedDetails(st *payState, in Intent, rec *Transaction) map[string]strin
 		POSInput: st.Input})
 	d[DetailMyDATA] = string(b)
 	return d
-}
-
-func receipt(d map[string]string) *tender.Receipt {
-	return &tender.Receipt{Lines: []string{
-		d[DetailCardType] + " " + d[DetailMaskedPAN],
-		"TID " + d[DetailMyDATATID] + "  MID " + d[DetailMID],
-		"RRN " + d[DetailRRN] + "  AUTH " + d[DetailAuthCode],
-		"AMOUNT EUR " + d[DetailMyDATAAmount],
-		"TRANSACTION ID " + d[DetailMyDATATransactionID],
-		"APPROVED",
-	}}
 }

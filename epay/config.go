@@ -19,6 +19,8 @@ const (
 	SettingProviderID        = "provider_id"
 	SettingNSPCode           = "nsp_code"
 	SettingSignatureDuration = "signature_duration"
+	SettingMerchantName      = "merchant_name"    // printed on receipts
+	SettingReceiptLanguage   = "receipt_language" // "en" (default) or "el"
 
 	CredImpactAPIKey = "impact_api_key"
 	CredUser         = "user"
@@ -36,6 +38,7 @@ type config struct {
 	pub                          *ecdsa.PublicKey
 	providerID, nspCode, dur     string
 	impactKey, user, password    string
+	merchantName, lang           string
 }
 
 func orDefault(v, d string) string {
@@ -50,7 +53,14 @@ func accountConfig(a *tender.Account) (*config, error) {
 	s, c := a.Settings, a.Credentials
 	cfg := &config{prefix: s[SettingWebECRPathPrefix], providerID: orDefault(s[SettingProviderID], DefaultProviderID),
 		nspCode: orDefault(s[SettingNSPCode], DefaultNSPCode), dur: orDefault(s[SettingSignatureDuration], DefaultSignatureDuration),
-		impactKey: c[CredImpactAPIKey], user: c[CredUser], password: c[CredPassword]}
+		impactKey: c[CredImpactAPIKey], user: c[CredUser], password: c[CredPassword],
+		merchantName: s[SettingMerchantName], lang: orDefault(s[SettingReceiptLanguage], "en")}
+	if cfg.lang != "en" && cfg.lang != "el" {
+		return nil, tender.Invalid("settings."+SettingReceiptLanguage, "receipt_language must be en (English) or el (Greek)")
+	}
+	if len(cfg.merchantName) > 64 {
+		return nil, tender.Invalid("settings."+SettingMerchantName, "merchant_name is at most 64 characters")
+	}
 	switch s[SettingTest] {
 	case "Y":
 		cfg.impactURL = orDefault(s[SettingImpactTestURL], DefaultImpactTestURL)

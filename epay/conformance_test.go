@@ -40,13 +40,13 @@ func TestConformance(t *testing.T) {
 			// README: "Cancel works while the terminal has not taken the
 			// payment (intent PENDING)".
 			CancelOpen: true,
-			// README: the terminal captures an approved sale ("Approved →
-			// captured").
-			ManualCapture: false,
-			// README: "Refund = void of the approved sale (txnvoid), whole
-			// amount only ... Partial refunds need a credit note signed by
-			// Impact: not supported."
-			Refund: true, PartialRefund: false,
+			// README: capture "manual" is a pre-authorization (TxnType 2),
+			// completed once by a capture (TxnType 3) of at most its amount.
+			ManualCapture: true, PartialCapture: true, MultipleCaptures: false,
+			// README: a refund voids the whole sale while ePay allows it,
+			// else (and for partial and later refunds) a refund
+			// transaction (TxnType 1) linked to the sale.
+			Refund: true, PartialRefund: true,
 		},
 		// README: "cancelled on the device → canceled".
 		CanceledByCustomer: connectortest.Outcome{Status: tender.StatusCanceled, FailureCode: tender.FailCanceledAtTerminal},
@@ -64,20 +64,37 @@ func greekInvoice(amount int64, n int) json.RawMessage {
 		time.Now().Format("2006-01-02"), n, net, amount-net, amount))
 }
 
-// hostLedger reads the sales ePay's host recorded, by CustomerReference
-// (the Tender payment id); a void returns the whole sale.
+// hostLedger reads the transactions ePay's host recorded, by
+// CustomerReference (the Tender payment id): an approved sale or
+// pre-authorization is an authorization (a voided one returns a sale's
+// amount, and a pre-authorization's takes nothing); a completion takes its
+// amount and a refund returns its, both booked to the transaction they
+// follow up (Entry.Of).
 func hostLedger(t *testing.T, env *connectortest.Env) map[string]connectortest.Ledger {
 	out := map[string]connectortest.Ledger{}
 	for _, e := range env.Sandbox.Handler.(*sim.Sim).Ledger() {
-		l := out[e.CustomerReference]
+		ref := e.CustomerReference
+		if e.Of != "" {
+			ref = e.Of
+		}
+		l := out[ref]
 		if e.Approved {
-			l.Authorized++
-			l.Captured += e.Amount
-			if e.Voided {
+			switch e.TxnType {
+			case epay.TxnSale:
+				l.Authorized++
+				l.Captured += e.Amount
+				if e.Voided {
+					l.Refunded += e.Amount
+				}
+			case epay.TxnPreAuth:
+				l.Authorized++
+			case epay.TxnCompletion:
+				l.Captured += e.Amount
+			case epay.TxnRefund:
 				l.Refunded += e.Amount
 			}
 		}
-		out[e.CustomerReference] = l
+		out[ref] = l
 	}
 	return out
 }

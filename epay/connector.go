@@ -30,6 +30,11 @@ type Options struct {
 	// LostAfter: a payment whose txninit got no answer and for which ePay
 	// has no intent after this long never reached ePay (default 2 min).
 	LostAfter time.Duration
+	// OperationWait is how long a refund or pre-authorization completion,
+	// a transaction of its own on the terminal, is waited for before it is
+	// left in doubt for CheckOperation (default 30 s; keep it below the
+	// engine's provider timeout).
+	OperationWait time.Duration
 }
 
 // Connector is the epay tender.Connector: Impact signs, ePay's WebECR
@@ -64,6 +69,9 @@ func New(o Options) *Connector {
 	if o.LostAfter == 0 {
 		o.LostAfter = 2 * time.Minute
 	}
+	if o.OperationWait == 0 {
+		o.OperationWait = 30 * time.Second
+	}
 	return &Connector{opts: o, log: o.Logger, clients: map[string]*WebECRClient{}, termIDs: map[string]string{}}
 }
 
@@ -87,16 +95,13 @@ func (c *Connector) ValidatePayment(p *tender.Payment, a *tender.Account, t *ten
 	if p.Currency != "EUR" {
 		return tender.Invalid("currency", "ePay terminals take EUR only")
 	}
-	if p.CaptureMode == tender.CaptureManual {
-		// The terminal would take the money at once: a merchant who asked
-		// to capture later must hear so before anything is charged.
-		return &tender.Error{Code: tender.ENotSupported, Param: "capture",
-			Message: "ePay terminal sales are captured when approved; capture \"manual\" is not supported"}
-	}
 	if _, _, err := terminalConfig(t); err != nil {
 		return err
 	}
-	_, err := ParseInvoice(p.Input, p.Amount)
+	inv, err := ParseInvoice(p.Input, p.Amount)
+	if err == nil && inv.Tip() != 0 && p.CaptureMode == tender.CaptureManual {
+		return tender.Invalid("invoice.tip_amount", "a pre-authorization (capture \"manual\") takes no tip; add it to the completion's amount instead")
+	}
 	return err
 }
 
@@ -110,6 +115,13 @@ type payState struct {
 	Input      string    `json:"input"`
 	Signature  string    `json:"signature"`
 	ProviderID string    `json:"provider_id"`
+	// Tip is the tip the POS asked for (invoice.tip_amount); Payable the
+	// signed payable amount (the payment's amount less the tip).
+	Tip     int64 `json:"tip,omitempty"`
+	Payable int64 `json:"payable,omitempty"`
+	// PreAuth: capture "manual", sent as a pre-authorization (TxnType 2)
+	// and completed by Capture (TxnType 3).
+	PreAuth bool `json:"pre_auth,omitempty"`
 }
 
 func (st *payState) raw() json.RawMessage {
@@ -186,11 +198,12 @@ func (c *Connector) Start(ctx context.Context, op *tender.Op) (tender.Update, er
 		return tender.Update{}, err
 	}
 	now := c.opts.Clock.Now()
+	payable, tip := inv.Payable(p.Amount), inv.Tip()
 
 	// 1. Impact signs the payment order.
 	req := SignPOSRequest{NSPCode: cfg.nspCode, IssuerTin: inv.vat(), IssueDate: inv.Date, BranchCode: *inv.Branch,
 		InvoiceTypeCode: inv.Type, Series: inv.Series, Identifier: string(inv.Number),
-		PaymentAmount: Euros(p.Amount), TotalNetAmount: Euros(*inv.NetAmount), TotalVatAmount: Euros(*inv.VATAmount),
+		PaymentAmount: Euros(payable), TotalNetAmount: Euros(*inv.NetAmount), TotalVatAmount: Euros(*inv.VATAmount),
 		TotalAmount: Euros(*inv.TotalAmount), TerminalID: tid, SignatureDurationType: cfg.dur}
 	if inv.Mark != "" {
 		m, _ := markForProviderData(string(inv.Mark))
@@ -210,11 +223,12 @@ func (c *Connector) Start(ctx context.Context, op *tender.Op) (tender.Update, er
 	}
 
 	// 2. Check what was signed before it goes anywhere.
-	if err := CheckSigned(clear, signed.Signature, cfg.pub, inv, p.Amount, tid, now, SignatureValidity(cfg.dur)); err != nil {
+	if err := CheckSigned(clear, signed.Signature, cfg.pub, inv, payable, tid, now, SignatureValidity(cfg.dur)); err != nil {
 		c.log.Warn("epay: Impact signature refused", "payment", p.ID, "err", err)
 		return tender.Update{}, tender.Wrap(tender.EProvider, err, "the e-invoicing provider's signature does not match the invoice; nothing was sent to the terminal")
 	}
-	st := &payState{TID: tid, StartedAt: now, UID: clear.UID, Input: signed.Input, Signature: signed.Signature, ProviderID: cfg.providerID}
+	st := &payState{TID: tid, StartedAt: now, UID: clear.UID, Input: signed.Input, Signature: signed.Signature, ProviderID: cfg.providerID,
+		PreAuth: p.CaptureMode == tender.CaptureManual, Tip: tip, Payable: payable}
 
 	// 3. Queue it on the terminal.
 	wc := c.webecr(cfg)
@@ -224,7 +238,11 @@ func (c *Connector) Start(ctx context.Context, op *tender.Op) (tender.Update, er
 	}
 	st.TerminalID = termID
 	mark, _ := markForProviderData(clear.Mark)
-	tx := TxnInitRequest{TxnType: TxnSale, Amount: clear.Payable, CurrencyCode: CurrencyEUR, CustomerReference: p.ID,
+	txnType := TxnSale
+	if st.PreAuth {
+		txnType = TxnPreAuth
+	}
+	tx := TxnInitRequest{TxnType: txnType, Amount: clear.Payable, TipAmount: tip, CurrencyCode: CurrencyEUR, CustomerReference: p.ID,
 		ProviderData: &ProviderData{Uid: clear.UID, Mark: mark, SignatureTimestamp: clear.Timestamp,
 			NetAmount: clear.Net, VatAmount: clear.VAT, TotalAmount: clear.Total,
 			ProviderId: NumID(cfg.providerID), Signature: signed.Signature}}
@@ -241,7 +259,7 @@ func (c *Connector) Start(ctx context.Context, op *tender.Op) (tender.Update, er
 		}
 		// Keep what Impact signed: the POS needs it for myDATA whatever
 		// reconciliation finds.
-		return tender.Update{State: st.raw(), Details: signedDetails(st, p.Amount)},
+		return tender.Update{State: st.raw(), Details: signedDetails(st, payable)},
 			tender.Wrap(tender.EUnavailable, err, "ePay did not answer; the payment's outcome is being checked")
 	}
 	st.IntentID = string(in.ID)
@@ -255,7 +273,7 @@ func (c *Connector) Start(ctx context.Context, op *tender.Op) (tender.Update, er
 	u.ProviderReference = string(in.ID)
 	u.State = st.raw()
 	if u.Details == nil {
-		u.Details = signedDetails(st, p.Amount)
+		u.Details = signedDetails(st, payable)
 	}
 	return u, nil
 }

@@ -25,6 +25,27 @@ type Invoice struct {
 	// Mark is the myDATA MARK of an invoice issued before it is paid
 	// (deferred payment); empty for a simultaneous payment.
 	Mark StrID `json:"mark,omitempty"`
+	// TipAmount is the tip the POS asks the terminal to add, in cents.
+	// The payment's amount includes it: amount = payable + tip, and the
+	// signed payable is amount − tip (tipInSignedPayable).
+	TipAmount *int64 `json:"tip_amount,omitempty"`
+}
+
+// Tip returns the tip the POS asked for (0 when none).
+func (in *Invoice) Tip() int64 {
+	if in.TipAmount == nil {
+		return 0
+	}
+	return *in.TipAmount
+}
+
+// Payable returns the payable amount of a payment of amount: the amount
+// the provider signs and the terminal's intent Amount (notes §5.5).
+func (in *Invoice) Payable(amount int64) int64 {
+	if tipInSignedPayable {
+		return amount
+	}
+	return amount - in.Tip()
 }
 
 // Key returns what identifies the invoice to AADE.
@@ -40,7 +61,7 @@ func (in *Invoice) vat() string {
 }
 
 // ParseInvoice decodes and validates the invoice of a payment of amount
-// cents (the payable amount). Errors name the field ("invoice.net_amount").
+// cents (the payable amount plus the tip asked for, if any). Errors name the field ("invoice.net_amount").
 func ParseInvoice(raw json.RawMessage, amount int64) (*Invoice, error) {
 	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return nil, tender.Invalid("invoice", "an epay payment needs the invoice it pays (issuer_vat, date, branch, type, series, number, net_amount, vat_amount, total_amount)")
@@ -79,8 +100,11 @@ func ParseInvoice(raw json.RawMessage, amount int64) (*Invoice, error) {
 	if *in.NetAmount+*in.VATAmount != *in.TotalAmount {
 		return nil, tender.Invalid("invoice.total_amount", "total_amount must equal net_amount + vat_amount")
 	}
-	if amount <= 0 || amount > *in.TotalAmount {
-		return nil, tender.Invalid("amount", "the payment amount (the payable amount) must be positive and at most the invoice's total_amount")
+	if in.TipAmount != nil && (*in.TipAmount < 0 || *in.TipAmount >= amount) {
+		return nil, tender.Invalid("invoice.tip_amount", "tip_amount must be in cents, not negative, and less than the payment amount (which includes it)")
+	}
+	if payable := in.Payable(amount); payable <= 0 || payable > *in.TotalAmount {
+		return nil, tender.Invalid("amount", "the payment amount less the tip (the payable amount) must be positive and at most the invoice's total_amount")
 	}
 	if in.Mark != "" && (!allDigits(string(in.Mark)) || len(in.Mark) > 18) {
 		return nil, tender.Invalid("invoice.mark", "mark must be the invoice's myDATA MARK (digits)")

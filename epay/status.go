@@ -59,7 +59,7 @@ func (c *Connector) findTransaction(ctx context.Context, wc *WebECRClient, apiKe
 		if in.Transaction != nil && *in.Transaction != "" && string(r.ID) == string(*in.Transaction) {
 			return r, nil
 		}
-		if r.CustomerReference == in.CustomerReference && r.TxnType == TxnSale && (byRef == nil || r.Approved) {
+		if r.CustomerReference == in.CustomerReference && (r.TxnType == TxnSale || r.TxnType == TxnPreAuth) && (byRef == nil || r.Approved) {
 			byRef = r
 		}
 	}
@@ -144,7 +144,7 @@ func (c *Connector) interpret(ctx context.Context, cfg *config, wc *WebECRClient
 	if err != nil {
 		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay's transaction records could not be read")
 	}
-	return c.decide(p, st, in, rec), nil
+	return c.decide(cfg, p, st, in, rec), nil
 }
 
 // Cancel withdraws a payment the terminal has not taken yet (intent
@@ -164,6 +164,8 @@ func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, e
 		return tender.Update{}, tender.Errorf(tender.EConflict, "ePay has not registered the payment yet; try again in a moment")
 	case in.Status == StatusSent:
 		return tender.Update{}, tender.Errorf(tender.EConflict, "the terminal has already taken the payment; it can only be cancelled on the terminal")
+	case in.Status == StatusCompleted && st.PreAuth && op.Payment.Status == tender.StatusAuthorized:
+		return c.cancelAuthorization(ctx, op, cfg, wc, apiKey, st, in)
 	case in.Status == StatusCompleted:
 		return tender.Update{}, tender.Errorf(tender.EConflict, "the terminal has already completed the payment")
 	case !withdrawPendingByVoid:
@@ -193,73 +195,6 @@ func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, e
 	}
 	canceled.State = st.raw()
 	return canceled, nil
-}
-
-// Capture is not needed: an approved terminal sale is captured.
-func (c *Connector) Capture(ctx context.Context, op *tender.Op) (tender.Update, error) {
-	return tender.Update{}, tender.Errorf(tender.ENotSupported, "ePay terminal sales are captured when approved")
-}
-
-// Refund voids an approved sale (txnvoid, notes §7.8, §8.4). A captured
-// payment can only be refunded in full this way; a partial refund would be
-// a refund transaction signed for a credit note, which is not supported.
-func (c *Connector) Refund(ctx context.Context, op *tender.Op) (tender.Update, error) {
-	p := op.Payment
-	if op.Amount != p.CapturedAmount-p.RefundedAmount || p.RefundedAmount != 0 {
-		return tender.Update{}, &tender.Error{Code: tender.ENotSupported, Param: "amount",
-			Message: "ePay can only void the whole payment; partial refunds need a credit note signed by the e-invoicing provider"}
-	}
-	cfg, err := accountConfig(op.Account)
-	if err != nil {
-		return tender.Update{}, err
-	}
-	tid, apiKey, err := terminalConfig(op.Terminal)
-	if err != nil {
-		return tender.Update{}, err
-	}
-	st := loadState(p)
-	st.TID = tid
-	wc := c.webecr(cfg)
-	in, err := c.findIntent(ctx, wc, apiKey, p, st)
-	if err != nil {
-		return tender.Update{}, tender.Wrap(tender.EProvider, err, "ePay could not be asked about the payment; nothing was voided, try again")
-	}
-	if in == nil || in.Status != StatusCompleted {
-		return tender.Update{}, tender.Errorf(tender.EConflict, "ePay has no completed sale for the payment")
-	}
-	rec, err := c.findTransaction(ctx, wc, apiKey, st, in)
-	if err != nil {
-		return tender.Update{}, tender.Wrap(tender.EProvider, err, "ePay's transaction records could not be read; nothing was voided, try again")
-	}
-	if rec == nil || !rec.Approved {
-		return tender.Update{}, tender.Errorf(tender.EConflict, "ePay has no approved transaction for the payment")
-	}
-	refunded := tender.Update{Status: tender.StatusRefunded, Note: "voided"}
-	if rec.Voided { // a retried refund: the void already happened
-		return refunded, nil
-	}
-	if st.TerminalID == "" {
-		if st.TerminalID, err = c.terminalID(ctx, cfg, wc, op.Terminal, apiKey); err != nil {
-			return tender.Update{}, tender.Wrap(tender.EProvider, err, "ePay could not be reached; nothing was sent, try again")
-		}
-	}
-	vctx, cancel := c.timeout(ctx)
-	v, err := wc.Void(vctx, apiKey, st.TerminalID, VoidRequest{OriginalIdentifier: string(in.ID), OriginalIdentifierType: VoidByIntentID})
-	cancel()
-	if err != nil {
-		var ae *APIError
-		if errors.As(err, &ae) && ae.Status < 500 {
-			return tender.Update{}, tender.Wrap(tender.EProvider, err, "ePay refused the void (a sale can only be voided before the terminal's batch is closed)")
-		}
-		return tender.Update{}, tender.Wrap(tender.EUnavailable, err, "ePay did not confirm the void")
-	}
-	if v.Status != StatusCompleted || v.ResultCode() != ResultApproved {
-		// The void intent is still open or failed; the engine may retry,
-		// and the check of rec.Voided above keeps a retry from voiding twice.
-		return tender.Update{}, tender.Errorf(tender.EUnavailable, "ePay has not completed the void yet (%s)", resultNames[v.ResultCode()])
-	}
-	refunded.Details = map[string]string{DetailVoidTransactionID: v.TransactionId}
-	return refunded, nil
 }
 
 // Callback: ePay's webhooks are not documented for ePay (notes §7.6), so

@@ -113,7 +113,10 @@ const (
 
 // TxnType values used here (notes §7.4).
 const (
-	TxnSale = 0
+	TxnSale       = 0
+	TxnRefund     = 1 // with InitialTransaction: a refund linked to the sale
+	TxnPreAuth    = 2
+	TxnCompletion = 3 // of a pre-authorization, InitialTransaction required
 )
 
 // CurrencyEUR is ISO 4217 numeric for the euro.
@@ -250,15 +253,19 @@ func (p ProviderData) ClearText(payable int64, tid string) ClearText {
 
 // TxnInitRequest is the body of POST /terminal/{id}/txninit/.
 type TxnInitRequest struct {
-	TxnType           int           `json:"TxnType"`
-	Amount            int64         `json:"Amount"`
-	TipAmount         int64         `json:"TipAmount,omitempty"`
-	CurrencyCode      int           `json:"CurrencyCode"`
-	Instalments       int           `json:"Instalments,omitempty"`
-	CustomerReference string        `json:"CustomerReference"`
-	PaymentType       int           `json:"PaymentType"`
-	ProviderData      *ProviderData `json:"ProviderData,omitempty"`
-	Timeout           int           `json:"Timeout"`
+	TxnType           int    `json:"TxnType"`
+	Amount            int64  `json:"Amount"`
+	TipAmount         int64  `json:"TipAmount,omitempty"`
+	CurrencyCode      int    `json:"CurrencyCode"`
+	Instalments       int    `json:"Instalments,omitempty"`
+	CustomerReference string `json:"CustomerReference"`
+	// InitialTransaction is the original intent's Id for a refund or a
+	// pre-authorization completion (notes §7.4: GKS sends the original
+	// intent's Id).
+	InitialTransaction *NumID        `json:"InitialTransaction,omitempty"`
+	PaymentType        int           `json:"PaymentType"`
+	ProviderData       *ProviderData `json:"ProviderData,omitempty"`
+	Timeout            int           `json:"Timeout"`
 }
 
 // Intent is a transaction intent (notes §7.5).
@@ -289,28 +296,33 @@ func (i Intent) ResultCode() int {
 
 // Transaction is a host transaction record of GET /transaction/ (notes §7.7).
 type Transaction struct {
-	ID                StrID   `json:"Id"`
-	CardPAN           string  `json:"CardPAN"`
-	CardType          string  `json:"CardType"`
-	TID               string  `json:"TID"`
-	MID               string  `json:"MID"`
-	Acquirer          string  `json:"Acquirer"`
-	HostResponseCode  string  `json:"HostResponseCode"`
-	RRN               string  `json:"RRN"`
-	AuthCode          string  `json:"AuthCode"`
-	CustomerReference string  `json:"CustomerReference"`
-	Approved          bool    `json:"Approved"`
-	Voided            bool    `json:"Voided"`
-	TxnType           int     `json:"TxnType"`
-	STAN              int     `json:"STAN"`
-	BatchNumber       int     `json:"BatchNumber"`
-	Amount            int64   `json:"Amount"`
-	TipAmount         int64   `json:"TipAmount"`
-	CurrencyCode      int     `json:"CurrencyCode"`
-	PaymentType       int     `json:"PaymentType"`
-	PosEntryMode      int     `json:"PosEntryMode"`
-	Timestamp         string  `json:"Timestamp"`
-	VoidTimestamp     *string `json:"VoidTimestamp"`
+	ID                StrID  `json:"Id"`
+	CardPAN           string `json:"CardPAN"`
+	CardType          string `json:"CardType"`
+	TID               string `json:"TID"`
+	MID               string `json:"MID"`
+	Acquirer          string `json:"Acquirer"`
+	HostResponseCode  string `json:"HostResponseCode"`
+	RRN               string `json:"RRN"`
+	AuthCode          string `json:"AuthCode"`
+	CustomerReference string `json:"CustomerReference"`
+	Approved          bool   `json:"Approved"`
+	Voided            bool   `json:"Voided"`
+	TxnType           int    `json:"TxnType"`
+	STAN              int    `json:"STAN"`
+	BatchNumber       int    `json:"BatchNumber"`
+	Amount            int64  `json:"Amount"`
+	TipAmount         int64  `json:"TipAmount"`
+	CurrencyCode      int    `json:"CurrencyCode"`
+	PaymentType       int    `json:"PaymentType"`
+	PosEntryMode      int    `json:"PosEntryMode"`
+	// AID and ApplicationLabel are the card application, as Impact's
+	// updatePayment names them (aid, applicationLabel, notes §9.2); their
+	// names on the WebECR record are assumed (entryModes in assumptions.go).
+	AID              string  `json:"AID"`
+	ApplicationLabel string  `json:"ApplicationLabel"`
+	Timestamp        string  `json:"Timestamp"`
+	VoidTimestamp    *string `json:"VoidTimestamp"`
 }
 
 // VoidRequest is the body of POST /terminal/{id}/txnvoid/ (notes §7.8).

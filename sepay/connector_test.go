@@ -283,6 +283,9 @@ func TestDecline(t *testing.T) {
 		!strings.Contains(p.Failure.Message, "Not sufficient funds") {
 		t.Fatalf("%s %+v", p.Status, p.Failure)
 	}
+	if p.Receipt == nil || !strings.Contains(strings.Join(p.Receipt.Lines, "\n"), "GEWEIGERD") {
+		t.Fatalf("declined without the terminal's ticket: %+v", p.Receipt)
+	}
 	e.ledger(p)
 }
 
@@ -294,6 +297,10 @@ func TestCanceledAtTerminal(t *testing.T) {
 	e.status(p, sid1)
 	if p.Status != tender.StatusCanceled || p.Failure.Code != tender.FailCanceledAtTerminal {
 		t.Fatalf("%s %+v", p.Status, p.Failure)
+	}
+	// Sepay's 14 carries the ticket the terminal printed; it is passed on.
+	if p.Receipt == nil || !strings.Contains(p.Receipt.Raw, "@LF") || !strings.Contains(strings.Join(p.Receipt.Lines, "\n"), "GEANNULEERD") {
+		t.Fatalf("canceled on the terminal without its ticket: %+v", p.Receipt)
 	}
 	e.ledger(p)
 }
@@ -309,6 +316,9 @@ func TestCancelQueuedAndInProgress(t *testing.T) {
 	e.apply(p, u)
 	if e.ledger(p).State != sim.Canceled {
 		t.Fatal("sim did not cancel")
+	}
+	if p.Receipt != nil {
+		t.Fatalf("a payment canceled before the terminal had it has a receipt: %+v", p.Receipt)
 	}
 
 	q := e.payment(600, sid1)

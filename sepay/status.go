@@ -63,6 +63,18 @@ func (c *Connector) notAtSepay(ctx context.Context, op *tender.Op, cfg *config, 
 	return tender.Update{}, refusal("ask the payment's status", st, res)
 }
 
+// receipt is the ticket of a final result (00, 13, 14), raw and rendered;
+// nil when the result has none. A ticket of a sale still in progress (17,
+// notes §7) is not taken: the final result brings the one that counts, and
+// storing each poll's would rewrite the payment on every poll.
+func receipt(res *Result) *tender.Receipt {
+	t := res.Get("ticket")
+	if t == "" {
+		return nil
+	}
+	return &tender.Receipt{Raw: t, Lines: RenderTicket(t)}
+}
+
 func failed(code, msg, providerCode string) tender.Update {
 	return tender.Update{Status: tender.StatusFailed,
 		Failure: &tender.Failure{Code: code, Message: msg, ProviderCode: providerCode}}
@@ -95,9 +107,7 @@ func (c *Connector) resultUpdate(p *tender.Payment, st State, res *Result) (tend
 		if reported != p.Amount {
 			u.Captured = reported
 		}
-		if t := res.Get("ticket"); t != "" {
-			u.Receipt = &tender.Receipt{Raw: t, Lines: RenderTicket(t)}
-		}
+		u.Receipt = receipt(res)
 		u.Note = "approved by the terminal"
 		if b := strings.TrimSpace(res.Get("brand")); b != "" {
 			u.Note += " (" + b + ")"
@@ -114,9 +124,7 @@ func (c *Connector) resultUpdate(p *tender.Payment, st State, res *Result) (tend
 			u.Status, f.Code = tender.StatusCanceled, tender.FailCanceledAtTerminal
 		}
 		u.Failure = f
-		if t := res.Get("ticket"); t != "" {
-			u.Receipt = &tender.Receipt{Raw: t, Lines: RenderTicket(t)}
-		}
+		u.Receipt = receipt(res)
 	case StatusCanceled:
 		msg := "Canceled"
 		if m := strings.TrimSpace(res.Get("message")); m != "" {
@@ -124,6 +132,9 @@ func (c *Connector) resultUpdate(p *tender.Payment, st State, res *Result) (tend
 		}
 		u.Status = tender.StatusCanceled
 		u.Failure = &tender.Failure{Code: tender.FailCanceledAtTerminal, Message: msg, ProviderCode: code}
+		// A sale canceled on the terminal after the card was presented
+		// has a ticket, the cardholder's proof that nothing was taken.
+		u.Receipt = receipt(res)
 	case StatusQueued, StatusInProgress:
 		if p.Status != tender.StatusProcessing {
 			u.Status = tender.StatusProcessing
@@ -165,6 +176,7 @@ func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, e
 	if err := cancelable(q.Status()); err != nil {
 		if q.Status() == StatusCanceled {
 			canceled.Failure.ProviderCode, canceled.Note = StatusCanceled, "already canceled at Sepay (14)"
+			canceled.Receipt = receipt(q)
 			return canceled, nil
 		}
 		return tender.Update{}, err

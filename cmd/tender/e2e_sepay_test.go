@@ -36,6 +36,10 @@ func TestSepayThroughAPI(t *testing.T) {
 		if tt.want == "failed" && got["failure"] == nil {
 			t.Errorf("%d: failed without a failure: %v", tt.amount, got)
 		}
+		// Every outcome the terminal worked on returns its ticket.
+		if r, _ := got["receipt"].(map[string]any); r == nil || r["raw"] == "" || len(r["lines"].([]any)) < 4 {
+			t.Errorf("%d (%s): no terminal receipt: %v", tt.amount, tt.want, got["receipt"])
+		}
 	}
 	// Currencies other than EUR are refused before anything is sent.
 	if status, m := p.call("POST", "/v1/payments", `{"amount":1000,"currency":"GBP","terminal":"sepay-term-1"}`); status != 400 {

@@ -15,6 +15,7 @@ const (
 	kindCapture actionKind = iota
 	kindReverse
 	kindInquire
+	kindCredit
 )
 
 func (k actionKind) spec() *computop.Spec {
@@ -23,19 +24,22 @@ func (k actionKind) spec() *computop.Spec {
 		return &computop.SpecCapture
 	case kindReverse:
 		return &computop.SpecReverse
+	case kindCredit:
+		return &computop.SpecCredit
 	}
 	return &computop.SpecInquire
 }
 
 func (k actionKind) String() string {
-	return [...]string{"capture", "reverse", "inquire"}[k]
+	return [...]string{"capture", "reverse", "inquire", "credit"}[k]
 }
 
 func inquiryMAC(ps computop.Params, mid string) []string {
 	return []string{ps.Get("PayID"), ps.Get("TransID"), mid}
 }
 
-// action serves capture.aspx, reverse.aspx and inquire.aspx (notes §7.4-7.6).
+// action serves capture.aspx, reverse.aspx, inquire.aspx and credit.aspx
+// (notes §7.4-7.6, §13).
 func (s *Sim) action(w http.ResponseWriter, r *http.Request, kind actionKind) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
@@ -90,6 +94,16 @@ func (s *Sim) action(w http.ResponseWriter, r *http.Request, kind actionKind) {
 	body := s.seal(req.m, out)
 	if reqKey != "" {
 		s.reqIDs[reqKey] = body
+	}
+	if kind == kindCredit && out.Get("Code") == computop.CodeOK && creditAmount(ps)%100 == 55 {
+		// Sandbox rule 55 for a credit: carried out, never answered.
+		// Inquiry's AmountCred shows it; a retry with the ReqId gets the
+		// stored answer.
+		s.log.Info("sim computop: rule 55, credit carried out without an answer", "trans_id", p.TransID)
+		s.mu.Unlock()
+		defer s.mu.Lock() // the deferred Unlock above
+		s.hangUp(w)
+		return
 	}
 	s.reply(w, body)
 }
@@ -161,9 +175,27 @@ func (s *Sim) change(req *request, p *payment, kind actionKind) computop.Params 
 		if p.AmountCap == p.AmountAuth {
 			p.State = StateCaptured
 		}
+	case kindCredit:
+		// notes §13: "credit only on a captured amount, total credits
+		// never above it"; sandbox rule 51 declines the credit.
+		switch {
+		case p.State != StateCaptured && p.State != StatePartiallyCaptured:
+			return refuse("PayID", computop.ModuleInvalid, "INVALID STATE "+p.State)
+		case amount <= 0 || amount > p.AmountCap-p.AmountCred:
+			return refuse("Amount", computop.ModuleInvalid, "AMOUNT EXCEEDS CAPTURE")
+		case amount%100 == 51:
+			return refuse("Amount", computop.ModuleInvalid, "CREDIT DECLINED")
+		}
+		p.Credits = append(p.Credits, Credit{XID: xid, Amount: amount, ReqID: ps.Get("ReqId"), At: now})
+		p.steps = append(p.steps, step{kind: "credit", xid: xid, amount: amount})
+		p.AmountCred += amount
 	case kindReverse:
 		// "Reverse.aspx reverses ... ALWAYS THE LAST TRANSACTION STEP".
 		switch {
+		case len(p.steps) > 0 && p.steps[len(p.steps)-1].kind == "credit":
+			// A credit is sent at once (SEPA Instant, notes §13): it is
+			// not reversed here.
+			return refuse("PayID", computop.ModuleInvalid, "LAST STEP IS A CREDIT")
 		case len(p.steps) > 0:
 			last := p.steps[len(p.steps)-1]
 			if amount != last.amount {
@@ -180,7 +212,7 @@ func (s *Sim) change(req *request, p *payment, kind actionKind) computop.Params 
 			if p.AmountCap == 0 {
 				p.State = StateAuthorized
 			}
-		case p.State == StateAuthorized || (p.State == StateCaptured && !p.ED):
+		case p.State == StateAuthorized || (p.State == StateCaptured && !p.ED && p.AmountCred == 0):
 			if amount != p.Amount {
 				return refuse("Amount", computop.ModuleInvalid, "AMOUNT DOES NOT MATCH")
 			}
@@ -224,9 +256,14 @@ func (s *Sim) inquire(p *payment) computop.Params {
 	}
 	out.Add("AmountAuth", strconv.FormatInt(p.AmountAuth, 10))
 	out.Add("AmountCap", strconv.FormatInt(p.AmountCap, 10))
-	out.Add("AmountCred", "0")
+	out.Add("AmountCred", strconv.FormatInt(p.AmountCred, 10))
 	out.Add("Currency", p.Currency)
 	return out
+}
+
+func creditAmount(ps computop.Params) int64 {
+	n, _ := strconv.ParseInt(ps.Get("Amount"), 10, 64)
+	return n
 }
 
 func (s *Sim) seal(m *merchant, ps computop.Params) string {

@@ -30,7 +30,7 @@ type payment struct {
 }
 
 type step struct {
-	kind   string // "capture"
+	kind   string // "capture" or "credit"
 	xid    string
 	amount int64
 }
@@ -42,6 +42,14 @@ type Capture struct {
 	ReqID    string
 	At       time.Time
 	Reversed bool
+}
+
+// Credit is one credit (refund) in the ledger.
+type Credit struct {
+	XID    string
+	Amount int64
+	ReqID  string
+	At     time.Time
 }
 
 // Entry is what Paygate believes about one payment.
@@ -58,7 +66,9 @@ type Entry struct {
 	Code       string // the payment result's Code
 	AmountAuth int64  // authorized and not reversed
 	AmountCap  int64  // captured and not reversed
+	AmountCred int64  // credited back to the shopper
 	Captures   []Capture
+	Credits    []Credit
 	Reversals  int
 	// Silent is set for sandbox rule 55: approved, result never delivered.
 	Silent         bool
@@ -93,5 +103,6 @@ func (s *Sim) Payments(merchantID, transID string) []Entry {
 func (p *payment) copy() Entry {
 	e := p.Entry
 	e.Captures = append([]Capture(nil), p.Captures...)
+	e.Credits = append([]Credit(nil), p.Credits...)
 	return e
 }

@@ -125,9 +125,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.action(w, r, kindReverse)
 	case "inquire.aspx":
 		s.action(w, r, kindInquire)
+	case "credit.aspx":
+		s.action(w, r, kindCredit)
 	case "":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "Tender's Computop Paygate simulator: WERO.aspx, capture.aspx, reverse.aspx, inquire.aspx")
+		fmt.Fprintln(w, "Tender's Computop Paygate simulator: WERO.aspx, capture.aspx, reverse.aspx, credit.aspx, inquire.aspx")
 	default:
 		http.NotFound(w, r)
 	}
@@ -239,10 +241,16 @@ func (s *Sim) drop(w http.ResponseWriter, endpoint, mid, transID string, amount 
 		return false
 	}
 	s.log.Info("sim computop: rule 61, dropping the connection", "endpoint", endpoint, "trans_id", transID)
+	s.hangUp(w)
+	return true
+}
+
+// hangUp closes the connection without an answer.
+func (s *Sim) hangUp(w http.ResponseWriter) {
 	if hj, ok := w.(http.Hijacker); ok {
 		if conn, _, err := hj.Hijack(); err == nil {
 			conn.Close()
-			return true
+			return
 		}
 	}
 	panic(http.ErrAbortHandler)

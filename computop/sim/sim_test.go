@@ -197,3 +197,63 @@ func (c *testClock) Now() time.Time {
 	return time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(atomic.LoadInt64(&c.d)))
 }
 func (c *testClock) add(d time.Duration) { atomic.AddInt64(&c.d, int64(d)) }
+
+// credit.aspx (notes §13): only on a captured amount, never above it in
+// all, after the first notify was answered, with ReqId replay; the
+// inquiry's AmountCred counts it; reverse.aspx does not undo a credit.
+func TestCredit(t *testing.T) {
+	clock := &testClock{}
+	s, srv, m := newSim(t, Options{Clock: clock, AllowHTTP: true})
+	s.mu.Lock()
+	p := &payment{m: s.merchants[mid], Entry: Entry{PayID: "8f2c1e9a4b7d4c0e9a1b2c3d4e5f6072", TransID: "ORDER-10002", MerchantID: mid,
+		Amount: 1999, Currency: "EUR", ED: true, State: StateAuthorized, AmountAuth: 1999, NotifyAcked: false, AuthorizedAt: clock.Now()}}
+	s.payments[p.PayID] = p
+	s.byTrans[mid+"|ORDER-10002"] = []*payment{p}
+	s.order = append(s.order, p)
+	s.mu.Unlock()
+	cl := &computop.Client{BaseURL: srv.URL, Merchant: m, HTTP: srv.Client()}
+	ctx := t.Context()
+	credit := func(reqID string, amount int64) *computop.Result {
+		t.Helper()
+		r, err := cl.Credit(ctx, &computop.Action{PayID: p.PayID, TransID: "ORDER-10002", Amount: amount, Currency: "EUR", ReqID: reqID})
+		if err != nil {
+			t.Fatalf("credit %s: %v", reqID, err)
+		}
+		return r
+	}
+	if r := credit("c-0", 100); r.OK() {
+		t.Fatal("a credit before the notify was answered was accepted")
+	}
+	s.mu.Lock()
+	p.NotifyAcked = true
+	s.mu.Unlock()
+	if r := credit("c-1", 100); r.OK() {
+		t.Fatal("a credit of an authorization with nothing captured was accepted")
+	}
+	if r, err := cl.Capture(ctx, &computop.Action{PayID: p.PayID, TransID: "ORDER-10002", Amount: 1500, Currency: "EUR", ReqID: "cap-1"}); err != nil || !r.OK() {
+		t.Fatalf("capture: %+v %v", r, err)
+	}
+	r1 := credit("c-2", 600)
+	if !r1.OK() || r1.XID == "" {
+		t.Fatalf("credit: %+v", r1)
+	}
+	if r := credit("c-2", 600); r.XID != r1.XID { // replayed, nothing credited
+		t.Fatalf("replay: %+v", r)
+	}
+	if r := credit("c-3", 901); r.OK() || computop.Module(r.Code) != computop.ModuleInvalid {
+		t.Fatalf("credit above the capture: %+v", r)
+	}
+	if r := credit("c-4", 151); r.OK() { // sandbox rule 51
+		t.Fatalf("rule 51 credit: %+v", r)
+	}
+	q, err := cl.Inquire(ctx, p.PayID, "ORDER-10002")
+	if err != nil || q.Params.Get("AmountCred") != "600" || q.Params.Get("AmountCap") != "1500" {
+		t.Fatalf("inquiry: %+v %v", q, err)
+	}
+	if r, err := cl.Reverse(ctx, &computop.Action{PayID: p.PayID, TransID: "ORDER-10002", Amount: 600, Currency: "EUR", ReqID: "rev-1"}); err != nil || r.OK() {
+		t.Fatalf("reverse after a credit: %+v %v", r, err)
+	}
+	if e := s.Ledger()[0]; e.AmountCred != 600 || len(e.Credits) != 1 || e.AmountCap != 1500 {
+		t.Fatalf("ledger %+v", e)
+	}
+}

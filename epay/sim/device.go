@@ -18,6 +18,8 @@ import (
 //	amount % 100 == 55, or 1313 (13.13 €)  approved on the host, but the intent ends
 //	                                       UNKNOWN (Result 5) and txninit never answers (55)
 //	amount % 100 == 61                     the first txninit is dropped (see txninit)
+//	amount % 100 == 77 (a sale, no tip asked) approved with a tip the cardholder
+//	                                       adds on the terminal: 10 %, at least 1 €
 //	2222 (22.22 €)                         approved after 150 s more
 //	anything else                          APPROVED (Result 1)
 
@@ -65,6 +67,10 @@ func (s *Sim) complete(in *intent, at time.Time) {
 		s.record(in, at, true, "000") // the host approved; the device lost the line
 		s.finish(in, epay.ResultUnknown)
 	default:
+		if a%100 == 77 && in.TxnType == epay.TxnSale && in.TipAmount == 0 {
+			// The cardholder adds a tip on the terminal: 10 %, at least 1 €.
+			in.TipAmount = max(a/10, 100)
+		}
 		rec := s.record(in, at, true, "000")
 		s.finish(in, epay.ResultApproved)
 		id := epay.NumID(rec.ID)
@@ -86,18 +92,20 @@ func (s *Sim) record(in *intent, at time.Time, approved bool, code string) *txn 
 	auth := ""
 	if approved {
 		auth = randomDigits(6)
-		s.usedSigs[in.signature] = true
+		if in.signature != "" {
+			s.usedSigs[in.signature] = true
+		}
 	}
-	card, pan := "VISA", "476173******0119"
+	card, pan, aid, label := "VISA", "476173******0119", "A0000000031010", "VISA CREDIT"
 	if in.Amount%2 == 1 {
-		card, pan = "MASTERCARD", "516732******6411"
+		card, pan, aid, label = "MASTERCARD", "516732******6411", "A0000000041010", "MASTERCARD"
 	}
-	rec := &txn{intentID: string(in.ID), at: at}
+	rec := &txn{intentID: string(in.ID), at: at, initial: in.InitialTransaction}
 	rec.Transaction = epay.Transaction{ID: epay.StrID(strconv.FormatInt(s.nextID(), 10)), CardPAN: pan, CardType: card,
 		TID: t.TID, MID: "000000011719", Acquirer: "075", HostResponseCode: code, RRN: randomDigits(12), AuthCode: auth,
 		CustomerReference: in.CustomerReference, Approved: approved, TxnType: in.TxnType, STAN: t.stan,
 		BatchNumber: t.batch, Amount: in.Amount, TipAmount: in.TipAmount, CurrencyCode: in.CurrencyCode,
-		PosEntryMode: 7, Timestamp: at.UTC().Format(time.RFC3339)}
+		PosEntryMode: 7, AID: aid, ApplicationLabel: label, Timestamp: at.UTC().Format(time.RFC3339)}
 	if approved {
 		// AADE unique payment id: acquirer(3) batch(6) sequence(6) approval(6), notes §4.2.
 		rec.transactionID = fmt.Sprintf("075%06d%06d%s", t.batch, t.stan, auth)
@@ -147,5 +155,20 @@ func (s *Sim) CancelAtTerminal(tid string) bool {
 		return false
 	}
 	s.finish(target, epay.ResultCancelled)
+	return true
+}
+
+// CloseBatch closes terminal tid's batch (end of day, notes §10.4): its
+// transactions can no longer be voided, only refunded. It reports whether
+// the terminal exists.
+func (s *Sim) CloseBatch(tid string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.terminalByTID(tid)
+	if t == nil {
+		return false
+	}
+	s.advance()
+	t.batch++
 	return true
 }

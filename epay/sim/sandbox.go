@@ -67,7 +67,8 @@ func Sandbox(opts tender.SandboxOptions) (*tender.Sandbox, error) {
 		ID: "epay-sandbox", Connector: "epay", Environment: tender.EnvSandbox, Default: true,
 		Settings: map[string]string{
 			"impact_url": opts.BaseURL + "/impact", "webecr_url": opts.BaseURL + "/webecr",
-			"provider_public_key": pub, "provider_id": epay.DefaultProviderID},
+			"provider_public_key": pub, "provider_id": epay.DefaultProviderID,
+			epay.SettingMerchantName: "Tender Sandbox Taverna"},
 		Credentials: map[string]string{"impact_api_key": SandboxImpactAPIKey, "user": SandboxUser, "password": SandboxPassword},
 	}}
 	for i, t := range terms {

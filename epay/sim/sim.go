@@ -112,6 +112,7 @@ type txn struct {
 	epay.Transaction
 	transactionID string // AADE unique payment id
 	intentID      string
+	initial       *epay.NumID // the intent a refund or completion follows up
 	at            time.Time
 }
 
@@ -226,18 +227,30 @@ type Entry struct {
 	Approved          bool
 	Voided            bool
 	RRN               string
+	TxnType           int
+	TipAmount         int64
+	// Of is the CustomerReference of the sale or pre-authorization a
+	// refund or completion follows up ("" for those themselves).
+	Of string
 }
 
-// Ledger returns the host transactions (sales) the backend knows, oldest first.
+// Ledger returns the host transactions the backend knows (sales,
+// pre-authorizations, their completions and refunds), oldest first.
 func (s *Sim) Ledger() []Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.advance()
 	var out []Entry
 	for _, t := range s.txns {
-		out = append(out, Entry{TransactionID: t.transactionID, IntentID: t.intentID,
+		e := Entry{TransactionID: t.transactionID, IntentID: t.intentID,
 			CustomerReference: t.CustomerReference, TID: t.TID, Amount: t.Amount,
-			Approved: t.Approved, Voided: t.Voided, RRN: t.RRN})
+			Approved: t.Approved, Voided: t.Voided, RRN: t.RRN, TxnType: t.TxnType, TipAmount: t.TipAmount}
+		if t.initial != nil {
+			if orig := s.intentByID(string(*t.initial)); orig != nil {
+				e.Of = s.rootOf(orig).CustomerReference
+			}
+		}
+		out = append(out, e)
 	}
 	return out
 }

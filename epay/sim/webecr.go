@@ -50,6 +50,13 @@ func (s *Sim) routes() {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+	m.HandleFunc("POST /webecr/_sim/terminals/{tid}/close-batch", func(w http.ResponseWriter, r *http.Request) {
+		if !s.CloseBatch(r.PathValue("tid")) {
+			detail(w, http.StatusNotFound, "Not found.")
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	m.HandleFunc("GET /webecr/_sim/ledger", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Ledger())
 	})
@@ -160,22 +167,30 @@ func (s *Sim) txninit(w http.ResponseWriter, r *http.Request) {
 		fieldError(w, "TxnType", "Invalid transaction type.")
 		return
 	}
-	needsSig := req.TxnType == 0 || req.TxnType == 1 || req.TxnType == 2 || req.TxnType == 9
-	if needsSig {
-		if req.ProviderData == nil {
-			fieldError(w, "ProviderData", "This field is required.")
-			return
-		}
+	// A sale, pre-authorization or pre-payment needs the provider's
+	// signature (notes §10.3); a refund carries one only when the credit
+	// note's series requires it (notes §8.4), and is then checked; a
+	// completion is covered by its pre-authorization's.
+	needsSig := req.TxnType == epay.TxnSale || req.TxnType == epay.TxnPreAuth || req.TxnType == 9
+	if needsSig && req.ProviderData == nil {
+		fieldError(w, "ProviderData", "This field is required.")
+		return
+	}
+	if req.ProviderData != nil {
 		if msg := s.checkSignature(req, t); msg != "" {
 			fieldError(w, "ProviderData", msg)
 			return
 		}
 	}
+	if field, msg := s.checkFollowUp(req, t); msg != "" {
+		fieldError(w, field, msg)
+		return
+	}
 	in := &intent{tid: t.TID, created: s.clock.Now(), noResponse: req.Amount%100 == 55}
 	in.Intent = epay.Intent{ID: epay.NumID(strconv.FormatInt(s.nextID(), 10)), Status: epay.StatusPending,
 		TxnType: req.TxnType, Amount: req.Amount, TipAmount: req.TipAmount, CurrencyCode: req.CurrencyCode,
 		Instalments: req.Instalments, CustomerReference: req.CustomerReference,
-		Terminal: epay.NumID(strconv.FormatInt(t.ID, 10))}
+		Terminal: epay.NumID(strconv.FormatInt(t.ID, 10)), InitialTransaction: req.InitialTransaction}
 	if req.ProviderData != nil {
 		in.signature = req.ProviderData.Signature
 	}
@@ -295,6 +310,11 @@ func (s *Sim) txnvoid(w http.ResponseWriter, r *http.Request) {
 			return
 		case rec.Voided:
 			fieldError(w, "OriginalIdentifier", "The transaction is already voided.")
+			return
+		case rec.BatchNumber != t.batch:
+			// A void reverses a transaction of the open batch only; after
+			// the batch is closed, a refund is the way back (notes §8.4).
+			fieldError(w, "OriginalIdentifier", "The transaction's batch is closed; it can only be refunded.")
 			return
 		}
 		rec.Voided = true

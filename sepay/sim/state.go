@@ -87,6 +87,7 @@ func (tx *txn) result(v sepay.Values) sepay.Values {
 	case Canceled:
 		v["status"] = sepay.StatusCanceled
 		v["message"] = tx.message
+		v["ticket"] = tx.ticket // only when the card was presented
 	}
 	for k, x := range v {
 		if x == "" {
@@ -159,6 +160,9 @@ func (s *Sim) complete(tx *txn, at time.Time) {
 		tx.ticket = s.ticket(tx, at, "GEWEIGERD")
 		s.finish(tx, Failed, at, "")
 	case outcomeCardholer:
+		// The card was presented, so the terminal prints its ticket; a
+		// transaction canceled while queued never reached it and has none.
+		tx.ticket = s.ticket(tx, at, "GEANNULEERD")
 		s.finish(tx, Canceled, at, "Canceled by the cardholder")
 	default:
 		tx.ticket = s.ticket(tx, at, "AKKOORD")
