@@ -292,7 +292,6 @@ func TestHangUpDuringStart(t *testing.T) {
 // settles; its terminal is free again.
 func TestCrashDuringStartIsReconciled(t *testing.T) {
 	w := newWorld(t)
-	dying := w.engine(faultSchedule)
 	w.conn.start.Set(func(ctx context.Context, op *tender.Op) (tender.Update, error) {
 		<-ctx.Done() // the process dies: the answer is never stored
 		return tender.Update{}, ctx.Err()
@@ -300,7 +299,7 @@ func TestCrashDuringStartIsReconciled(t *testing.T) {
 	s := faultSchedule
 	s.StartTimeout = 50 * time.Millisecond
 	s.ProviderTimeout = 200 * time.Millisecond
-	dying = w.engine(s)
+	dying := w.engine(s)
 	p, err := dying.CreatePayment(context.Background(), terminalPayment, OperationID("key", "crash"))
 	if err != nil {
 		t.Fatal(err)
@@ -747,7 +746,7 @@ func TestCancelIsConfirmed(t *testing.T) {
 	w.conn.status.Set(func(context.Context, *tender.Op) (tender.Update, error) {
 		return tender.Update{Status: tender.StatusCaptured}, nil
 	})
-	q, err = e.Cancel(ctx, r.ID, "x2")
+	_, err = e.Cancel(ctx, r.ID, "x2")
 	if err != nil && tender.ErrorCodeOf(err) != tender.EConflict {
 		t.Fatal(err)
 	}
