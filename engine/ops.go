@@ -139,7 +139,6 @@ func (m moneyOp) name() string     { return string(m.kind) }
 func (m moneyOp) types() [3]string { return opTypes[m.kind] }
 func (m moneyOp) reqType() string  { return m.types()[0] }
 func (m moneyOp) doneType() string { return m.types()[1] }
-func (m moneyOp) failType() string { return m.types()[2] }
 func (m moneyOp) verb() string {
 	return map[tender.OpKind]string{tender.OpCapture: "captured", tender.OpRefund: "refunded"}[m.kind]
 }

@@ -55,9 +55,7 @@ func (d *driver) note(m map[string]int, kind string) {
 
 func (d *driver) keep(r *record) {
 	d.mu.Lock()
-	if old, ok := d.records[r.ID]; ok {
-		r = old
-	} else {
+	if _, ok := d.records[r.ID]; !ok {
 		d.records[r.ID] = r
 	}
 	d.mu.Unlock()
