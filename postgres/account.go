@@ -11,36 +11,6 @@ import (
 	"github.com/tenderpay/tender"
 )
 
-// CreateAPIKey inserts k; an existing id or hash is EConflict.
-func (db *DB) CreateAPIKey(ctx context.Context, k *tender.APIKey) error {
-	k.CreatedAt = utc(k.CreatedAt)
-	if k.CreatedAt.IsZero() {
-		k.CreatedAt = db.now()
-	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO api_keys (id, name, hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		k.ID, k.Name, k.Hash, k.Prefix, k.CreatedAt)
-	if uniqueViolation(err) != "" {
-		return tender.Errorf(tender.EConflict, "API key %s already exists", k.ID)
-	}
-	return dbError(err)
-}
-
-// APIKeyByHash returns the key with the hash, or ENotFound.
-func (db *DB) APIKeyByHash(ctx context.Context, hash string) (*tender.APIKey, error) {
-	var k tender.APIKey
-	err := db.pool.QueryRow(ctx, `SELECT id, name, hash, prefix, created_at FROM api_keys WHERE hash = $1`, hash).
-		Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &k.CreatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// Never echo the hash: it is derived from a secret.
-		return nil, tender.Errorf(tender.ENotFound, "no such API key")
-	}
-	if err != nil {
-		return nil, dbError(err)
-	}
-	k.CreatedAt = k.CreatedAt.UTC()
-	return &k, nil
-}
-
 // CreateAccount inserts a; an existing id, or a second default account of
 // one connector, is EConflict. Of the credentials only a.Sealed is stored.
 func (db *DB) CreateAccount(ctx context.Context, a *tender.Account) error {
@@ -48,13 +18,14 @@ func (db *DB) CreateAccount(ctx context.Context, a *tender.Account) error {
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = db.now()
 	}
+	a.Merchant = tender.MerchantOr(a.Merchant)
 	settings, err := jsonArg(a.Settings)
 	if err != nil {
 		return err
 	}
-	_, err = db.pool.Exec(ctx, `INSERT INTO accounts (id, connector, environment, is_default, settings, sealed, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		a.ID, a.Connector, a.Environment, a.Default, settings, a.Sealed, a.CreatedAt)
+	_, err = db.pool.Exec(ctx, `INSERT INTO accounts (id, merchant, connector, environment, is_default, settings, sealed, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		a.ID, a.Merchant, a.Connector, a.Environment, a.Default, settings, a.Sealed, a.CreatedAt)
 	switch uniqueViolation(err) {
 	case "":
 		return dbError(err)
@@ -72,8 +43,8 @@ func (db *DB) UpdateAccount(ctx context.Context, a *tender.Account) error {
 		return err
 	}
 	return db.tx(ctx, func(tx pgx.Tx) error {
-		var connector string
-		err := tx.QueryRow(ctx, `SELECT connector FROM accounts WHERE id = $1 FOR UPDATE`, a.ID).Scan(&connector)
+		var connector, merchant string
+		err := tx.QueryRow(ctx, `SELECT connector, merchant FROM accounts WHERE id = $1 FOR UPDATE`, a.ID).Scan(&connector, &merchant)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return notFound("account", a.ID)
 		}
@@ -81,7 +52,7 @@ func (db *DB) UpdateAccount(ctx context.Context, a *tender.Account) error {
 			return dbError(err)
 		}
 		if a.Default {
-			if _, err := tx.Exec(ctx, `UPDATE accounts SET is_default = false WHERE connector = $1 AND id <> $2`, connector, a.ID); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE accounts SET is_default = false WHERE merchant = $1 AND connector = $2 AND id <> $3`, merchant, connector, a.ID); err != nil {
 				return dbError(err)
 			}
 		}
@@ -93,12 +64,12 @@ func (db *DB) UpdateAccount(ctx context.Context, a *tender.Account) error {
 	})
 }
 
-const accountColumns = `id, connector, environment, is_default, settings, sealed, created_at`
+const accountColumns = `id, merchant, connector, environment, is_default, settings, sealed, created_at`
 
 func scanAccount(row pgx.Row) (*tender.Account, error) {
 	var a tender.Account
 	var settings *string
-	if err := row.Scan(&a.ID, &a.Connector, &a.Environment, &a.Default, &settings, &a.Sealed, &a.CreatedAt); err != nil {
+	if err := row.Scan(&a.ID, &a.Merchant, &a.Connector, &a.Environment, &a.Default, &settings, &a.Sealed, &a.CreatedAt); err != nil {
 		return nil, err
 	}
 	if settings != nil {
@@ -119,10 +90,11 @@ func (db *DB) GetAccount(ctx context.Context, id string) (*tender.Account, error
 	return a, dbError(err)
 }
 
-// DefaultAccount returns the connector's default account, or ENotFound.
-func (db *DB) DefaultAccount(ctx context.Context, connector string) (*tender.Account, error) {
+// DefaultAccount returns the merchant's default account of the connector,
+// or ENotFound.
+func (db *DB) DefaultAccount(ctx context.Context, merchant, connector string) (*tender.Account, error) {
 	a, err := scanAccount(db.pool.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts
-		WHERE connector = $1 AND is_default`, connector))
+		WHERE merchant = $1 AND connector = $2 AND is_default`, tender.MerchantOr(merchant), connector))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, tender.Errorf(tender.ENotFound, "connector %s has no default account", connector)
 	}
@@ -171,6 +143,9 @@ func listQuery(q string, f tender.ListFilter) (string, []any, int) {
 	if f.Connector != "" {
 		where = append(where, `connector = `+arg(f.Connector))
 	}
+	if f.Merchant != "" {
+		where = append(where, `merchant = `+arg(f.Merchant))
+	}
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -185,13 +160,14 @@ func (db *DB) CreateTerminal(ctx context.Context, t *tender.Terminal) error {
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = db.now()
 	}
+	t.Merchant = tender.MerchantOr(t.Merchant)
 	settings, err := jsonArg(t.Settings)
 	if err != nil {
 		return err
 	}
-	_, err = db.pool.Exec(ctx, `INSERT INTO terminals (id, connector, account, provider_id, label, settings, sealed, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		t.ID, t.Connector, t.Account, t.ProviderID, t.Label, settings, t.Sealed, t.CreatedAt)
+	_, err = db.pool.Exec(ctx, `INSERT INTO terminals (id, merchant, connector, account, provider_id, label, settings, sealed, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		t.ID, t.Merchant, t.Connector, t.Account, t.ProviderID, t.Label, settings, t.Sealed, t.CreatedAt)
 	if uniqueViolation(err) != "" {
 		return tender.Errorf(tender.EConflict, "terminal %s already exists", t.ID)
 	}
@@ -214,12 +190,12 @@ func (db *DB) UpdateTerminal(ctx context.Context, t *tender.Terminal) error {
 	return nil
 }
 
-const terminalColumns = `id, connector, account, provider_id, label, settings, sealed, created_at`
+const terminalColumns = `id, merchant, connector, account, provider_id, label, settings, sealed, created_at`
 
 func scanTerminal(row pgx.Row) (*tender.Terminal, error) {
 	var t tender.Terminal
 	var settings *string
-	if err := row.Scan(&t.ID, &t.Connector, &t.Account, &t.ProviderID, &t.Label, &settings, &t.Sealed, &t.CreatedAt); err != nil {
+	if err := row.Scan(&t.ID, &t.Merchant, &t.Connector, &t.Account, &t.ProviderID, &t.Label, &settings, &t.Sealed, &t.CreatedAt); err != nil {
 		return nil, err
 	}
 	if settings != nil {

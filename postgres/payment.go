@@ -19,7 +19,7 @@ var paymentColumns = []string{"id", "amount", "currency", "status", "connector",
 	"reference", "description", "return_url", "capture_mode", "metadata", "input",
 	"provider_reference", "next_action", "failure", "receipt", "details",
 	"captured_amount", "refunded_amount", "state", "next_check_at", "check_count",
-	"operation_id", "version", "created_at", "updated_at", "discrepancy"}
+	"operation_id", "version", "created_at", "updated_at", "discrepancy", "merchant"}
 
 var selectPayment = `SELECT ` + strings.Join(paymentColumns, ", ") + ` FROM payments`
 
@@ -34,7 +34,7 @@ func scanPayment(row pgx.Row, extra ...any) (*tender.Payment, error) {
 		&p.Reference, &p.Description, &p.ReturnURL, &captureMode, &metadata, &input,
 		&p.ProviderReference, &nextAction, &failure, &receipt, &details,
 		&p.CapturedAmount, &p.RefundedAmount, &st, &nextCheck, &p.CheckCount,
-		&p.OperationID, &p.Version, &p.CreatedAt, &p.UpdatedAt, &p.Discrepancy}
+		&p.OperationID, &p.Version, &p.CreatedAt, &p.UpdatedAt, &p.Discrepancy, &p.Merchant}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func paymentArgs(p *tender.Payment) ([]any, error) {
 		p.Reference, p.Description, p.ReturnURL, string(p.CaptureMode), js[0], rawArg(p.Input),
 		p.ProviderReference, js[1], js[2], js[3], js[4],
 		p.CapturedAmount, p.RefundedAmount, rawArg(p.State), nullTime(p.NextCheckAt), p.CheckCount,
-		p.OperationID, p.Version, p.CreatedAt, p.UpdatedAt, p.Discrepancy}, nil
+		p.OperationID, p.Version, p.CreatedAt, p.UpdatedAt, p.Discrepancy, tender.MerchantOr(p.Merchant)}, nil
 }
 
 // rawArg stores an empty RawMessage as NULL.
@@ -120,6 +120,7 @@ func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...te
 		q.UpdatedAt = q.CreatedAt
 	}
 	q.Version = 1
+	q.Merchant = tender.MerchantOr(q.Merchant)
 	args, err := paymentArgs(&q)
 	if err != nil {
 		return err
@@ -159,8 +160,8 @@ func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...te
 }
 
 // appendEvents inserts events for payment id, in order, in one round trip,
-// and with each its webhook deliveries (the outbox): one per endpoint that
-// is not deleted and lists the event's type. A data-modifying WITH runs
+// and with each its webhook deliveries (the outbox): one per endpoint of
+// the payment's merchant that is not deleted and lists the event's type. A data-modifying WITH runs
 // exactly once, whether or not any endpoint matches. An event's PaymentID
 // is always id; a zero CreatedAt becomes at.
 func appendEvents(ctx context.Context, tx pgx.Tx, id string, at time.Time, events []tender.Event) error {
@@ -174,11 +175,13 @@ func appendEvents(ctx context.Context, tx pgx.Tx, id string, at time.Time, event
 			created = at
 		}
 		b.Queue(`WITH ev AS (
-				INSERT INTO events (payment_id, type, data, created_at) VALUES ($1, $2, $3, $4) RETURNING id
+				INSERT INTO events (payment_id, merchant, type, data, created_at)
+				SELECT $1, p.merchant, $2, $3, $4 FROM payments p WHERE p.id = $1
+				RETURNING id, merchant
 			)
 			INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payment_id, status, next_attempt_at, created_at)
 			SELECT w.id, ev.id, $2, $1, 'pending', $4, $4 FROM ev, webhook_endpoints w
-			WHERE w.deleted_at IS NULL AND w.events ? $2::text`,
+			WHERE w.merchant = ev.merchant AND w.deleted_at IS NULL AND w.events ? $2::text`,
 			id, e.Type, rawArg(e.Data), created)
 	}
 	return dbError(tx.SendBatch(ctx, &b).Close())
@@ -237,7 +240,7 @@ func (db *DB) UpdatePayment(ctx context.Context, p *tender.Payment, events ...te
 	var set []string
 	var vals []any
 	for i, c := range paymentColumns {
-		if c == "id" || c == "created_at" {
+		if c == "id" || c == "created_at" || c == "merchant" {
 			continue
 		}
 		vals = append(vals, args[i])
@@ -295,6 +298,9 @@ func (db *DB) ListPayments(ctx context.Context, f tender.PaymentFilter) ([]*tend
 		}
 		where = append(where, `(created_at, id) < (`+arg(c)+`, `+arg(f.StartingAfter)+`)`)
 	}
+	if f.Merchant != "" {
+		where = append(where, `merchant = `+arg(f.Merchant))
+	}
 	if f.Status != "" {
 		where = append(where, `status = `+arg(string(f.Status)))
 	}
@@ -347,7 +353,7 @@ func queryPayments(ctx context.Context, qr querier, q string, args ...any) ([]*t
 // ListEvents returns the events of payment id in the order they were
 // written (empty, not an error, for an unknown id).
 func (db *DB) ListEvents(ctx context.Context, paymentID string) ([]tender.Event, error) {
-	rows, err := db.pool.Query(ctx, `SELECT id, payment_id, type, data, created_at FROM events
+	rows, err := db.pool.Query(ctx, `SELECT id, payment_id, merchant, type, data, created_at FROM events
 		WHERE payment_id = $1 ORDER BY id`, paymentID)
 	if err != nil {
 		return nil, dbError(err)
@@ -357,7 +363,7 @@ func (db *DB) ListEvents(ctx context.Context, paymentID string) ([]tender.Event,
 	for rows.Next() {
 		var e tender.Event
 		var data *string
-		if err := rows.Scan(&e.ID, &e.PaymentID, &e.Type, &data, &e.CreatedAt); err != nil {
+		if err := rows.Scan(&e.ID, &e.PaymentID, &e.Merchant, &e.Type, &data, &e.CreatedAt); err != nil {
 			return nil, dbError(err)
 		}
 		if data != nil {

@@ -18,6 +18,7 @@ func (db *DB) CreateWebhookEndpoint(ctx context.Context, w *tender.WebhookEndpoi
 	if w.CreatedAt.IsZero() {
 		w.CreatedAt = db.now()
 	}
+	w.Merchant = tender.MerchantOr(w.Merchant)
 	events := w.Events
 	if events == nil {
 		events = []string{}
@@ -26,20 +27,20 @@ func (db *DB) CreateWebhookEndpoint(ctx context.Context, w *tender.WebhookEndpoi
 	if err != nil {
 		return tender.Wrap(tender.EInternal, err, "cannot encode webhook endpoint %s", w.ID)
 	}
-	_, err = db.pool.Exec(ctx, `INSERT INTO webhook_endpoints (id, url, description, events, sealed, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, w.ID, w.URL, w.Description, string(js), w.Sealed, w.CreatedAt)
+	_, err = db.pool.Exec(ctx, `INSERT INTO webhook_endpoints (id, merchant, url, description, events, sealed, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, w.ID, w.Merchant, w.URL, w.Description, string(js), w.Sealed, w.CreatedAt)
 	if uniqueViolation(err) != "" {
 		return tender.Errorf(tender.EConflict, "webhook endpoint %s already exists", w.ID)
 	}
 	return dbError(err)
 }
 
-const endpointColumns = `id, url, description, events::text, sealed, created_at`
+const endpointColumns = `id, merchant, url, description, events::text, sealed, created_at`
 
 func scanEndpoint(row pgx.Row) (*tender.WebhookEndpoint, error) {
 	var w tender.WebhookEndpoint
 	var events string
-	if err := row.Scan(&w.ID, &w.URL, &w.Description, &events, &w.Sealed, &w.CreatedAt); err != nil {
+	if err := row.Scan(&w.ID, &w.Merchant, &w.URL, &w.Description, &events, &w.Sealed, &w.CreatedAt); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(events), &w.Events); err != nil {
@@ -65,7 +66,7 @@ func (db *DB) GetWebhookEndpoint(ctx context.Context, id string) (*tender.Webhoo
 func (db *DB) ListWebhookEndpoints(ctx context.Context, f tender.ListFilter) ([]*tender.WebhookEndpoint, bool, error) {
 	limit := pageLimit(f.Limit)
 	rows, err := db.pool.Query(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints
-		WHERE deleted_at IS NULL AND id > $1 ORDER BY id LIMIT $2`, f.StartingAfter, limit+1)
+		WHERE deleted_at IS NULL AND id > $1 AND ($2::text = '' OR merchant = $2) ORDER BY id LIMIT $3`, f.StartingAfter, f.Merchant, limit+1)
 	if err != nil {
 		return nil, false, dbError(err)
 	}

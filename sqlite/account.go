@@ -10,39 +10,6 @@ import (
 	"github.com/tenderpay/tender"
 )
 
-// CreateAPIKey inserts k; an existing id or hash is EConflict.
-func (db *DB) CreateAPIKey(ctx context.Context, k *tender.APIKey) error {
-	k.CreatedAt = utc(k.CreatedAt)
-	if k.CreatedAt.IsZero() {
-		k.CreatedAt = db.now()
-	}
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)`,
-			k.ID, k.Name, k.Hash, k.Prefix, micros(k.CreatedAt))
-		if isUnique(err) {
-			return tender.Errorf(tender.EConflict, "API key %s already exists", k.ID)
-		}
-		return dbError(err)
-	})
-}
-
-// APIKeyByHash returns the key with the hash, or ENotFound.
-func (db *DB) APIKeyByHash(ctx context.Context, hash string) (*tender.APIKey, error) {
-	var k tender.APIKey
-	var created int64
-	err := db.read.QueryRowContext(ctx, `SELECT id, name, hash, prefix, created_at FROM api_keys WHERE hash = ?`, hash).
-		Scan(&k.ID, &k.Name, &k.Hash, &k.Prefix, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Never echo the hash: it is derived from a secret.
-		return nil, tender.Errorf(tender.ENotFound, "no such API key")
-	}
-	if err != nil {
-		return nil, dbError(err)
-	}
-	k.CreatedAt = fromMicros(created)
-	return &k, nil
-}
-
 // CreateAccount inserts a; an existing id, or a second default account of
 // one connector, is EConflict. Of the credentials only a.Sealed is stored.
 func (db *DB) CreateAccount(ctx context.Context, a *tender.Account) error {
@@ -50,6 +17,7 @@ func (db *DB) CreateAccount(ctx context.Context, a *tender.Account) error {
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = db.now()
 	}
+	a.Merchant = tender.MerchantOr(a.Merchant)
 	settings, err := jsonArg(a.Settings)
 	if err != nil {
 		return err
@@ -63,9 +31,9 @@ func (db *DB) CreateAccount(ctx context.Context, a *tender.Account) error {
 		if exists {
 			return tender.Errorf(tender.EConflict, "account %s already exists", a.ID)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO accounts (id, connector, environment, is_default, settings, sealed, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			a.ID, a.Connector, a.Environment, a.Default, settings, a.Sealed, micros(a.CreatedAt))
+		_, err = tx.ExecContext(ctx, `INSERT INTO accounts (id, merchant, connector, environment, is_default, settings, sealed, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.Merchant, a.Connector, a.Environment, a.Default, settings, a.Sealed, micros(a.CreatedAt))
 		if isUnique(err) {
 			return tender.Errorf(tender.EConflict, "connector %s already has a default account", a.Connector)
 		}
@@ -80,8 +48,8 @@ func (db *DB) UpdateAccount(ctx context.Context, a *tender.Account) error {
 		return err
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		var connector string
-		err := tx.QueryRowContext(ctx, `SELECT connector FROM accounts WHERE id = ?`, a.ID).Scan(&connector)
+		var connector, merchant string
+		err := tx.QueryRowContext(ctx, `SELECT connector, merchant FROM accounts WHERE id = ?`, a.ID).Scan(&connector, &merchant)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("account", a.ID)
 		}
@@ -89,7 +57,7 @@ func (db *DB) UpdateAccount(ctx context.Context, a *tender.Account) error {
 			return dbError(err)
 		}
 		if a.Default {
-			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET is_default = 0 WHERE connector = ? AND id <> ?`, connector, a.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE accounts SET is_default = 0 WHERE merchant = ? AND connector = ? AND id <> ?`, merchant, connector, a.ID); err != nil {
 				return dbError(err)
 			}
 		}
@@ -98,13 +66,13 @@ func (db *DB) UpdateAccount(ctx context.Context, a *tender.Account) error {
 	})
 }
 
-const accountColumns = `id, connector, environment, is_default, settings, sealed, created_at`
+const accountColumns = `id, merchant, connector, environment, is_default, settings, sealed, created_at`
 
 func scanAccount(s scanner) (*tender.Account, error) {
 	var a tender.Account
 	var settings sql.NullString
 	var created int64
-	if err := s.Scan(&a.ID, &a.Connector, &a.Environment, &a.Default, &settings, &a.Sealed, &created); err != nil {
+	if err := s.Scan(&a.ID, &a.Merchant, &a.Connector, &a.Environment, &a.Default, &settings, &a.Sealed, &created); err != nil {
 		return nil, err
 	}
 	if settings.Valid {
@@ -125,10 +93,11 @@ func (db *DB) GetAccount(ctx context.Context, id string) (*tender.Account, error
 	return a, dbError(err)
 }
 
-// DefaultAccount returns the connector's default account, or ENotFound.
-func (db *DB) DefaultAccount(ctx context.Context, connector string) (*tender.Account, error) {
+// DefaultAccount returns the merchant's default account of the connector,
+// or ENotFound.
+func (db *DB) DefaultAccount(ctx context.Context, merchant, connector string) (*tender.Account, error) {
 	a, err := scanAccount(db.read.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts
-		WHERE connector = ? AND is_default = 1`, connector))
+		WHERE merchant = ? AND connector = ? AND is_default = 1`, tender.MerchantOr(merchant), connector))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, tender.Errorf(tender.ENotFound, "connector %s has no default account", connector)
 	}
@@ -175,6 +144,10 @@ func listQuery(q string, f tender.ListFilter) (string, []any, int) {
 		where = append(where, `connector = ?`)
 		args = append(args, f.Connector)
 	}
+	if f.Merchant != "" {
+		where = append(where, `merchant = ?`)
+		args = append(args, f.Merchant)
+	}
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -190,14 +163,15 @@ func (db *DB) CreateTerminal(ctx context.Context, t *tender.Terminal) error {
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = db.now()
 	}
+	t.Merchant = tender.MerchantOr(t.Merchant)
 	settings, err := jsonArg(t.Settings)
 	if err != nil {
 		return err
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO terminals (id, connector, account, provider_id, label, settings, sealed, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.ID, t.Connector, t.Account, t.ProviderID, t.Label, settings, t.Sealed, micros(t.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO terminals (id, merchant, connector, account, provider_id, label, settings, sealed, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.ID, t.Merchant, t.Connector, t.Account, t.ProviderID, t.Label, settings, t.Sealed, micros(t.CreatedAt))
 		if isUnique(err) {
 			return tender.Errorf(tender.EConflict, "terminal %s already exists", t.ID)
 		}
@@ -225,13 +199,13 @@ func (db *DB) UpdateTerminal(ctx context.Context, t *tender.Terminal) error {
 	})
 }
 
-const terminalColumns = `id, connector, account, provider_id, label, settings, sealed, created_at`
+const terminalColumns = `id, merchant, connector, account, provider_id, label, settings, sealed, created_at`
 
 func scanTerminal(s scanner) (*tender.Terminal, error) {
 	var t tender.Terminal
 	var settings sql.NullString
 	var created int64
-	if err := s.Scan(&t.ID, &t.Connector, &t.Account, &t.ProviderID, &t.Label, &settings, &t.Sealed, &created); err != nil {
+	if err := s.Scan(&t.ID, &t.Merchant, &t.Connector, &t.Account, &t.ProviderID, &t.Label, &settings, &t.Sealed, &created); err != nil {
 		return nil, err
 	}
 	if settings.Valid {

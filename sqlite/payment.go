@@ -17,7 +17,7 @@ const paymentColumns = `id, amount, currency, status, connector, account, termin
 	reference, description, return_url, capture_mode, metadata, input,
 	provider_reference, next_action, failure, receipt, details,
 	captured_amount, refunded_amount, state, next_check_at, check_count,
-	operation_id, version, created_at, updated_at, discrepancy`
+	operation_id, version, created_at, updated_at, discrepancy, merchant`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -32,7 +32,7 @@ func scanPayment(s scanner) (*tender.Payment, error) {
 		&p.Reference, &p.Description, &p.ReturnURL, &p.CaptureMode, &metadata, &input,
 		&p.ProviderReference, &nextAction, &failure, &receipt, &details,
 		&p.CapturedAmount, &p.RefundedAmount, &st, &nextCheck, &p.CheckCount,
-		&p.OperationID, &p.Version, &created, &updated, &p.Discrepancy)
+		&p.OperationID, &p.Version, &created, &updated, &p.Discrepancy, &p.Merchant)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func paymentArgs(p *tender.Payment) ([]any, error) {
 		p.Reference, p.Description, p.ReturnURL, string(p.CaptureMode), js[0], rawArg(p.Input),
 		p.ProviderReference, js[1], js[2], js[3], js[4],
 		p.CapturedAmount, p.RefundedAmount, rawArg(p.State), nullMicros(p.NextCheckAt), p.CheckCount,
-		p.OperationID, p.Version, micros(p.CreatedAt), micros(p.UpdatedAt), p.Discrepancy}, nil
+		p.OperationID, p.Version, micros(p.CreatedAt), micros(p.UpdatedAt), p.Discrepancy, tender.MerchantOr(p.Merchant)}, nil
 }
 
 // rawArg stores an empty RawMessage as NULL.
@@ -122,6 +122,7 @@ func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...te
 		q.UpdatedAt = q.CreatedAt
 	}
 	q.Version = 1
+	q.Merchant = tender.MerchantOr(q.Merchant)
 	args, err := paymentArgs(&q)
 	if err != nil {
 		return err
@@ -138,14 +139,14 @@ func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...te
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO payments (`+paymentColumns+`)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, args...)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, args...)
 		if isUnique(err) {
 			return tender.Errorf(tender.EConflict, "payment %s already exists", p.ID)
 		}
 		if err != nil {
 			return dbError(err)
 		}
-		return db.appendEvents(ctx, tx, q.ID, q.UpdatedAt, events)
+		return db.appendEvents(ctx, tx, q.ID, q.Merchant, q.UpdatedAt, events)
 	})
 	if err != nil {
 		return err
@@ -157,14 +158,14 @@ func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...te
 // appendEvents inserts events for payment id, in order, and queues their
 // webhook deliveries (the outbox) in the same transaction. An event's
 // PaymentID is always id; a zero CreatedAt becomes at.
-func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, id string, at time.Time, events []tender.Event) error {
+func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, id, merchant string, at time.Time, events []tender.Event) error {
 	for _, e := range events {
 		created := utc(e.CreatedAt)
 		if created.IsZero() {
 			created = at
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO events (payment_id, type, data, created_at) VALUES (?, ?, ?, ?)`,
-			id, e.Type, rawArg(e.Data), micros(created))
+		res, err := tx.ExecContext(ctx, `INSERT INTO events (payment_id, merchant, type, data, created_at) VALUES (?, ?, ?, ?, ?)`,
+			id, merchant, e.Type, rawArg(e.Data), micros(created))
 		if err != nil {
 			return dbError(err)
 		}
@@ -172,7 +173,7 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, id string, at time.T
 		if err != nil {
 			return dbError(err)
 		}
-		if err := queueDeliveries(ctx, tx, eventID, id, e.Type, created); err != nil {
+		if err := queueDeliveries(ctx, tx, eventID, id, merchant, e.Type, created); err != nil {
 			return err
 		}
 	}
@@ -235,7 +236,7 @@ func (db *DB) UpdatePayment(ctx context.Context, p *tender.Payment, events ...te
 	var vals []any
 	for i, c := range cols {
 		c = strings.TrimSpace(c)
-		if c == "id" || c == "created_at" {
+		if c == "id" || c == "created_at" || c == "merchant" {
 			continue
 		}
 		set = append(set, c+" = ?")
@@ -262,7 +263,14 @@ func (db *DB) UpdatePayment(ctx context.Context, p *tender.Payment, events ...te
 			}
 			return tender.ErrVersionConflict
 		}
-		return db.appendEvents(ctx, tx, q.ID, q.UpdatedAt, events)
+		if len(events) == 0 {
+			return nil
+		}
+		var merchant string
+		if err := tx.QueryRowContext(ctx, `SELECT merchant FROM payments WHERE id = ?`, q.ID).Scan(&merchant); err != nil {
+			return dbError(err)
+		}
+		return db.appendEvents(ctx, tx, q.ID, merchant, q.UpdatedAt, events)
 	})
 	if err != nil {
 		return err
@@ -291,6 +299,10 @@ func (db *DB) ListPayments(ctx context.Context, f tender.PaymentFilter) ([]*tend
 		}
 		where = append(where, `(created_at < ? OR (created_at = ? AND id < ?))`)
 		args = append(args, c, c, f.StartingAfter)
+	}
+	if f.Merchant != "" {
+		where = append(where, `merchant = ?`)
+		args = append(args, f.Merchant)
 	}
 	if f.Status != "" {
 		where = append(where, `status = ?`)
@@ -348,7 +360,7 @@ func (db *DB) queryPayments(ctx context.Context, qr querier, q string, args ...a
 // ListEvents returns the events of payment id in the order they were
 // written (empty, not an error, for an unknown id).
 func (db *DB) ListEvents(ctx context.Context, paymentID string) ([]tender.Event, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, payment_id, type, data, created_at FROM events
+	rows, err := db.read.QueryContext(ctx, `SELECT id, payment_id, merchant, type, data, created_at FROM events
 		WHERE payment_id = ? ORDER BY id`, paymentID)
 	if err != nil {
 		return nil, dbError(err)
@@ -359,7 +371,7 @@ func (db *DB) ListEvents(ctx context.Context, paymentID string) ([]tender.Event,
 		var e tender.Event
 		var data sql.NullString
 		var created int64
-		if err := rows.Scan(&e.ID, &e.PaymentID, &e.Type, &data, &created); err != nil {
+		if err := rows.Scan(&e.ID, &e.PaymentID, &e.Merchant, &e.Type, &data, &created); err != nil {
 			return nil, dbError(err)
 		}
 		if data.Valid {

@@ -13,12 +13,12 @@ import (
 // queueDeliveries inserts the outbox rows of one event: one per endpoint
 // that is not deleted and lists the event's type. It runs in the event's
 // transaction, so a delivery exists exactly when its event does.
-func queueDeliveries(ctx context.Context, tx *sql.Tx, eventID int64, paymentID, typ string, at time.Time) error {
+func queueDeliveries(ctx context.Context, tx *sql.Tx, eventID int64, paymentID, merchant, typ string, at time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries
 			(endpoint_id, event_id, event_type, payment_id, status, next_attempt_at, created_at)
 		SELECT w.id, ?, ?, ?, 'pending', ?, ? FROM webhook_endpoints w
-		WHERE w.deleted_at IS NULL AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE json_each.value = ?)`,
-		eventID, typ, paymentID, micros(at), micros(at), typ)
+		WHERE w.merchant = ? AND w.deleted_at IS NULL AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE json_each.value = ?)`,
+		eventID, typ, paymentID, micros(at), micros(at), merchant, typ)
 	return dbError(err)
 }
 
@@ -26,6 +26,7 @@ func queueDeliveries(ctx context.Context, tx *sql.Tx, eventID int64, paymentID, 
 // secret only w.Sealed is stored.
 func (db *DB) CreateWebhookEndpoint(ctx context.Context, w *tender.WebhookEndpoint) error {
 	w.CreatedAt = utc(w.CreatedAt)
+	w.Merchant = tender.MerchantOr(w.Merchant)
 	if w.CreatedAt.IsZero() {
 		w.CreatedAt = db.now()
 	}
@@ -34,8 +35,8 @@ func (db *DB) CreateWebhookEndpoint(ctx context.Context, w *tender.WebhookEndpoi
 		return tender.Wrap(tender.EInternal, err, "cannot encode webhook endpoint %s", w.ID)
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (id, url, description, events, sealed, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, w.ID, w.URL, w.Description, string(events), w.Sealed, micros(w.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (id, merchant, url, description, events, sealed, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, w.ID, w.Merchant, w.URL, w.Description, string(events), w.Sealed, micros(w.CreatedAt))
 		if isUnique(err) {
 			return tender.Errorf(tender.EConflict, "webhook endpoint %s already exists", w.ID)
 		}
@@ -50,13 +51,13 @@ func nonNil(s []string) []string {
 	return s
 }
 
-const endpointColumns = `id, url, description, events, sealed, created_at`
+const endpointColumns = `id, merchant, url, description, events, sealed, created_at`
 
 func scanEndpoint(s scanner) (*tender.WebhookEndpoint, error) {
 	var w tender.WebhookEndpoint
 	var events string
 	var created int64
-	if err := s.Scan(&w.ID, &w.URL, &w.Description, &events, &w.Sealed, &created); err != nil {
+	if err := s.Scan(&w.ID, &w.Merchant, &w.URL, &w.Description, &events, &w.Sealed, &created); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(events), &w.Events); err != nil {
@@ -82,7 +83,7 @@ func (db *DB) GetWebhookEndpoint(ctx context.Context, id string) (*tender.Webhoo
 func (db *DB) ListWebhookEndpoints(ctx context.Context, f tender.ListFilter) ([]*tender.WebhookEndpoint, bool, error) {
 	limit := pageLimit(f.Limit)
 	rows, err := db.read.QueryContext(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints
-		WHERE deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?`, f.StartingAfter, limit+1)
+		WHERE deleted_at IS NULL AND id > ? AND (? = '' OR merchant = ?) ORDER BY id LIMIT ?`, f.StartingAfter, f.Merchant, f.Merchant, limit+1)
 	if err != nil {
 		return nil, false, dbError(err)
 	}
