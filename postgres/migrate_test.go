@@ -52,7 +52,7 @@ func TestMigrateLegacy(t *testing.T) {
 		VALUES ($1, 'https://shop.example/h', '', '["payment.created","payment.processing"]', '\x01', `+t0+`)`, L.Endpoint)
 	exec(`INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payment_id, status, created_at)
 		SELECT $1, id, 'payment.created', $2, 'succeeded', `+t0+` FROM events`, L.Endpoint, L.Payment)
-	exec(`INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code) SELECT id, 1, `+t0+`, 200 FROM webhook_deliveries`)
+	exec(`INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code) SELECT id, 1, ` + t0 + `, 200 FROM webhook_deliveries`)
 	exec(`INSERT INTO idempotency_keys (scope, key, request_hash, done, created_at, expires_at, locked_until)
 		VALUES ($1, $2, 'legacy-hash', false, `+t0+`, '2100-01-01Z', '2100-01-01Z')`, L.IdemScope, L.IdemKey)
 	pool.Close()
