@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/internal/sqldb"
 )
 
 //go:embed migrations/*.sql
@@ -34,6 +35,9 @@ type DB struct {
 	// Clock gives UpdatedAt and default CreatedAt times. Set it before use;
 	// it defaults to the system clock.
 	Clock tender.Clock
+
+	// Queries are the queries shared with SQLite (merchants, API keys).
+	*sqldb.Queries
 
 	pool *pgxpool.Pool
 }
@@ -64,6 +68,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*DB, error) {
 		return nil, fmt.Errorf("postgres: connect to %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
 	db := &DB{Clock: tender.SystemClock{}, pool: pool}
+	db.Queries = sqldb.New(&dialect, conn{pool}, conn{pool}, db.now)
 	if err := db.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/internal/sqldb"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -44,6 +45,9 @@ type DB struct {
 	// Clock gives UpdatedAt and default CreatedAt times. Set it before use;
 	// it defaults to the system clock.
 	Clock tender.Clock
+
+	// Queries are the queries shared with PostgreSQL (merchants, API keys).
+	*sqldb.Queries
 
 	write *sql.DB // one connection; every write transaction is BEGIN IMMEDIATE
 	read  *sql.DB // read-only connections; the same as write for ":memory:"
@@ -98,6 +102,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		r.SetMaxIdleConns(n)
 		db.read = r
 	}
+	db.Queries = sqldb.New(&dialect, conn{db.read}, conn{db.write}, db.now)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

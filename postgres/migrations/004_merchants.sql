@@ -35,3 +35,7 @@ CREATE INDEX terminals_merchant ON terminals (merchant, id);
 CREATE INDEX payments_merchant ON payments (merchant, created_at DESC, id DESC);
 CREATE INDEX webhook_endpoints_merchant ON webhook_endpoints (merchant, id);
 CREATE INDEX api_keys_merchant ON api_keys (merchant, id);
+
+-- API key ids collate as bytes, as every other id, so that pages of keys
+-- follow the same order in both stores.
+ALTER TABLE api_keys ALTER COLUMN id TYPE text COLLATE "C";
