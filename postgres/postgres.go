@@ -36,7 +36,7 @@ type DB struct {
 	// it defaults to the system clock.
 	Clock tender.Clock
 
-	// Queries are the queries shared with SQLite (merchants, API keys).
+	// Queries are the queries shared with SQLite (merchants, API keys, accounts, terminals).
 	*sqldb.Queries
 
 	pool *pgxpool.Pool
@@ -68,7 +68,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*DB, error) {
 		return nil, fmt.Errorf("postgres: connect to %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
 	db := &DB{Clock: tender.SystemClock{}, pool: pool}
-	db.Queries = sqldb.New(&dialect, conn{pool}, conn{pool}, db.now)
+	db.Queries = sqldb.New(&dialect, conn{pool}, conn{pool}, db.sharedTx, db.now)
 	if err := db.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

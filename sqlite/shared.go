@@ -16,9 +16,21 @@ var dialect = sqldb.Dialect{
 	IsNoRows:   func(err error) bool { return errors.Is(err, sql.ErrNoRows) },
 }
 
-// conn adapts a database/sql pool to sqldb.DB. Writes run as single
-// statements on the one writer connection.
-type conn struct{ db *sql.DB }
+// conn adapts a database/sql pool or transaction to sqldb.DB. Writes
+// outside a transaction run as single statements on the one writer
+// connection.
+type conn struct {
+	db interface {
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	}
+}
+
+// sharedTx runs fn in a write transaction (BEGIN IMMEDIATE).
+func (db *DB) sharedTx(ctx context.Context, fn func(sqldb.DB) error) error {
+	return db.tx(ctx, func(tx *sql.Tx) error { return fn(conn{tx}) })
+}
 
 func (c conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 	res, err := c.db.ExecContext(ctx, q, args...)

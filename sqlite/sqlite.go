@@ -46,7 +46,7 @@ type DB struct {
 	// it defaults to the system clock.
 	Clock tender.Clock
 
-	// Queries are the queries shared with PostgreSQL (merchants, API keys).
+	// Queries are the queries shared with PostgreSQL (merchants, API keys, accounts, terminals).
 	*sqldb.Queries
 
 	write *sql.DB // one connection; every write transaction is BEGIN IMMEDIATE
@@ -102,7 +102,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		r.SetMaxIdleConns(n)
 		db.read = r
 	}
-	db.Queries = sqldb.New(&dialect, conn{db.read}, conn{db.write}, db.now)
+	db.Queries = sqldb.New(&dialect, conn{db.read}, conn{db.write}, db.sharedTx, db.now)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -3,7 +3,7 @@
 // in a Dialect. A store hands it its connections (as DB) and embeds
 // Queries, whose methods then are the store's.
 //
-// So far it serves merchants and API keys; accounts, terminals, webhooks
+// So far it serves merchants, API keys, accounts and terminals; webhooks
 // and payments still have a copy in each store (see README, "Known not to
 // work / not done yet").
 package sqldb
@@ -33,6 +33,9 @@ type Dialect struct {
 	IsUnique func(error) bool
 	// IsNoRows reports whether err says a QueryRow found nothing.
 	IsNoRows func(error) bool
+	// ForUpdate locks the rows a SELECT in a transaction reads
+	// (PostgreSQL); SQLite's one writer needs no lock.
+	ForUpdate string
 }
 
 // Rebind turns the ? placeholders of q into the dialect's.
@@ -110,13 +113,14 @@ type Queries struct {
 	d     *Dialect
 	read  DB // reads (SQLite's read-only pool)
 	write DB // single-statement writes
+	tx    func(ctx context.Context, fn func(DB) error) error
 	now   func() time.Time
 }
 
-// New returns the shared queries over read and write; now gives the time of
-// a row made without one.
-func New(d *Dialect, read, write DB, now func() time.Time) *Queries {
-	return &Queries{d: d, read: read, write: write, now: now}
+// New returns the shared queries over read and write; tx runs a function
+// in a write transaction; now gives the time of a row made without one.
+func New(d *Dialect, read, write DB, tx func(ctx context.Context, fn func(DB) error) error, now func() time.Time) *Queries {
+	return &Queries{d: d, read: read, write: write, tx: tx, now: now}
 }
 
 func (q *Queries) exec(ctx context.Context, s string, args ...any) (int64, error) {
