@@ -36,7 +36,7 @@ type DB struct {
 	// it defaults to the system clock.
 	Clock tender.Clock
 
-	// Queries are the queries shared with SQLite (merchants, API keys, accounts, terminals).
+	// Queries are the queries shared with SQLite (merchants, API keys, accounts, terminals, webhooks).
 	*sqldb.Queries
 
 	pool *pgxpool.Pool

@@ -3,9 +3,11 @@
 // in a Dialect. A store hands it its connections (as DB) and embeds
 // Queries, whose methods then are the store's.
 //
-// So far it serves merchants, API keys, accounts and terminals; webhooks
-// and payments still have a copy in each store (see README, "Known not to
-// work / not done yet").
+// It serves merchants, API keys, accounts, terminals, webhook endpoints,
+// deliveries and attempts. Each store keeps what really differs: the
+// migrations, its transactions and locks, queuing and claiming the outbox
+// (json_each and the writer lock; jsonb ? and SKIP LOCKED), and, not yet
+// moved here, the payment, event and idempotency queries.
 package sqldb
 
 import (
@@ -38,7 +40,8 @@ type Dialect struct {
 	ForUpdate string
 }
 
-// Rebind turns the ? placeholders of q into the dialect's.
+// Rebind turns the ? placeholders of q into the dialect's. A shared query
+// therefore never uses PostgreSQL's jsonb ? operator.
 func (d *Dialect) Rebind(q string) string {
 	if !d.Numbered {
 		return q
