@@ -4,10 +4,13 @@
 // Queries, whose methods then are the store's.
 //
 // It serves merchants, API keys, accounts, terminals, webhook endpoints,
-// deliveries and attempts. Each store keeps what really differs: the
-// migrations, its transactions and locks, queuing and claiming the outbox
-// (json_each and the writer lock; jsonb ? and SKIP LOCKED), and, not yet
-// moved here, the payment, event and idempotency queries.
+// deliveries and attempts, and the reads of payments and events; the
+// payment row's columns, scan and arguments are shared too. Each store
+// keeps what really differs: the migrations, its transactions and locks,
+// creating and updating a payment with its events and outbox rows (one
+// writer and json_each; an advisory lock, a batch and jsonb ?), claiming
+// due work (the writer lock; FOR UPDATE SKIP LOCKED), and, not yet moved
+// here, the idempotency records.
 package sqldb
 
 import (
