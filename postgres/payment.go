@@ -2,10 +2,8 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,37 +12,10 @@ import (
 	"github.com/tenderpay/tender/internal/sqldb"
 )
 
-// rawArg stores an empty RawMessage as NULL.
-func rawArg(r json.RawMessage) any {
-	if len(r) == 0 {
-		return nil
-	}
-	return string(r)
-}
-
-func normalize(p *tender.Payment) {
-	p.CreatedAt = utc(p.CreatedAt)
-	p.UpdatedAt = utc(p.UpdatedAt)
-	p.NextCheckAt = utc(p.NextCheckAt)
-}
-
 // CreatePayment inserts p with Version 1 and its events. A zero CreatedAt
 // becomes now; a zero UpdatedAt becomes CreatedAt. An existing id is EConflict.
 func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...tender.Event) error {
-	if p.ID == "" {
-		return tender.Errorf(tender.EInternal, "payment has no id")
-	}
-	q := *p
-	normalize(&q)
-	if q.CreatedAt.IsZero() {
-		q.CreatedAt = db.now()
-	}
-	if q.UpdatedAt.IsZero() {
-		q.UpdatedAt = q.CreatedAt
-	}
-	q.Version = 1
-	q.Merchant = tender.MerchantOr(q.Merchant)
-	args, err := sqldb.PaymentArgs(&dialect, &q)
+	q, insert, args, err := sqldb.NewPaymentRow(&dialect, p, db.now())
 	if err != nil {
 		return err
 	}
@@ -65,8 +36,7 @@ func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...te
 				return dbError(err)
 			}
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO payments (`+strings.Join(sqldb.PaymentColumns, ", ")+`)
-			VALUES (`+placeholders(1, len(args))+`)`, args...)
+		_, err := tx.Exec(ctx, insert, args...)
 		if uniqueViolation(err) != "" {
 			return tender.Errorf(tender.EConflict, "payment %s already exists", p.ID)
 		}
@@ -105,7 +75,7 @@ func appendEvents(ctx context.Context, tx pgx.Tx, id string, at time.Time, event
 			INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payment_id, status, next_attempt_at, created_at)
 			SELECT w.id, ev.id, $2, $1, 'pending', $4, $4 FROM ev, webhook_endpoints w
 			WHERE w.merchant = ev.merchant AND w.deleted_at IS NULL AND w.events ? $2::text`,
-			id, e.Type, rawArg(e.Data), created)
+			id, e.Type, sqldb.Raw(e.Data), created)
 	}
 	return dbError(tx.SendBatch(ctx, &b).Close())
 }
@@ -115,27 +85,10 @@ func appendEvents(ctx context.Context, tx pgx.Tx, id string, at time.Time, event
 // transaction. A stale p gets ErrVersionConflict and changes nothing. The
 // id and CreatedAt of a payment never change.
 func (db *DB) UpdatePayment(ctx context.Context, p *tender.Payment, events ...tender.Event) error {
-	q := *p
-	normalize(&q)
-	q.Version = p.Version + 1
-	q.UpdatedAt = db.now()
-	args, err := sqldb.PaymentArgs(&dialect, &q)
+	q, stmt, vals, err := sqldb.UpdatedPaymentRow(&dialect, p, db.now())
 	if err != nil {
 		return err
 	}
-	var set []string
-	var vals []any
-	for i, c := range sqldb.PaymentColumns {
-		if c == "id" || c == "created_at" || c == "merchant" {
-			continue
-		}
-		vals = append(vals, args[i])
-		set = append(set, c+" = $"+strconv.Itoa(len(vals)))
-	}
-	vals = append(vals, q.ID, p.Version)
-	n := len(vals)
-	stmt := `UPDATE payments SET ` + strings.Join(set, ", ") +
-		` WHERE id = $` + strconv.Itoa(n-1) + ` AND version = $` + strconv.Itoa(n)
 	err = db.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, stmt, vals...)
 		if err != nil {

@@ -3,9 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/tenderpay/tender"
@@ -14,41 +12,12 @@ import (
 
 type scanner interface{ Scan(dest ...any) error }
 
-// rawArg stores an empty RawMessage as NULL.
-func rawArg(r json.RawMessage) any {
-	if len(r) == 0 {
-		return nil
-	}
-	return string(r)
-}
-
-// normalize brings p's times to what the database keeps, so the caller's
-// struct equals what a later read returns.
-func normalize(p *tender.Payment) {
-	p.CreatedAt = utc(p.CreatedAt)
-	p.UpdatedAt = utc(p.UpdatedAt)
-	p.NextCheckAt = utc(p.NextCheckAt)
-}
-
 // CreatePayment inserts p with Version 1 and its events. A zero CreatedAt
 // becomes now; a zero UpdatedAt becomes CreatedAt. An existing id is
 // EConflict; a terminal with an open payment is ETerminalBusy (checked in
 // the write transaction, which the single writer makes exclusive).
 func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...tender.Event) error {
-	if p.ID == "" {
-		return tender.Errorf(tender.EInternal, "payment has no id")
-	}
-	q := *p
-	normalize(&q)
-	if q.CreatedAt.IsZero() {
-		q.CreatedAt = db.now()
-	}
-	if q.UpdatedAt.IsZero() {
-		q.UpdatedAt = q.CreatedAt
-	}
-	q.Version = 1
-	q.Merchant = tender.MerchantOr(q.Merchant)
-	args, err := sqldb.PaymentArgs(&dialect, &q)
+	q, insert, args, err := sqldb.NewPaymentRow(&dialect, p, db.now())
 	if err != nil {
 		return err
 	}
@@ -63,8 +32,7 @@ func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...te
 				return dbError(err)
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO payments (`+strings.Join(sqldb.PaymentColumns, ", ")+`)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, args...)
+		_, err := tx.ExecContext(ctx, insert, args...)
 		if isUnique(err) {
 			return tender.Errorf(tender.EConflict, "payment %s already exists", p.ID)
 		}
@@ -90,7 +58,7 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, id, merchant string,
 			created = at
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO events (payment_id, merchant, type, data, created_at) VALUES (?, ?, ?, ?, ?)`,
-			id, merchant, e.Type, rawArg(e.Data), micros(created))
+			id, merchant, e.Type, sqldb.Raw(e.Data), micros(created))
 		if err != nil {
 			return dbError(err)
 		}
@@ -110,27 +78,12 @@ func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, id, merchant string,
 // transaction. A stale p gets ErrVersionConflict and changes nothing. The
 // id and CreatedAt of a payment never change.
 func (db *DB) UpdatePayment(ctx context.Context, p *tender.Payment, events ...tender.Event) error {
-	q := *p
-	normalize(&q)
-	q.Version = p.Version + 1
-	q.UpdatedAt = db.now()
-	args, err := sqldb.PaymentArgs(&dialect, &q)
+	q, update, vals, err := sqldb.UpdatedPaymentRow(&dialect, p, db.now())
 	if err != nil {
 		return err
 	}
-	// Every column but id and created_at (the first and the last but one).
-	var set []string
-	var vals []any
-	for i, c := range sqldb.PaymentColumns {
-		if c == "id" || c == "created_at" || c == "merchant" {
-			continue
-		}
-		set = append(set, c+" = ?")
-		vals = append(vals, args[i])
-	}
-	vals = append(vals, q.ID, p.Version)
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE payments SET `+strings.Join(set, ", ")+` WHERE id = ? AND version = ?`, vals...)
+		res, err := tx.ExecContext(ctx, update, vals...)
 		if err != nil {
 			return dbError(err)
 		}

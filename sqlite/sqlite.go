@@ -257,14 +257,6 @@ func (db *DB) now() time.Time {
 	return utc(db.Clock.Now())
 }
 
-// utc normalises t to what the database keeps: UTC, microseconds.
-func utc(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return t.UTC().Truncate(time.Microsecond)
-}
-
 func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
 
 func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
@@ -292,29 +284,10 @@ func isUnique(err error) bool {
 	return false
 }
 
-// dbError wraps an unexpected database error as EInternal, keeping the cause
-// (and context cancellation) in the chain for logs and errors.Is.
-func dbError(err error) error {
-	if err == nil {
-		return nil
-	}
-	if tender.AsError(err) != nil {
-		return err
-	}
-	return tender.Wrap(tender.EInternal, err, "database error")
-}
-
-func notFound(what, id string) error {
-	return tender.Errorf(tender.ENotFound, "no %s %q", what, id)
-}
-
-// pageLimit clamps a list limit to 1..100, 10 when unset.
-func pageLimit(n int) int {
-	switch {
-	case n <= 0:
-		return 10
-	case n > 100:
-		return 100
-	}
-	return n
-}
+// The helpers every query of the store uses, shared with the other store.
+var (
+	utc       = sqldb.UTC       // UTC, to the microsecond, as the database keeps times
+	dbError   = sqldb.DBError   // an unexpected database error as EInternal
+	notFound  = sqldb.NotFound  // the ENotFound error of an object
+	pageLimit = sqldb.PageLimit // a list's limit clamped to 1..100, 10 when unset
+)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/tenderpay/tender"
 )
@@ -195,3 +196,71 @@ func (q *Queries) ListEvents(ctx context.Context, paymentID string) ([]tender.Ev
 	}, `SELECT id, payment_id, merchant, type, data, created_at FROM events WHERE payment_id = ? ORDER BY id LIMIT ?`, paymentID)
 	return es, err
 }
+
+// Normalize brings p's times to what the databases keep, so the caller's
+// struct equals what a later read returns.
+func Normalize(p *tender.Payment) {
+	p.CreatedAt = utc(p.CreatedAt)
+	p.UpdatedAt = utc(p.UpdatedAt)
+	p.NextCheckAt = utc(p.NextCheckAt)
+}
+
+// NewPaymentRow is the row CreatePayment inserts for p: Version 1, a zero
+// CreatedAt now, a zero UpdatedAt CreatedAt, no merchant the default one;
+// with its INSERT statement and arguments.
+func NewPaymentRow(d *Dialect, p *tender.Payment, now time.Time) (row tender.Payment, stmt string, args []any, err error) {
+	if p.ID == "" {
+		return row, "", nil, tender.Errorf(tender.EInternal, "payment has no id")
+	}
+	row = *p
+	Normalize(&row)
+	if row.CreatedAt.IsZero() {
+		row.CreatedAt = utc(now)
+	}
+	if row.UpdatedAt.IsZero() {
+		row.UpdatedAt = row.CreatedAt
+	}
+	row.Version = 1
+	row.Merchant = tender.MerchantOr(row.Merchant)
+	args, err = PaymentArgs(d, &row)
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(PaymentColumns)), ", ")
+	return row, d.Rebind(`INSERT INTO payments (` + strings.Join(PaymentColumns, ", ") + `) VALUES (` + marks + `)`), args, err
+}
+
+// UpdatedPaymentRow is the row UpdatePayment stores for p (the next
+// version, updated now), with its UPDATE statement, which changes every
+// column but id, created_at and merchant if the stored version is still
+// p.Version, and its arguments.
+func UpdatedPaymentRow(d *Dialect, p *tender.Payment, now time.Time) (row tender.Payment, stmt string, args []any, err error) {
+	row = *p
+	Normalize(&row)
+	row.Version = p.Version + 1
+	row.UpdatedAt = utc(now)
+	all, err := PaymentArgs(d, &row)
+	if err != nil {
+		return row, "", nil, err
+	}
+	var set []string
+	for i, c := range PaymentColumns {
+		if c == "id" || c == "created_at" || c == "merchant" {
+			continue
+		}
+		set = append(set, c+" = ?")
+		args = append(args, all[i])
+	}
+	args = append(args, row.ID, p.Version)
+	return row, d.Rebind(`UPDATE payments SET ` + strings.Join(set, ", ") + ` WHERE id = ? AND version = ?`), args, nil
+}
+
+// Raw stores an empty RawMessage as NULL.
+func Raw(r json.RawMessage) any { return raw(r) }
+
+// UTC normalises t to what the databases keep: UTC, microseconds.
+func UTC(t time.Time) time.Time { return utc(t) }
+
+// DBError wraps an unexpected database error as EInternal, keeping the
+// cause in the chain; an *tender.Error passes as it is.
+func DBError(err error) error { return dbError(err) }
+
+// NotFound is the ENotFound error for the object what with id.
+func NotFound(what, id string) error { return notFound(what, id) }
