@@ -164,14 +164,6 @@ func (db *DB) now() time.Time {
 	return utc(db.Clock.Now())
 }
 
-// nullTime maps the zero time to NULL.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
-}
-
 // uniqueViolation returns the constraint of a unique violation, or "".
 func uniqueViolation(err error) string {
 	var pe *pgconn.PgError
@@ -183,8 +175,7 @@ func uniqueViolation(err error) string {
 
 // The helpers every query of the store uses, shared with the other store.
 var (
-	utc       = sqldb.UTC       // UTC, to the microsecond, as the database keeps times
-	dbError   = sqldb.DBError   // an unexpected database error as EInternal
-	notFound  = sqldb.NotFound  // the ENotFound error of an object
-	pageLimit = sqldb.PageLimit // a list's limit clamped to 1..100, 10 when unset
+	utc      = sqldb.UTC      // UTC, to the microsecond, as the database keeps times
+	dbError  = sqldb.DBError  // an unexpected database error as EInternal
+	notFound = sqldb.NotFound // the ENotFound error of an object
 )

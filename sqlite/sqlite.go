@@ -261,14 +261,6 @@ func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
 
 func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
 
-// nullMicros maps the zero time to NULL.
-func nullMicros(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return micros(t)
-}
-
 // SQLite extended result codes for constraint violations (sqlite3.h).
 const (
 	sqliteConstraintPrimaryKey = 1555
@@ -286,8 +278,7 @@ func isUnique(err error) bool {
 
 // The helpers every query of the store uses, shared with the other store.
 var (
-	utc       = sqldb.UTC       // UTC, to the microsecond, as the database keeps times
-	dbError   = sqldb.DBError   // an unexpected database error as EInternal
-	notFound  = sqldb.NotFound  // the ENotFound error of an object
-	pageLimit = sqldb.PageLimit // a list's limit clamped to 1..100, 10 when unset
+	utc      = sqldb.UTC      // UTC, to the microsecond, as the database keeps times
+	dbError  = sqldb.DBError  // an unexpected database error as EInternal
+	notFound = sqldb.NotFound // the ENotFound error of an object
 )
