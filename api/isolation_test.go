@@ -461,3 +461,25 @@ func TestLongPollLimitPerKey(t *testing.T) {
 	e.as(a.key).mustDo("GET", "/v1/payments/"+a.payment, "", 200) // without ?wait=: not limited
 	<-done
 }
+
+// TestCallbackLandsOnItsMerchant: a provider callback arrives at one
+// account's URL; it can only move that account's payments, which are its
+// merchant's. A verified callback at merchant B's account naming merchant
+// A's payment changes nothing of A's.
+func TestCallbackLandsOnItsMerchant(t *testing.T) {
+	e := newEnv(t)
+	a, b := newShop(e, "mer_a"), newShop(e, "mer_b")
+	cb := e.do("POST", "/callbacks/testpay/"+b.account+"/notify", `{"ref":"`+a.online+`","status":"authorized"}`, "X-Sig", "s3cret")
+	if cb.status < 400 {
+		t.Errorf("callback at B's account for A's payment: %d %s", cb.status, cb.body)
+	}
+	if p := e.as(a.key).mustDo("GET", "/v1/payments/"+a.online, "", 200); p["status"] != "requires_action" || p["merchant"] != "mer_a" {
+		t.Errorf("A's payment after a callback at B's account: %v", p)
+	}
+	if cb := e.do("POST", "/callbacks/testpay/"+a.account+"/notify", `{"ref":"`+a.online+`","status":"authorized"}`, "X-Sig", "s3cret"); cb.status != 200 {
+		t.Fatalf("callback at A's account: %d %s", cb.status, cb.body)
+	}
+	if p := e.as(a.key).mustDo("GET", "/v1/payments/"+a.online, "", 200); p["status"] != "authorized" || p["account"] != a.account {
+		t.Errorf("A's payment after its own account's callback: %v", p)
+	}
+}
