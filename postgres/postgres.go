@@ -36,7 +36,7 @@ type DB struct {
 	// it defaults to the system clock.
 	Clock tender.Clock
 
-	// Queries are the queries shared with SQLite (all but writing payments, claiming and idempotency).
+	// Queries are the queries shared with SQLite (all but writing payments, claiming and reserving keys).
 	*sqldb.Queries
 
 	pool *pgxpool.Pool

@@ -46,7 +46,7 @@ type DB struct {
 	// it defaults to the system clock.
 	Clock tender.Clock
 
-	// Queries are the queries shared with PostgreSQL (all but writing payments, claiming and idempotency).
+	// Queries are the queries shared with PostgreSQL (all but writing payments, claiming and reserving keys).
 	*sqldb.Queries
 
 	write *sql.DB // one connection; every write transaction is BEGIN IMMEDIATE

@@ -9,8 +9,8 @@
 // keeps what really differs: the migrations, its transactions and locks,
 // creating and updating a payment with its events and outbox rows (one
 // writer and json_each; an advisory lock, a batch and jsonb ?), claiming
-// due work (the writer lock; FOR UPDATE SKIP LOCKED), and, not yet moved
-// here, the idempotency records.
+// due work (the writer lock; FOR UPDATE SKIP LOCKED), and reserving an
+// idempotency key (one transaction; ON CONFLICT and a conditional UPDATE).
 package sqldb
 
 import (
