@@ -10,8 +10,6 @@ import (
 	"github.com/tenderpay/tender/internal/sqldb"
 )
 
-type scanner interface{ Scan(dest ...any) error }
-
 // CreatePayment inserts p with Version 1 and its events. A zero CreatedAt
 // becomes now; a zero UpdatedAt becomes CreatedAt. An existing id is
 // EConflict; a terminal with an open payment is ETerminalBusy (checked in

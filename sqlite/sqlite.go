@@ -259,8 +259,6 @@ func (db *DB) now() time.Time {
 
 func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
 
-func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
-
 // SQLite extended result codes for constraint violations (sqlite3.h).
 const (
 	sqliteConstraintPrimaryKey = 1555
