@@ -15,7 +15,9 @@ const (
 	ENotFound     ErrorCode = "not_found"         // no such object
 	EConflict     ErrorCode = "conflict"          // the object's state does not allow the operation
 	EIdempotency  ErrorCode = "idempotency_error" // an Idempotency-Key reused with other parameters, or still in flight
-	EUnauthorized ErrorCode = "unauthorized"      // missing or wrong API key
+	EUnauthorized ErrorCode = "unauthorized"      // missing, wrong or revoked API key
+	EForbidden    ErrorCode = "forbidden"         // the API key's scope does not allow the operation at all (another merchant's object is ENotFound, never this)
+	ERateLimited  ErrorCode = "rate_limited"      // the API key has too many requests of a kind open at once; retry later
 	EDeclined     ErrorCode = "declined"          // the provider declined the operation
 	ETerminalBusy ErrorCode = "terminal_busy"     // the terminal is working on another payment
 	ENotSupported ErrorCode = "not_supported"     // the provider has no such operation

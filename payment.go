@@ -20,6 +20,7 @@ const (
 // stored together with an Event.
 type Payment struct {
 	ID          string
+	Merchant    string // the merchant it belongs to: its account's
 	Amount      int64  // authorized (requested) amount in minor units
 	Currency    string // ISO 4217
 	Status      Status
@@ -112,6 +113,7 @@ type Receipt struct {
 type Event struct {
 	ID        int64
 	PaymentID string
+	Merchant  string // the payment's merchant (set by the store)
 	Type      string // e.g. "payment.created", "payment.captured"
 	Data      json.RawMessage
 	CreatedAt time.Time
@@ -120,6 +122,7 @@ type Event struct {
 // Account holds one provider's credentials and settings for a merchant.
 type Account struct {
 	ID          string
+	Merchant    string
 	Connector   string
 	Environment string // "sandbox" or "live"
 	Default     bool   // the connector's default account
@@ -140,7 +143,8 @@ const (
 
 // Terminal is a card terminal a POS drives through a provider.
 type Terminal struct {
-	ID         string // chosen by the merchant
+	ID         string // chosen by the merchant; unique across merchants
+	Merchant   string // the account's merchant
 	Connector  string
 	Account    string
 	ProviderID string // the provider's id for the terminal: Sepay SID, ePay TID
@@ -153,11 +157,17 @@ type Terminal struct {
 	CreatedAt   time.Time
 }
 
-// APIKey is a merchant's key to Tender's API. Only a hash of the secret is stored.
+// APIKey is a key to Tender's API. Only a hash of the secret is stored.
 type APIKey struct {
-	ID        string
-	Name      string
-	Hash      string // hex SHA-256 of the secret
-	Prefix    string // first characters of the secret, to recognise it
-	CreatedAt time.Time
+	ID       string
+	Name     string
+	Hash     string // hex SHA-256 of the secret
+	Prefix   string // first characters of the secret, to recognise it
+	Scope    string // ScopePlatform, ScopeMerchant or ScopeTerminal ("" is platform)
+	Merchant string // the merchant a merchant or terminal key acts for
+	// Terminals are the terminal ids a terminal key may pay on.
+	Terminals  []string
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero if never used; updated at most once a minute
+	RevokedAt  time.Time // zero while the key is valid
 }

@@ -10,9 +10,14 @@ import (
 // changes a payment writes the payment and its events in one transaction.
 //
 // Every event appended (by CreatePayment or UpdatePayment) also queues a
-// WebhookDelivery, in the same transaction, for each webhook endpoint that
-// is not deleted and lists the event's type: a delivery is never lost by a
+// WebhookDelivery, in the same transaction, for each webhook endpoint of
+// the payment's merchant that is not deleted and lists the event's type: a delivery is never lost by a
 // crash after the commit, nor queued for a change that rolled back.
+//
+// Every object belongs to one merchant (a zero Merchant field is stored as
+// DefaultMerchant). Lookups by id return the object whatever its merchant:
+// the engine compares the merchant and answers "not found" for another's.
+// Lists take the merchant in their filter.
 //
 // Not-found lookups return an *Error with code ENotFound; a lost optimistic
 // update returns ErrVersionConflict (code EConflict).
@@ -71,21 +76,46 @@ type Store interface {
 	// PurgeIdempotency deletes records that expired before t.
 	PurgeIdempotency(ctx context.Context, before time.Time) (int64, error)
 
+	// CreateAPIKey inserts k; an existing id or hash is EConflict.
 	CreateAPIKey(ctx context.Context, k *APIKey) error
-	// APIKeyByHash returns the key with the hash, or ENotFound.
+	// APIKeyByHash returns the key with the hash (revoked or not), or
+	// ENotFound.
 	APIKeyByHash(ctx context.Context, hash string) (*APIKey, error)
+	// GetAPIKey returns the key with id, or ENotFound.
+	GetAPIKey(ctx context.Context, id string) (*APIKey, error)
+	// ListAPIKeys pages through keys in id order, revoked ones included;
+	// f.Merchant "" lists every merchant's.
+	ListAPIKeys(ctx context.Context, f ListFilter) ([]*APIKey, bool, error)
+	// RevokeAPIKey sets the key's RevokedAt to at, if it is not revoked
+	// yet. A missing key is ENotFound.
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+	// TouchAPIKey sets the key's LastUsedAt to at if it is older than
+	// at-every (a cheap no-op otherwise).
+	TouchAPIKey(ctx context.Context, id string, at time.Time, every time.Duration) error
+
+	// CreateMerchant inserts a merchant; an existing id is EConflict.
+	CreateMerchant(ctx context.Context, m *Merchant) error
+	// GetMerchant returns the merchant with id, or ENotFound.
+	GetMerchant(ctx context.Context, id string) (*Merchant, error)
+	// ListMerchants pages through merchants in id order.
+	ListMerchants(ctx context.Context, f MerchantFilter) ([]*Merchant, bool, error)
+	// UpdateMerchant stores m's name, country, locale, branding and
+	// metadata. A missing merchant is ENotFound.
+	UpdateMerchant(ctx context.Context, m *Merchant) error
 
 	// CreateAccount inserts an account; an existing id is EConflict. Only
 	// a.Sealed is stored of the credentials.
 	CreateAccount(ctx context.Context, a *Account) error
 	GetAccount(ctx context.Context, id string) (*Account, error)
-	// DefaultAccount returns the connector's default account, or ENotFound.
-	DefaultAccount(ctx context.Context, connector string) (*Account, error)
+	// DefaultAccount returns the merchant's default account of the
+	// connector, or ENotFound.
+	DefaultAccount(ctx context.Context, merchant, connector string) (*Account, error)
 	ListAccounts(ctx context.Context, f ListFilter) ([]*Account, bool, error)
 	// UpdateAccount stores a's Settings, Sealed and Default for the existing
 	// account a.ID (its connector and environment never change). Making it
 	// the default clears the connector's previous default in the same
-	// transaction. A missing account is ENotFound.
+	// transaction. A missing account is ENotFound. Its merchant never
+	// changes either.
 	UpdateAccount(ctx context.Context, a *Account) error
 
 	// CreateTerminal inserts a terminal; an existing id is EConflict.
@@ -144,6 +174,7 @@ var ErrVersionConflict = &Error{Code: EConflict, Message: "the payment was chang
 
 // PaymentFilter selects payments for ListPayments.
 type PaymentFilter struct {
+	Merchant      string // "" for all merchants
 	Limit         int    // 1..100
 	StartingAfter string // payment id: return payments created before it (older)
 	Status        Status // "" for all
@@ -155,6 +186,7 @@ type PaymentFilter struct {
 
 // ListFilter pages through accounts and terminals, in id order.
 type ListFilter struct {
+	Merchant      string // "" for all merchants
 	Limit         int
 	StartingAfter string
 	Connector     string
@@ -163,7 +195,7 @@ type ListFilter struct {
 // IdempotencyRecord remembers one Idempotency-Key and the first response
 // given to it.
 type IdempotencyRecord struct {
-	Scope       string // the API key's id
+	Scope       string // the API key's id and the merchant it acts for (see engine.IdempotencyScope)
 	Key         string // the Idempotency-Key header
 	RequestHash string // hex SHA-256 of method, path and body
 	Done        bool   // false while the first request is in flight

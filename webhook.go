@@ -7,6 +7,7 @@ import "time"
 // same transaction as the event they carry (see Store).
 type WebhookEndpoint struct {
 	ID          string
+	Merchant    string // only this merchant's events are delivered to it
 	URL         string
 	Description string
 	// Events are the event types delivered to the endpoint. The list is

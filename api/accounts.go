@@ -37,7 +37,7 @@ func toAccount(a *tender.Account, credKeys []string) account {
 	if settings == nil {
 		settings = map[string]string{}
 	}
-	return account{ID: a.ID, Object: "account", Connector: a.Connector, Environment: a.Environment, Default: a.Default,
+	return account{ID: a.ID, Object: "account", Merchant: a.Merchant, Connector: a.Connector, Environment: a.Environment, Default: a.Default,
 		Settings: settings, Credentials: credKeys, CreatedAt: timestamp(a.CreatedAt)}
 }
 
@@ -49,7 +49,7 @@ func toTerminal(t *tender.Terminal, credKeys []string) terminal {
 	if settings == nil {
 		settings = map[string]string{}
 	}
-	return terminal{ID: t.ID, Object: "terminal", Connector: t.Connector, Account: t.Account, ProviderID: t.ProviderID,
+	return terminal{ID: t.ID, Object: "terminal", Merchant: t.Merchant, Connector: t.Connector, Account: t.Account, ProviderID: t.ProviderID,
 		Label: nullable(t.Label), Settings: settings, Credentials: credKeys, CreatedAt: timestamp(t.CreatedAt)}
 }
 

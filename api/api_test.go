@@ -106,24 +106,32 @@ func (c *testConnector) Callback(ctx context.Context, cb *tender.Callback) (*ten
 }
 
 type env struct {
-	t    *testing.T
-	srv  *httptest.Server
-	eng  *engine.Engine
-	conn *testConnector
-	key  string
+	t     *testing.T
+	srv   *httptest.Server
+	eng   *engine.Engine
+	conn  *testConnector
+	key   string
+	store tender.Store
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tender.db"))
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tender.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	return newEnvStore(t, store)
+}
+
+// newEnvStore is newEnv on a given store.
+func newEnvStore(t *testing.T, store tender.Store) *env {
+	t.Helper()
+	ctx := context.Background()
+	var err error
 	sealer, _ := seal.New(bytes.Repeat([]byte{1}, seal.KeySize))
 	conn := &testConnector{status: map[string]tender.Status{}}
-	e := &env{t: t, conn: conn}
+	e := &env{t: t, conn: conn, store: store}
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.eng, err = engine.New(engine.Options{Store: store, Connectors: []tender.Connector{conn}, Sealer: sealer,
 		PublicURL: "http://" + e.srv.Listener.Addr().String()})

@@ -24,6 +24,7 @@ type payment struct {
 	Amount            int64              `json:"amount"`
 	Currency          string             `json:"currency"`
 	Status            tender.Status      `json:"status"`
+	Merchant          string             `json:"merchant"`
 	Connector         string             `json:"connector"`
 	Terminal          *string            `json:"terminal"`
 	Account           string             `json:"account"`
@@ -59,7 +60,7 @@ func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func toPayment(p *tender.Payment) payment {
 	out := payment{
-		ID: p.ID, Object: "payment", Amount: p.Amount, Currency: p.Currency, Status: p.Status,
+		ID: p.ID, Object: "payment", Merchant: p.Merchant, Amount: p.Amount, Currency: p.Currency, Status: p.Status,
 		Connector: p.Connector, Terminal: nullable(p.Terminal), Account: p.Account,
 		Reference: nullable(p.Reference), Description: nullable(p.Description), ReturnURL: nullable(p.ReturnURL),
 		Capture: p.CaptureMode, ProviderReference: nullable(p.ProviderReference),
@@ -99,6 +100,7 @@ type event struct {
 type account struct {
 	ID          string            `json:"id"`
 	Object      string            `json:"object"`
+	Merchant    string            `json:"merchant"`
 	Connector   string            `json:"connector"`
 	Environment string            `json:"environment"`
 	Default     bool              `json:"default"`
@@ -111,6 +113,7 @@ type account struct {
 type terminal struct {
 	ID          string            `json:"id"`
 	Object      string            `json:"object"`
+	Merchant    string            `json:"merchant"`
 	Connector   string            `json:"connector"`
 	Account     string            `json:"account"`
 	ProviderID  string            `json:"provider_id"`
@@ -168,6 +171,10 @@ func errorStatus(err error) (int, string) {
 		return http.StatusConflict, "idempotency_error"
 	case tender.EUnauthorized:
 		return http.StatusUnauthorized, "authentication_error"
+	case tender.EForbidden:
+		return http.StatusForbidden, "permission_error"
+	case tender.ERateLimited:
+		return http.StatusTooManyRequests, "rate_limit_error"
 	case tender.EDeclined:
 		return http.StatusPaymentRequired, "payment_error"
 	case tender.ETerminalBusy:

@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +17,7 @@ type ctxKey int
 
 const (
 	keyRequestID ctxKey = iota
-	keyAPIKey
+	keyCaller
 )
 
 func requestID(r *http.Request) string {
@@ -23,9 +25,24 @@ func requestID(r *http.Request) string {
 	return id
 }
 
-func apiKeyOf(r *http.Request) *tender.APIKey {
-	k, _ := r.Context().Value(keyAPIKey).(*tender.APIKey)
-	return k
+// caller is who makes an API request: the key, and the merchant it acts
+// for on this request.
+type caller struct {
+	key      *tender.APIKey
+	merchant string
+}
+
+func callerOf(r *http.Request) caller {
+	c, _ := r.Context().Value(keyCaller).(caller)
+	return c
+}
+
+func (c caller) platform() bool { return c.key.Scope == tender.ScopePlatform }
+
+// mayUseTerminal says whether the caller may pay on terminal id: any of its
+// merchant's terminals, or for a terminal key those it names.
+func (c caller) mayUseTerminal(id string) bool {
+	return c.key.Scope != tender.ScopeTerminal || slices.Contains(c.key.Terminals, id)
 }
 
 type httpMetrics struct {
@@ -119,6 +136,37 @@ func (s *Server) authenticate(next http.HandlerFunc) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), keyAPIKey, k)))
+		c := caller{key: k, merchant: k.Merchant}
+		if h := r.Header.Get("Tender-Merchant"); h != "" && h != k.Merchant {
+			// A merchant or terminal key naming another merchant learns
+			// nothing: that merchant does not exist for it.
+			if !c.platform() {
+				s.writeError(w, r, &tender.Error{Code: tender.ENotFound, Param: "Tender-Merchant", Message: fmt.Sprintf("no merchant %q", h)})
+				return
+			}
+			if _, err := s.eng.GetMerchant(r.Context(), h); err != nil {
+				if tender.ErrorCodeOf(err) == tender.ENotFound {
+					err = &tender.Error{Code: tender.ENotFound, Param: "Tender-Merchant", Message: fmt.Sprintf("no merchant %q", h)}
+				}
+				s.writeError(w, r, err)
+				return
+			}
+			c.merchant = h
+		}
+		ctx := context.WithValue(r.Context(), keyCaller, c)
+		next(w, r.WithContext(tender.WithMerchant(ctx, c.merchant)))
+	}
+}
+
+// scope lets a request through if its key's scope is one of scopes; a key
+// of another scope gets 403 whatever the ids in the request, so the answer
+// says nothing about any object.
+func (s *Server) scope(next http.HandlerFunc, scopes ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if c := callerOf(r); !slices.Contains(scopes, c.key.Scope) {
+			s.writeError(w, r, tender.Errorf(tender.EForbidden, "a %s key may not use %s", c.key.Scope, r.Pattern))
+			return
+		}
+		next(w, r)
 	}
 }

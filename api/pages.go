@@ -81,7 +81,7 @@ type pageData struct {
 // forwarding to the merchant's return URL once the outcome is known.
 func (s *Server) paymentPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	p, err := s.eng.GetPayment(ctx, r.PathValue("id"))
+	p, err := s.eng.PagePayment(ctx, r.PathValue("id"))
 	if err != nil {
 		http.Error(w, "No such payment.", http.StatusNotFound)
 		return

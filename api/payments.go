@@ -85,7 +85,7 @@ func (s *Server) idempotentThen(w http.ResponseWriter, r *http.Request, fn func(
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")
-	resp, err := s.eng.Idempotent(r.Context(), apiKeyOf(r).ID, key, requestHash(r, body), func(opID string) engine.Response {
+	resp, err := s.eng.Idempotent(r.Context(), engine.IdempotencyScope(callerOf(r).merchant, callerOf(r).key.ID), key, requestHash(r, body), func(opID string) engine.Response {
 		res := fn(body, opID)
 		if res.err != nil {
 			status, eb := errorResponse(res.err, requestID(r), res.payment)
@@ -147,6 +147,10 @@ func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return result{err: err}
 		}
+		if c := callerOf(r); !c.mayUseTerminal(req.Terminal) {
+			// The same words whether the terminal exists or not.
+			return result{err: tender.Invalid("terminal", "a terminal key pays only on its terminals; terminal %q is not one of them", req.Terminal)}
+		}
 		p, err := s.eng.CreatePayment(r.Context(), engine.PaymentRequest{
 			Amount: req.Amount, Currency: req.Currency, Connector: req.Connector, Account: req.Account,
 			Terminal: req.Terminal, Reference: req.Reference, Description: req.Description,
@@ -172,7 +176,21 @@ func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
 		}
 		wait = min(d, s.maxWait)
 	}
-	p, err := s.eng.WaitPayment(r.Context(), r.PathValue("id"), wait)
+	id := r.PathValue("id")
+	if _, err := s.terminalPayment(r, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if wait > 0 {
+		release, err := s.polls.acquire(callerOf(r).key.ID)
+		if err != nil {
+			w.Header().Set("Retry-After", "1")
+			s.writeError(w, r, err)
+			return
+		}
+		defer release()
+	}
+	p, err := s.eng.WaitPayment(r.Context(), id, wait)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -210,6 +228,24 @@ func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.Limit = limit
+	if c := callerOf(r); c.key.Scope == tender.ScopeTerminal {
+		switch {
+		case f.Terminal == "" && len(c.key.Terminals) == 1:
+			f.Terminal = c.key.Terminals[0]
+		case f.Terminal == "":
+			s.writeError(w, r, tender.Invalid("terminal", "a terminal key of several terminals lists one at a time: give ?terminal="))
+			return
+		case !c.mayUseTerminal(f.Terminal):
+			s.writeError(w, r, tender.Invalid("terminal", "a terminal key lists only its terminals' payments; terminal %q is not one of them", f.Terminal))
+			return
+		}
+		if f.StartingAfter != "" {
+			if _, err := s.terminalPayment(r, f.StartingAfter); err != nil {
+				s.writeError(w, r, tender.Invalid("starting_after", "payment %q does not exist", f.StartingAfter))
+				return
+			}
+		}
+	}
 	list, more, err := s.eng.ListPayments(r.Context(), f)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -270,6 +306,10 @@ func (s *Server) cancelPayment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.terminalPayment(r, r.PathValue("id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	events, err := s.eng.ListEvents(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -282,6 +322,25 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		return event{ID: e.ID, Object: "event", Payment: e.PaymentID, Type: e.Type, Data: data, CreatedAt: timestamp(e.CreatedAt)}
 	}))
+}
+
+// terminalPayment checks that a terminal key may read payment id: it is
+// on one of the key's terminals. For other keys it does nothing (the
+// engine keeps merchants apart). A payment on another terminal is not
+// found, as a missing one.
+func (s *Server) terminalPayment(r *http.Request, id string) (*tender.Payment, error) {
+	c := callerOf(r)
+	if c.key.Scope != tender.ScopeTerminal {
+		return nil, nil
+	}
+	p, err := s.eng.GetPayment(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Terminal == "" || !c.mayUseTerminal(p.Terminal) {
+		return nil, tender.Errorf(tender.ENotFound, "no payment %q", id)
+	}
+	return p, nil
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {

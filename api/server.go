@@ -26,6 +26,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// MaxWait caps ?wait= on GET /v1/payments/{id}.
 	MaxWait time.Duration
+	// MaxPollsPerKey caps the long-polls one API key holds open at once
+	// on this server; 0 means DefaultMaxPollsPerKey.
+	MaxPollsPerKey int
 	// Ready reports whether the server can take traffic (for /readyz);
 	// nil checks the store only.
 	Ready func(ctx context.Context) error
@@ -38,6 +41,7 @@ type Server struct {
 	maxWait time.Duration
 	ready   func(ctx context.Context) error
 	metrics *httpMetrics
+	polls   *pollLimiter
 	gather  prometheus.Gatherer
 	mux     *http.ServeMux
 
@@ -53,6 +57,7 @@ func NewServer(eng *engine.Engine, o Options) *Server {
 		ready:   o.Ready,
 		gather:  o.Gatherer,
 		mux:     http.NewServeMux(),
+		polls:   newPollLimiter(o.MaxPollsPerKey),
 
 		metricsElsewhere: o.MetricsElsewhere,
 	}

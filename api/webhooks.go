@@ -17,6 +17,7 @@ func PaymentObject(p *tender.Payment) any { return toPayment(p) }
 type webhookEndpoint struct {
 	ID          string   `json:"id"`
 	Object      string   `json:"object"`
+	Merchant    string   `json:"merchant"`
 	URL         string   `json:"url"`
 	Description *string  `json:"description"`
 	Events      []string `json:"events"`
@@ -26,7 +27,7 @@ type webhookEndpoint struct {
 }
 
 func toWebhookEndpoint(w *tender.WebhookEndpoint) webhookEndpoint {
-	return webhookEndpoint{ID: w.ID, Object: "webhook_endpoint", URL: w.URL, Description: nullable(w.Description),
+	return webhookEndpoint{ID: w.ID, Object: "webhook_endpoint", Merchant: w.Merchant, URL: w.URL, Description: nullable(w.Description),
 		Events: w.Events, CreatedAt: timestamp(w.CreatedAt)}
 }
 

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -80,8 +79,9 @@ func (e *Engine) CreateAccount(ctx context.Context, a *tender.Account) (*tender.
 	if err := liveEndpoints(a); err != nil {
 		return nil, err
 	}
+	a.Merchant = tender.MerchantFrom(ctx)
 	if !a.Default {
-		if _, err := e.store.DefaultAccount(ctx, a.Connector); tender.ErrorCodeOf(err) == tender.ENotFound {
+		if _, err := e.store.DefaultAccount(ctx, a.Merchant, a.Connector); tender.ErrorCodeOf(err) == tender.ENotFound {
 			a.Default = true
 		}
 	}
@@ -97,7 +97,7 @@ func (e *Engine) CreateAccount(ctx context.Context, a *tender.Account) (*tender.
 
 // GetAccount returns an account without its credentials.
 func (e *Engine) GetAccount(ctx context.Context, id string) (*tender.Account, error) {
-	a, err := e.store.GetAccount(ctx, id)
+	a, err := e.ownAccount(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +110,7 @@ func (e *Engine) ListAccounts(ctx context.Context, f tender.ListFilter) ([]*tend
 	if err := checkListFilter(&f); err != nil {
 		return nil, false, err
 	}
+	f.Merchant = tender.MerchantFrom(ctx)
 	list, more, err := e.store.ListAccounts(ctx, f)
 	for _, a := range list {
 		a.Credentials, a.Sealed = nil, nil
@@ -127,6 +128,38 @@ func checkListFilter(f *tender.ListFilter) error {
 	return nil
 }
 
+// ownAccount returns the account with id if it belongs to the merchant
+// ctx acts for; another merchant's account is not found, as a missing one.
+func (e *Engine) ownAccount(ctx context.Context, id string) (*tender.Account, error) {
+	a, err := e.store.GetAccount(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if a.Merchant != tender.MerchantFrom(ctx) {
+		return nil, notFound("account", id)
+	}
+	return a, nil
+}
+
+// ownTerminal is ownAccount for terminals.
+func (e *Engine) ownTerminal(ctx context.Context, id string) (*tender.Terminal, error) {
+	t, err := e.store.GetTerminal(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if t.Merchant != tender.MerchantFrom(ctx) {
+		return nil, notFound("terminal", id)
+	}
+	return t, nil
+}
+
+// notFound is the error for an object that does not exist for the caller:
+// the same words whether it is missing or another merchant's, so that no
+// merchant learns of another's objects.
+func notFound(what, id string) error {
+	return tender.Errorf(tender.ENotFound, "no %s %q", what, id)
+}
+
 // loadAccount returns an account with its credentials opened.
 func (e *Engine) loadAccount(ctx context.Context, id string) (*tender.Account, error) {
 	a, err := e.store.GetAccount(ctx, id)
@@ -142,7 +175,7 @@ func (e *Engine) loadAccount(ctx context.Context, id string) (*tender.Account, e
 // resolveAccount finds the account a payment uses.
 func (e *Engine) resolveAccount(ctx context.Context, connector, id string) (*tender.Account, error) {
 	if id == "" {
-		a, err := e.store.DefaultAccount(ctx, connector)
+		a, err := e.store.DefaultAccount(ctx, tender.MerchantFrom(ctx), connector)
 		if tender.ErrorCodeOf(err) == tender.ENotFound {
 			return nil, tender.Invalid("account", "connector %q has no account yet; create one with POST /v1/accounts", connector)
 		}
@@ -157,6 +190,9 @@ func (e *Engine) resolveAccount(ctx context.Context, connector, id string) (*ten
 	}
 	if err != nil {
 		return nil, err
+	}
+	if a.Merchant != tender.MerchantFrom(ctx) {
+		return nil, tender.Invalid("account", "account %q does not exist", id)
 	}
 	if a.Connector != connector {
 		return nil, tender.Invalid("account", "account %q is a %s account, not %s", id, a.Connector, connector)
@@ -173,7 +209,7 @@ func (e *Engine) CreateTerminal(ctx context.Context, t *tender.Terminal) (*tende
 		return nil, tender.Invalid("connector", "connector or account is required")
 	}
 	if t.Connector == "" {
-		a, err := e.store.GetAccount(ctx, t.Account)
+		a, err := e.ownAccount(ctx, t.Account)
 		if err != nil {
 			if tender.ErrorCodeOf(err) == tender.ENotFound {
 				return nil, tender.Invalid("account", "account %q does not exist", t.Account)
@@ -190,7 +226,7 @@ func (e *Engine) CreateTerminal(ctx context.Context, t *tender.Terminal) (*tende
 	if err != nil {
 		return nil, err
 	}
-	t.Account = a.ID
+	t.Account, t.Merchant = a.ID, a.Merchant
 	if strings.TrimSpace(t.ProviderID) == "" {
 		return nil, tender.Invalid("provider_id", "provider_id is required: the provider's id of the terminal (Sepay SID, ePay TID)")
 	}
@@ -218,7 +254,7 @@ func (e *Engine) CreateTerminal(ctx context.Context, t *tender.Terminal) (*tende
 
 // GetTerminal returns a terminal without its credentials.
 func (e *Engine) GetTerminal(ctx context.Context, id string) (*tender.Terminal, error) {
-	t, err := e.store.GetTerminal(ctx, id)
+	t, err := e.ownTerminal(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -231,6 +267,7 @@ func (e *Engine) ListTerminals(ctx context.Context, f tender.ListFilter) ([]*ten
 	if err := checkListFilter(&f); err != nil {
 		return nil, false, err
 	}
+	f.Merchant = tender.MerchantFrom(ctx)
 	list, more, err := e.store.ListTerminals(ctx, f)
 	for _, t := range list {
 		t.Credentials, t.Sealed = nil, nil
@@ -253,28 +290,10 @@ func (e *Engine) loadTerminal(ctx context.Context, id string) (*tender.Terminal,
 // with secret scanners.
 const apiKeyPrefix = "tender_sk_"
 
-// CreateAPIKey makes a new API key and returns its secret, which is shown
-// once and stored only as a hash.
+// CreateAPIKey makes a new platform key (see NewAPIKey) and returns its
+// secret, which is shown once and stored only as a hash.
 func (e *Engine) CreateAPIKey(ctx context.Context, name string) (string, *tender.APIKey, error) {
-	if err := validateText("name", name, 100); err != nil {
-		return "", nil, err
-	}
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		return "", nil, err
-	}
-	secret := apiKeyPrefix + hex.EncodeToString(b)
-	k := &tender.APIKey{
-		ID:        tender.NewID("key"),
-		Name:      name,
-		Hash:      HashAPIKey(secret),
-		Prefix:    secret[:len(apiKeyPrefix)+6],
-		CreatedAt: e.clock.Now().UTC(),
-	}
-	if err := e.store.CreateAPIKey(ctx, k); err != nil {
-		return "", nil, err
-	}
-	return secret, k, nil
+	return e.NewAPIKey(ctx, APIKeyRequest{Name: name, Scope: tender.ScopePlatform})
 }
 
 // HashAPIKey is how API key secrets are stored. The keys are 192-bit random,
@@ -284,7 +303,9 @@ func HashAPIKey(secret string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// Authenticate returns the API key whose secret is given.
+// Authenticate returns the API key whose secret is given, if it is not
+// revoked. There is no cache: every request reads the key from the store
+// (one indexed lookup), so a revocation holds on every instance at once.
 func (e *Engine) Authenticate(ctx context.Context, secret string) (*tender.APIKey, error) {
 	if !strings.HasPrefix(secret, apiKeyPrefix) {
 		return nil, tender.Errorf(tender.EUnauthorized, "the API key is not valid")
@@ -293,7 +314,20 @@ func (e *Engine) Authenticate(ctx context.Context, secret string) (*tender.APIKe
 	if tender.ErrorCodeOf(err) == tender.ENotFound {
 		return nil, tender.Errorf(tender.EUnauthorized, "the API key is not valid")
 	}
-	return k, err
+	if err != nil {
+		return nil, err
+	}
+	if !k.RevokedAt.IsZero() {
+		return nil, tender.Errorf(tender.EUnauthorized, "the API key was revoked")
+	}
+	now := e.clock.Now().UTC()
+	if now.Sub(k.LastUsedAt) >= keyTouchEvery {
+		if err := e.store.TouchAPIKey(ctx, k.ID, now, keyTouchEvery); err != nil {
+			e.log.Warn("cannot record an API key's use", "key", k.ID, "err", err)
+		}
+	}
+	k.Hash = ""
+	return k, nil
 }
 
 // CredentialKeys lists the names (never the values) of the credentials set
@@ -302,13 +336,13 @@ func (e *Engine) CredentialKeys(ctx context.Context, kind, id string) ([]string,
 	var sealed []byte
 	switch kind {
 	case "account":
-		a, err := e.store.GetAccount(ctx, id)
+		a, err := e.ownAccount(ctx, id)
 		if err != nil {
 			return nil, err
 		}
 		sealed = a.Sealed
 	case "terminal":
-		t, err := e.store.GetTerminal(ctx, id)
+		t, err := e.ownTerminal(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -343,6 +377,9 @@ type AccountChange struct {
 // already under way use the account as it was when each operation began.
 func (e *Engine) UpdateAccount(ctx context.Context, id string, ch AccountChange) (*tender.Account, error) {
 	defer e.locks.Lock("account:" + id)()
+	if _, err := e.ownAccount(ctx, id); err != nil {
+		return nil, err
+	}
 	a, err := e.loadAccount(ctx, id)
 	if err != nil {
 		return nil, err
@@ -386,6 +423,9 @@ type TerminalChange struct {
 // account and stores it with the credentials sealed again.
 func (e *Engine) UpdateTerminal(ctx context.Context, id string, ch TerminalChange) (*tender.Terminal, error) {
 	defer e.locks.Lock("terminal:" + id)()
+	if _, err := e.ownTerminal(ctx, id); err != nil {
+		return nil, err
+	}
 	t, err := e.loadTerminal(ctx, id)
 	if err != nil {
 		return nil, err

@@ -42,7 +42,7 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 		Find: func(ctx context.Context, ref string) (*tender.Payment, error) {
 			p, err := e.store.GetPayment(ctx, ref)
 			if err == nil {
-				if p.Connector != connector || p.Account != acct.ID {
+				if p.Connector != connector || p.Account != acct.ID || p.Merchant != acct.Merchant {
 					return nil, tender.Errorf(tender.ENotFound, "no payment %q on this account", ref)
 				}
 				return p, nil
@@ -51,7 +51,7 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 				return nil, err
 			}
 			p, err = e.store.FindPayment(ctx, connector, ref)
-			if err == nil && p.Account != acct.ID {
+			if err == nil && (p.Account != acct.ID || p.Merchant != acct.Merchant) {
 				return nil, tender.Errorf(tender.ENotFound, "no payment %q on this account", ref)
 			}
 			return p, err

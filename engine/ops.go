@@ -189,11 +189,17 @@ func moneyStatus(p *tender.Payment, open bool) tender.Status {
 
 // Capture captures amount (0: all that is left) of an authorized payment.
 func (e *Engine) Capture(ctx context.Context, id string, amount int64, opID string) (*tender.Payment, error) {
+	if _, err := e.ownPayment(ctx, id); err != nil {
+		return nil, err
+	}
 	return e.moneyOp(ctx, captureOp, id, amount, opID)
 }
 
 // Refund refunds amount (0: all that is left) of a captured payment.
 func (e *Engine) Refund(ctx context.Context, id string, amount int64, opID string) (*tender.Payment, error) {
+	if _, err := e.ownPayment(ctx, id); err != nil {
+		return nil, err
+	}
 	return e.moneyOp(ctx, refundOp, id, amount, opID)
 }
 
@@ -362,6 +368,9 @@ var cancelable = []tender.Status{tender.StatusPending, tender.StatusRequiresActi
 // never sent again, and its outcome is confirmed with the provider's
 // status before Tender believes it.
 func (e *Engine) Cancel(ctx context.Context, id string, opID string) (*tender.Payment, error) {
+	if _, err := e.ownPayment(ctx, id); err != nil {
+		return nil, err
+	}
 	unlock := e.locks.Lock("payment:" + id)
 	defer unlock()
 	return e.cancel(ctx, id, opID)

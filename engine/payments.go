@@ -112,9 +112,13 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
+	merchant := tender.MerchantFrom(ctx)
 	var term *tender.Terminal
 	if r.Terminal != "" {
 		t, err := e.loadTerminal(ctx, r.Terminal)
+		if err == nil && t.Merchant != merchant {
+			err = notFound("terminal", r.Terminal)
+		}
 		if err != nil {
 			if tender.ErrorCodeOf(err) == tender.ENotFound {
 				return nil, tender.Invalid("terminal", "terminal %q does not exist", r.Terminal)
@@ -140,6 +144,7 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 	now := e.clock.Now().UTC()
 	p := &tender.Payment{
 		ID:          tender.NewID("pay"),
+		Merchant:    acct.Merchant,
 		Amount:      r.Amount,
 		Currency:    r.Currency,
 		Status:      tender.StatusPending,
@@ -167,6 +172,12 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 		// was lost, its key released or expired, its process died): the
 		// key answers with that payment, never a second one.
 		found, err := e.store.PaymentByOperation(ctx, opID)
+		if err == nil && found.Merchant != merchant {
+			// Operation ids derive from the merchant and API key; a
+			// payment of another merchant with this one is not this
+			// request's.
+			err = notFound("payment of operation", opID)
+		}
 		if err == nil {
 			if found.Amount != p.Amount || found.Currency != p.Currency || found.Terminal != p.Terminal || found.Connector != p.Connector {
 				return nil, ErrIdempotencyMismatch
@@ -335,6 +346,26 @@ func (e *Engine) opFor(ctx context.Context, p *tender.Payment, amount int64, opI
 
 // GetPayment returns a payment.
 func (e *Engine) GetPayment(ctx context.Context, id string) (*tender.Payment, error) {
+	return e.ownPayment(ctx, id)
+}
+
+// ownPayment returns the payment with id if it belongs to the merchant ctx
+// acts for; another merchant's payment is not found, as a missing one.
+func (e *Engine) ownPayment(ctx context.Context, id string) (*tender.Payment, error) {
+	p, err := e.store.GetPayment(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if p.Merchant != tender.MerchantFrom(ctx) {
+		return nil, notFound("payment", id)
+	}
+	return p, nil
+}
+
+// PagePayment returns a payment for Tender's hosted page, whatever its
+// merchant: the page is reached by the payment's id alone (the shopper
+// has no API key), as the provider's callbacks are.
+func (e *Engine) PagePayment(ctx context.Context, id string) (*tender.Payment, error) {
 	return e.store.GetPayment(ctx, id)
 }
 
@@ -342,7 +373,7 @@ func (e *Engine) GetPayment(ctx context.Context, id string) (*tender.Payment, er
 // had when the call began, once it is settled, or after wait, whichever is
 // first. A POS waiting for a terminal uses it.
 func (e *Engine) WaitPayment(ctx context.Context, id string, wait time.Duration) (*tender.Payment, error) {
-	p, err := e.store.GetPayment(ctx, id)
+	p, err := e.ownPayment(ctx, id)
 	if err != nil || wait <= 0 || p.Status.Settled() {
 		return p, err
 	}
@@ -385,8 +416,9 @@ func (e *Engine) ListPayments(ctx context.Context, f tender.PaymentFilter) ([]*t
 	if f.Status != "" && !f.Status.Valid() {
 		return nil, false, tender.Invalid("status", "status %q is not a payment status", f.Status)
 	}
+	f.Merchant = tender.MerchantFrom(ctx)
 	if f.StartingAfter != "" {
-		if _, err := e.store.GetPayment(ctx, f.StartingAfter); err != nil {
+		if _, err := e.ownPayment(ctx, f.StartingAfter); err != nil {
 			if tender.ErrorCodeOf(err) == tender.ENotFound {
 				return nil, false, tender.Invalid("starting_after", "payment %q does not exist", f.StartingAfter)
 			}
@@ -398,7 +430,7 @@ func (e *Engine) ListPayments(ctx context.Context, f tender.PaymentFilter) ([]*t
 
 // ListEvents returns a payment's events, oldest first.
 func (e *Engine) ListEvents(ctx context.Context, id string) ([]tender.Event, error) {
-	if _, err := e.store.GetPayment(ctx, id); err != nil {
+	if _, err := e.ownPayment(ctx, id); err != nil {
 		return nil, err
 	}
 	return e.store.ListEvents(ctx, id)

@@ -69,6 +69,9 @@ func (e *Engine) runOnce(ctx context.Context, sem chan struct{}, wg *sync.WaitGr
 // Check asks the provider about one payment now and applies the answer: its
 // status while it is open, and every operation on it whose answer was lost.
 func (e *Engine) Check(ctx context.Context, id string) (*tender.Payment, error) {
+	if _, err := e.ownPayment(ctx, id); err != nil {
+		return nil, err
+	}
 	unlock := e.locks.Lock("payment:" + id)
 	defer unlock()
 	return e.check(ctx, id)

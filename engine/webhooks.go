@@ -67,6 +67,7 @@ func (e *Engine) CreateWebhookEndpoint(ctx context.Context, r WebhookEndpointReq
 	}
 	w := &tender.WebhookEndpoint{
 		ID:          tender.NewID("we"),
+		Merchant:    tender.MerchantFrom(ctx),
 		URL:         r.URL,
 		Description: r.Description,
 		Events:      events,
@@ -162,11 +163,24 @@ func truncate(s string, n int) string {
 
 // GetWebhookEndpoint returns an endpoint without its secret.
 func (e *Engine) GetWebhookEndpoint(ctx context.Context, id string) (*tender.WebhookEndpoint, error) {
-	w, err := e.store.GetWebhookEndpoint(ctx, id)
+	w, err := e.ownEndpoint(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	w.Sealed = nil
+	return w, nil
+}
+
+// ownEndpoint returns the endpoint with id if it belongs to the merchant
+// ctx acts for; another merchant's is not found, as a missing one.
+func (e *Engine) ownEndpoint(ctx context.Context, id string) (*tender.WebhookEndpoint, error) {
+	w, err := e.store.GetWebhookEndpoint(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if w.Merchant != tender.MerchantFrom(ctx) {
+		return nil, notFound("webhook endpoint", id)
+	}
 	return w, nil
 }
 
@@ -176,6 +190,7 @@ func (e *Engine) ListWebhookEndpoints(ctx context.Context, f tender.ListFilter) 
 		return nil, false, err
 	}
 	f.Connector = ""
+	f.Merchant = tender.MerchantFrom(ctx)
 	list, more, err := e.store.ListWebhookEndpoints(ctx, f)
 	for _, w := range list {
 		w.Sealed = nil
@@ -186,6 +201,9 @@ func (e *Engine) ListWebhookEndpoints(ctx context.Context, f tender.ListFilter) 
 // DeleteWebhookEndpoint deletes an endpoint: it receives nothing more, and
 // what it had still to receive is canceled.
 func (e *Engine) DeleteWebhookEndpoint(ctx context.Context, id string) error {
+	if _, err := e.ownEndpoint(ctx, id); err != nil {
+		return err
+	}
 	return e.store.DeleteWebhookEndpoint(ctx, id, e.clock.Now().UTC())
 }
 
@@ -194,7 +212,7 @@ func (e *Engine) DeleteWebhookEndpoint(ctx context.Context, id string) error {
 // endpoint (same API key and Idempotency-Key), which must return what the
 // first response did.
 func (e *Engine) WebhookEndpointSecret(ctx context.Context, id string) (string, error) {
-	w, err := e.store.GetWebhookEndpoint(ctx, id)
+	w, err := e.ownEndpoint(ctx, id)
 	if err != nil {
 		return "", err
 	}
@@ -220,7 +238,7 @@ func (e *Engine) ListWebhookDeliveries(ctx context.Context, f tender.DeliveryFil
 	}
 	// A deleted endpoint is gone for the API, its list of deliveries with
 	// it; the rows stay in the database as a record of what was sent.
-	if _, err := e.store.GetWebhookEndpoint(ctx, f.EndpointID); err != nil {
+	if _, err := e.ownEndpoint(ctx, f.EndpointID); err != nil {
 		return nil, false, err
 	}
 	return e.store.ListWebhookDeliveries(ctx, f)

@@ -7,13 +7,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/internal/sqldb"
 )
 
 // defaultIdempotencyTTL is how long a record is kept when the caller sets
 // no ExpiresAt (the engine keeps keys at least 24 h).
 const defaultIdempotencyTTL = 24 * time.Hour
-
-const idempotencyColumns = `scope, key, request_hash, done, status, body, created_at, expires_at, locked_until`
 
 // ReserveIdempotency inserts rec as in flight (Done false) unless a record
 // with its Scope and Key exists that has not expired at rec.CreatedAt; then
@@ -45,7 +44,7 @@ func (db *DB) ReserveIdempotency(ctx context.Context, rec *tender.IdempotencyRec
 				locked_until = EXCLUDED.locked_until
 			WHERE k.expires_at <= EXCLUDED.created_at
 			RETURNING true`,
-			rec.Scope, rec.Key, rec.RequestHash, rec.CreatedAt, rec.ExpiresAt, lockTime(rec.LockedUntil)).Scan(&won)
+			rec.Scope, rec.Key, rec.RequestHash, rec.CreatedAt, rec.ExpiresAt, dialect.LockTime(rec.LockedUntil)).Scan(&won)
 		if err == nil {
 			rec.Done, rec.Status, rec.Body = false, 0, nil
 			return nil, nil
@@ -59,7 +58,7 @@ func (db *DB) ReserveIdempotency(ctx context.Context, rec *tender.IdempotencyRec
 			WHERE scope = $1 AND key = $2 AND NOT done AND request_hash = $4
 				AND locked_until > 'epoch' AND locked_until < $5 AND expires_at > $5
 			RETURNING created_at, expires_at`,
-			rec.Scope, rec.Key, lockTime(rec.LockedUntil), rec.RequestHash, rec.CreatedAt).Scan(&created, &expires)
+			rec.Scope, rec.Key, dialect.LockTime(rec.LockedUntil), rec.RequestHash, rec.CreatedAt).Scan(&created, &expires)
 		if err == nil {
 			rec.Done, rec.Status, rec.Body = false, 0, nil
 			rec.CreatedAt, rec.ExpiresAt = created.UTC(), expires.UTC()
@@ -68,7 +67,7 @@ func (db *DB) ReserveIdempotency(ctx context.Context, rec *tender.IdempotencyRec
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return nil, dbError(err)
 		}
-		old, err := scanIdempotency(db.pool.QueryRow(ctx, `SELECT `+idempotencyColumns+`
+		old, err := sqldb.ScanIdempotency(db.pool.QueryRow(ctx, `SELECT `+sqldb.IdempotencyColumns+`
 			FROM idempotency_keys WHERE scope = $1 AND key = $2`, rec.Scope, rec.Key))
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue
@@ -76,77 +75,4 @@ func (db *DB) ReserveIdempotency(ctx context.Context, rec *tender.IdempotencyRec
 		return old, dbError(err)
 	}
 	return nil, tender.Errorf(tender.EInternal, "idempotency key %q keeps changing; try again", rec.Key)
-}
-
-func scanIdempotency(row pgx.Row) (*tender.IdempotencyRecord, error) {
-	var r tender.IdempotencyRecord
-	var status int32
-	if err := row.Scan(&r.Scope, &r.Key, &r.RequestHash, &r.Done, &status, &r.Body, &r.CreatedAt, &r.ExpiresAt, &r.LockedUntil); err != nil {
-		return nil, err
-	}
-	r.Status = int(status)
-	r.CreatedAt, r.ExpiresAt, r.LockedUntil = r.CreatedAt.UTC(), r.ExpiresAt.UTC(), r.LockedUntil.UTC()
-	if r.LockedUntil.Equal(time.Unix(0, 0)) {
-		r.LockedUntil = time.Time{}
-	}
-	return &r, nil
-}
-
-// CompleteIdempotency stores the response of the in-flight record. A
-// missing record is ENotFound; a record already completed keeps its first
-// response and the call returns EConflict.
-func (db *DB) CompleteIdempotency(ctx context.Context, scope, key string, status int, body []byte) error {
-	if body == nil {
-		body = []byte{}
-	}
-	tag, err := db.pool.Exec(ctx, `UPDATE idempotency_keys SET done = true, status = $1, body = $2
-		WHERE scope = $3 AND key = $4 AND NOT done`, status, body, scope, key)
-	if err != nil {
-		return dbError(err)
-	}
-	if tag.RowsAffected() == 1 {
-		return nil
-	}
-	var done bool
-	err = db.pool.QueryRow(ctx, `SELECT done FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, key).Scan(&done)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return notFound("idempotency key", key)
-	}
-	if err != nil {
-		return dbError(err)
-	}
-	return tender.Errorf(tender.EConflict, "idempotency key %q already has a response", key)
-}
-
-// lockTime stores a zero lock as the epoch (the column's default).
-func lockTime(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Unix(0, 0).UTC()
-	}
-	return t.UTC()
-}
-
-// RenewIdempotency moves the lock of the in-flight record of scope and key
-// to until; a record that is done or gone is left alone.
-func (db *DB) RenewIdempotency(ctx context.Context, scope, key string, until time.Time) error {
-	_, err := db.pool.Exec(ctx, `UPDATE idempotency_keys SET locked_until = $3
-		WHERE scope = $1 AND key = $2 AND NOT done`, scope, key, lockTime(until))
-	return dbError(err)
-}
-
-// ReleaseIdempotency deletes the in-flight record of scope and key. A
-// completed record is kept (its response is the answer to every retry); a
-// missing one is not an error.
-func (db *DB) ReleaseIdempotency(ctx context.Context, scope, key string) error {
-	_, err := db.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND NOT done`, scope, key)
-	return dbError(err)
-}
-
-// PurgeIdempotency deletes records that expired before t and says how many.
-func (db *DB) PurgeIdempotency(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE expires_at < $1`, before)
-	if err != nil {
-		return 0, dbError(err)
-	}
-	return tag.RowsAffected(), nil
 }

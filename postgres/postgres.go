@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/internal/sqldb"
 )
 
 //go:embed migrations/*.sql
@@ -34,6 +35,9 @@ type DB struct {
 	// Clock gives UpdatedAt and default CreatedAt times. Set it before use;
 	// it defaults to the system clock.
 	Clock tender.Clock
+
+	// Queries are the queries shared with SQLite (all but writing payments, claiming and reserving keys).
+	*sqldb.Queries
 
 	pool *pgxpool.Pool
 }
@@ -64,6 +68,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*DB, error) {
 		return nil, fmt.Errorf("postgres: connect to %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
 	db := &DB{Clock: tender.SystemClock{}, pool: pool}
+	db.Queries = sqldb.New(&dialect, conn{pool}, conn{pool}, db.sharedTx, db.now)
 	if err := db.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -159,22 +164,6 @@ func (db *DB) now() time.Time {
 	return utc(db.Clock.Now())
 }
 
-// utc normalises t to what the database keeps: UTC, microseconds.
-func utc(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return t.UTC().Truncate(time.Microsecond)
-}
-
-// nullTime maps the zero time to NULL.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
-}
-
 // uniqueViolation returns the constraint of a unique violation, or "".
 func uniqueViolation(err error) string {
 	var pe *pgconn.PgError
@@ -184,41 +173,9 @@ func uniqueViolation(err error) string {
 	return ""
 }
 
-// dbError wraps an unexpected database error as EInternal, keeping the
-// cause (and context cancellation) in the chain for logs and errors.Is.
-func dbError(err error) error {
-	if err == nil {
-		return nil
-	}
-	if tender.AsError(err) != nil {
-		return err
-	}
-	return tender.Wrap(tender.EInternal, err, "database error")
-}
-
-func notFound(what, id string) error {
-	return tender.Errorf(tender.ENotFound, "no %s %q", what, id)
-}
-
-// pageLimit clamps a list limit to 1..100, 10 when unset.
-func pageLimit(n int) int {
-	switch {
-	case n <= 0:
-		return 10
-	case n > 100:
-		return 100
-	}
-	return n
-}
-
-// placeholders returns "$from, $from+1, ..." for n parameters.
-func placeholders(from, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("$" + strconv.Itoa(from+i))
-	}
-	return b.String()
-}
+// The helpers every query of the store uses, shared with the other store.
+var (
+	utc      = sqldb.UTC      // UTC, to the microsecond, as the database keeps times
+	dbError  = sqldb.DBError  // an unexpected database error as EInternal
+	notFound = sqldb.NotFound // the ENotFound error of an object
+)

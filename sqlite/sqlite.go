@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/internal/sqldb"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -44,6 +45,9 @@ type DB struct {
 	// Clock gives UpdatedAt and default CreatedAt times. Set it before use;
 	// it defaults to the system clock.
 	Clock tender.Clock
+
+	// Queries are the queries shared with PostgreSQL (all but writing payments, claiming and reserving keys).
+	*sqldb.Queries
 
 	write *sql.DB // one connection; every write transaction is BEGIN IMMEDIATE
 	read  *sql.DB // read-only connections; the same as write for ":memory:"
@@ -98,6 +102,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		r.SetMaxIdleConns(n)
 		db.read = r
 	}
+	db.Queries = sqldb.New(&dialect, conn{db.read}, conn{db.write}, db.sharedTx, db.now)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -252,25 +257,7 @@ func (db *DB) now() time.Time {
 	return utc(db.Clock.Now())
 }
 
-// utc normalises t to what the database keeps: UTC, microseconds.
-func utc(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return t.UTC().Truncate(time.Microsecond)
-}
-
 func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
-
-func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
-
-// nullMicros maps the zero time to NULL.
-func nullMicros(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return micros(t)
-}
 
 // SQLite extended result codes for constraint violations (sqlite3.h).
 const (
@@ -287,29 +274,9 @@ func isUnique(err error) bool {
 	return false
 }
 
-// dbError wraps an unexpected database error as EInternal, keeping the cause
-// (and context cancellation) in the chain for logs and errors.Is.
-func dbError(err error) error {
-	if err == nil {
-		return nil
-	}
-	if tender.AsError(err) != nil {
-		return err
-	}
-	return tender.Wrap(tender.EInternal, err, "database error")
-}
-
-func notFound(what, id string) error {
-	return tender.Errorf(tender.ENotFound, "no %s %q", what, id)
-}
-
-// pageLimit clamps a list limit to 1..100, 10 when unset.
-func pageLimit(n int) int {
-	switch {
-	case n <= 0:
-		return 10
-	case n > 100:
-		return 100
-	}
-	return n
-}
+// The helpers every query of the store uses, shared with the other store.
+var (
+	utc      = sqldb.UTC      // UTC, to the microsecond, as the database keeps times
+	dbError  = sqldb.DBError  // an unexpected database error as EInternal
+	notFound = sqldb.NotFound // the ENotFound error of an object
+)

@@ -20,7 +20,8 @@ func testAPIKeys(t *testing.T, s tender.Store) {
 	if err != nil {
 		t.Fatalf("APIKeyByHash: %v", err)
 	}
-	diff(t, "API key", &tender.APIKey{ID: "key_1", Name: "till 1", Hash: "ab12", Prefix: "sk_test_ab", CreatedAt: at(0)}, got)
+	diff(t, "API key", &tender.APIKey{ID: "key_1", Name: "till 1", Hash: "ab12", Prefix: "sk_test_ab",
+		Scope: tender.ScopePlatform, Merchant: tender.DefaultMerchant, CreatedAt: at(0)}, got)
 	_, err = s.APIKeyByHash(ctx, "ffff")
 	wantCode(t, "APIKeyByHash(unknown)", err, tender.ENotFound)
 	if e := tender.AsError(err); e != nil && strings.Contains(e.Message, "ffff") {
@@ -42,7 +43,7 @@ func testAccounts(t *testing.T, s tender.Store) {
 	if err := s.CreateAccount(ctx, a); err != nil {
 		t.Fatalf("CreateAccount: %v", err)
 	}
-	want := &tender.Account{ID: "computop-live", Connector: "computop", Environment: tender.EnvLive, Default: true,
+	want := &tender.Account{ID: "computop-live", Merchant: tender.DefaultMerchant, Connector: "computop", Environment: tender.EnvLive, Default: true,
 		Settings:  map[string]string{"merchant_id": "M1", "base_url": "https://www.computop-paygate.com"},
 		Sealed:    []byte{0x00, 0x01, 0xfe, 0xff, 'x'},
 		CreatedAt: at(0)}
@@ -52,7 +53,7 @@ func testAccounts(t *testing.T, s tender.Store) {
 	}
 	// Only the sealed form is stored: Credentials come back nil.
 	diff(t, "GetAccount", want, got)
-	got, err = s.DefaultAccount(ctx, "computop")
+	got, err = s.DefaultAccount(ctx, "", "computop")
 	if err != nil {
 		t.Fatalf("DefaultAccount: %v", err)
 	}
@@ -60,14 +61,14 @@ func testAccounts(t *testing.T, s tender.Store) {
 
 	_, err = s.GetAccount(ctx, "missing")
 	wantCode(t, "GetAccount(missing)", err, tender.ENotFound)
-	_, err = s.DefaultAccount(ctx, "sepay")
+	_, err = s.DefaultAccount(ctx, "", "sepay")
 	wantCode(t, "DefaultAccount(no accounts)", err, tender.ENotFound)
 
 	// A non-default account is never the default.
 	if err := s.CreateAccount(ctx, &tender.Account{ID: "sepay-1", Connector: "sepay", Environment: tender.EnvSandbox}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.DefaultAccount(ctx, "sepay")
+	_, err = s.DefaultAccount(ctx, "", "sepay")
 	wantCode(t, "DefaultAccount(only non-default)", err, tender.ENotFound)
 	got, err = s.GetAccount(ctx, "sepay-1")
 	if err != nil || got.Settings != nil || got.Sealed != nil || got.Credentials != nil {
@@ -97,7 +98,7 @@ func testAccounts(t *testing.T, s tender.Store) {
 		t.Fatalf("UpdateAccount: %v", err)
 	}
 	got, _ = s.GetAccount(ctx, a.ID)
-	diff(t, "updated account", &tender.Account{ID: "computop-live", Connector: "computop", Environment: tender.EnvLive, Default: true,
+	diff(t, "updated account", &tender.Account{ID: "computop-live", Merchant: tender.DefaultMerchant, Connector: "computop", Environment: tender.EnvLive, Default: true,
 		Settings: map[string]string{"merchant_id": "M2"}, Sealed: []byte("resealed"), CreatedAt: at(0)}, got)
 	// Making another account the default moves the flag in one step.
 	upd2, _ := s.GetAccount(ctx, "computop-2")
@@ -105,7 +106,7 @@ func testAccounts(t *testing.T, s tender.Store) {
 	if err := s.UpdateAccount(ctx, upd2); err != nil {
 		t.Fatalf("UpdateAccount(new default): %v", err)
 	}
-	if d, err := s.DefaultAccount(ctx, "computop"); err != nil || d.ID != "computop-2" {
+	if d, err := s.DefaultAccount(ctx, "", "computop"); err != nil || d.ID != "computop-2" {
 		t.Errorf("default after the switch = %+v, %v; want computop-2", d, err)
 	}
 	if old, _ := s.GetAccount(ctx, a.ID); old == nil || old.Default {
@@ -176,7 +177,7 @@ func testTerminals(t *testing.T, s tender.Store) {
 		t.Fatalf("GetTerminal: %v", err)
 	}
 	diff(t, "GetTerminal (no Credentials)", &tender.Terminal{
-		ID: "till-1", Connector: "epay", Account: "epay-live", ProviderID: "TID123", Label: "Front desk",
+		ID: "till-1", Merchant: tender.DefaultMerchant, Connector: "epay", Account: "epay-live", ProviderID: "TID123", Label: "Front desk",
 		Settings: map[string]string{"model": "A920"}, Sealed: []byte("sealed-bytes"), CreatedAt: at(0),
 	}, got)
 	_, err = s.GetTerminal(ctx, "missing")
@@ -188,7 +189,7 @@ func testTerminals(t *testing.T, s tender.Store) {
 	}
 	got, _ = s.GetTerminal(ctx, "till-1")
 	diff(t, "updated terminal", &tender.Terminal{
-		ID: "till-1", Connector: "epay", Account: "epay-live", ProviderID: "TID123", Label: "Back office",
+		ID: "till-1", Merchant: tender.DefaultMerchant, Connector: "epay", Account: "epay-live", ProviderID: "TID123", Label: "Back office",
 		Settings: map[string]string{"model": "A77"}, Sealed: []byte("resealed"), CreatedAt: at(0),
 	}, got)
 	wantCode(t, "UpdateTerminal(missing)", s.UpdateTerminal(ctx, &tender.Terminal{ID: "missing"}), tender.ENotFound)

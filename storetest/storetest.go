@@ -56,6 +56,9 @@ func Run(t *testing.T, open func(t *testing.T) tender.Store) {
 		{"WebhookClaim", testWebhookClaim},
 		{"WebhookDelete", testWebhookDelete},
 		{"WebhookClaimConcurrent", testWebhookClaimConcurrent},
+		{"Merchants", testMerchants},
+		{"APIKeyLifecycle", testAPIKeyLifecycle},
+		{"MerchantScoping", testMerchantScoping},
 		{"Ping", testPing},
 	}
 	for _, tt := range tests {
@@ -86,6 +89,7 @@ func newID() string {
 func fullPayment() *tender.Payment {
 	return &tender.Payment{
 		ID:          newID(),
+		Merchant:    "mer_shop1",
 		Amount:      1050,
 		Currency:    "EUR",
 		Status:      tender.StatusRequiresAction,

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/tenderpay/tender"
-	"github.com/tenderpay/tender/engine"
-	"github.com/tenderpay/tender/seal"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -47,41 +45,6 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	defer s.Close()
 	fmt.Fprintf(stdout, "database %s is up to date\n", redactDSN(*db))
-	return nil
-}
-
-func apikeyCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage: tender apikey create [--db ...] [--name NAME]")
-	}
-	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	db := fs.String("db", getenv("TENDER_DB"), "database: sqlite:PATH or postgres://... (TENDER_DB; default TENDER_DATA_DIR/tender.db, or ./tender.db if it exists)")
-	name := fs.String("name", "", "a name to recognise the key by")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	var err error
-	if *db, err = dbOrDefault(*db, envOr(getenv, "TENDER_DATA_DIR", defaultDataDir)); err != nil {
-		return err
-	}
-	s, err := openStore(ctx, *db)
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer s.Close()
-	// API keys need no master key; a throwaway sealer satisfies the engine.
-	sealer, _ := seal.New(make([]byte, seal.KeySize))
-	eng, err := engine.New(engine.Options{Store: s, Sealer: sealer})
-	if err != nil {
-		return err
-	}
-	secret, k, err := eng.CreateAPIKey(ctx, *name)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "created API key %s (%s); it is shown once, store it safely\n", k.ID, k.Prefix+"…")
-	fmt.Fprintln(stdout, secret)
 	return nil
 }
 

@@ -57,8 +57,12 @@ func usage(w io.Writer) {
                          run the payment API (sandbox mode with simulators by default)
   sim [--addr 127.0.0.1:8081]
                          run the provider simulators alone
-  apikey create [--db ...] [--name NAME]
-                         print a new API key
+  apikey create [--db ...] [--name NAME] [--scope platform|merchant|terminal] [--merchant ID] [--terminals ID,...]
+                         print a new API key (a platform key unless --scope says otherwise)
+  apikey list [--db ...] [--merchant ID]
+                         list API keys: prefix, name, scope, created, last used, revoked
+  apikey revoke [--db ...] ID
+                         revoke an API key at once, on every instance
   migrate [--db ...]     apply database migrations
   version                print the version
 `)

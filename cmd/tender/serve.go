@@ -305,6 +305,10 @@ func masterKey(getenv func(string) string, c serveConfig) ([]byte, error) {
 // registers its sandbox account and terminals (once; they persist), and an
 // API key for the sandbox user.
 func startSandbox(ctx context.Context, eng *engine.Engine, c serveConfig, log *slog.Logger) (*http.Server, string, error) {
+	// The sandbox's accounts and terminals belong to the default merchant;
+	// its key is a platform key, which acts for the default merchant unless
+	// a request names another with Tender-Merchant.
+	ctx = tender.WithMerchant(ctx, tender.DefaultMerchant)
 	ln, err := net.Listen("tcp", c.simAddr)
 	if err != nil {
 		return nil, "", fmt.Errorf("listen for simulators on %s: %w", c.simAddr, err)
