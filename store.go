@@ -115,16 +115,20 @@ type Store interface {
 	// account a.ID (its connector and environment never change). Making it
 	// the default clears the connector's previous default in the same
 	// transaction. A missing account is ENotFound. Its merchant never
-	// changes either.
-	UpdateAccount(ctx context.Context, a *Account) error
+	// changes either. When ifSealed is not nil the account is stored only if
+	// its stored Sealed is still ifSealed (every update seals the
+	// credentials anew, so this says nobody changed it since it was read);
+	// otherwise it returns ErrStale and changes nothing.
+	UpdateAccount(ctx context.Context, a *Account, ifSealed []byte) error
 
 	// CreateTerminal inserts a terminal; an existing id is EConflict.
 	CreateTerminal(ctx context.Context, t *Terminal) error
 	GetTerminal(ctx context.Context, id string) (*Terminal, error)
 	ListTerminals(ctx context.Context, f ListFilter) ([]*Terminal, bool, error)
 	// UpdateTerminal stores t's Label, Settings and Sealed for the existing
-	// terminal t.ID. A missing terminal is ENotFound.
-	UpdateTerminal(ctx context.Context, t *Terminal) error
+	// terminal t.ID. A missing terminal is ENotFound. ifSealed works as for
+	// UpdateAccount.
+	UpdateTerminal(ctx context.Context, t *Terminal, ifSealed []byte) error
 
 	// CreateWebhookEndpoint inserts an endpoint; an existing id is
 	// EConflict. Of the secret only w.Sealed is stored.
@@ -167,6 +171,10 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close() error
 }
+
+// ErrStale is returned by UpdateAccount and UpdateTerminal when the object
+// changed since it was read.
+var ErrStale = &Error{Code: EConflict, Message: "it was changed by another request at the same time; try again"}
 
 // ErrVersionConflict is returned by UpdatePayment when the payment changed
 // since it was read.

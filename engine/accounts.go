@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"regexp"
 	"sort"
@@ -18,8 +19,10 @@ import (
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 func (e *Engine) sealCredentials(kind, id string, creds map[string]string) ([]byte, error) {
-	if len(creds) == 0 {
-		return nil, nil
+	// Sealed even when empty: a fresh nonce makes every update's sealed
+	// bytes new, which is what UpdateAccount's version check compares.
+	if creds == nil {
+		creds = map[string]string{}
 	}
 	raw, err := json.Marshal(creds)
 	if err != nil {
@@ -377,6 +380,19 @@ type AccountChange struct {
 // already under way use the account as it was when each operation began.
 func (e *Engine) UpdateAccount(ctx context.Context, id string, ch AccountChange) (*tender.Account, error) {
 	defer e.locks.Lock("account:" + id)()
+	// Another instance may change the account at the same time: the store
+	// takes the update only over the version it was made from, else it is
+	// made again over the new one, so neither change is lost.
+	for attempt := 0; ; attempt++ {
+		a, err := e.updateAccount(ctx, id, ch)
+		if errors.Is(err, tender.ErrStale) && attempt < 10 {
+			continue
+		}
+		return a, err
+	}
+}
+
+func (e *Engine) updateAccount(ctx context.Context, id string, ch AccountChange) (*tender.Account, error) {
 	if _, err := e.ownAccount(ctx, id); err != nil {
 		return nil, err
 	}
@@ -402,10 +418,11 @@ func (e *Engine) UpdateAccount(ctx context.Context, id string, ch AccountChange)
 	if err := liveEndpoints(a); err != nil {
 		return nil, err
 	}
+	read := append([]byte{}, a.Sealed...) // not nil: "stored as read", even when empty
 	if a.Sealed, err = e.sealCredentials("account", a.ID, a.Credentials); err != nil {
 		return nil, err
 	}
-	if err := e.store.UpdateAccount(ctx, a); err != nil {
+	if err := e.store.UpdateAccount(ctx, a, read); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -423,6 +440,16 @@ type TerminalChange struct {
 // account and stores it with the credentials sealed again.
 func (e *Engine) UpdateTerminal(ctx context.Context, id string, ch TerminalChange) (*tender.Terminal, error) {
 	defer e.locks.Lock("terminal:" + id)()
+	for attempt := 0; ; attempt++ { // as UpdateAccount
+		t, err := e.updateTerminal(ctx, id, ch)
+		if errors.Is(err, tender.ErrStale) && attempt < 10 {
+			continue
+		}
+		return t, err
+	}
+}
+
+func (e *Engine) updateTerminal(ctx context.Context, id string, ch TerminalChange) (*tender.Terminal, error) {
 	if _, err := e.ownTerminal(ctx, id); err != nil {
 		return nil, err
 	}
@@ -449,10 +476,11 @@ func (e *Engine) UpdateTerminal(ctx context.Context, id string, ch TerminalChang
 	if err := c.ValidateTerminal(t, a); err != nil {
 		return nil, err
 	}
+	read := append([]byte{}, t.Sealed...)
 	if t.Sealed, err = e.sealCredentials("terminal", t.ID, t.Credentials); err != nil {
 		return nil, err
 	}
-	if err := e.store.UpdateTerminal(ctx, t); err != nil {
+	if err := e.store.UpdateTerminal(ctx, t, read); err != nil {
 		return nil, err
 	}
 	return t, nil

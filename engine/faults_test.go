@@ -856,3 +856,30 @@ func TestDiscrepanciesAreLoud(t *testing.T) {
 		t.Errorf("a stale processing report was flagged: %q", got.Discrepancy)
 	}
 }
+
+// Scenario 13: two instances updating one account's settings at once both
+// keep their change (neither overwrites the other with an older copy).
+func TestConcurrentAccountUpdatesAcrossInstances(t *testing.T) {
+	w := newWorld(t)
+	a, b := w.engine(faultSchedule), w.engine(faultSchedule)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 10 {
+		for j, e := range []*Engine{a, b} {
+			wg.Go(func() {
+				key := string(rune('a'+j)) + string(rune('0'+i))
+				if _, err := e.UpdateAccount(ctx, "acct", AccountChange{Settings: map[string]string{key: "set"}}); err != nil {
+					t.Errorf("update %s: %v", key, err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	got, err := w.store.GetAccount(ctx, "acct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Settings) != 20 {
+		t.Fatalf("after 20 concurrent updates of distinct settings the account has %d: %v", len(got.Settings), got.Settings)
+	}
+}

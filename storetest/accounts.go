@@ -94,7 +94,7 @@ func testAccounts(t *testing.T, s tender.Store) {
 	}
 	upd := &tender.Account{ID: a.ID, Connector: "ignored", Environment: tender.EnvSandbox, Default: true,
 		Settings: map[string]string{"merchant_id": "M2"}, Sealed: []byte("resealed"), CreatedAt: base.Add(time.Hour)}
-	if err := s.UpdateAccount(ctx, upd); err != nil {
+	if err := s.UpdateAccount(ctx, upd, nil); err != nil {
 		t.Fatalf("UpdateAccount: %v", err)
 	}
 	got, _ = s.GetAccount(ctx, a.ID)
@@ -103,7 +103,7 @@ func testAccounts(t *testing.T, s tender.Store) {
 	// Making another account the default moves the flag in one step.
 	upd2, _ := s.GetAccount(ctx, "computop-2")
 	upd2.Default = true
-	if err := s.UpdateAccount(ctx, upd2); err != nil {
+	if err := s.UpdateAccount(ctx, upd2, nil); err != nil {
 		t.Fatalf("UpdateAccount(new default): %v", err)
 	}
 	if d, err := s.DefaultAccount(ctx, "", "computop"); err != nil || d.ID != "computop-2" {
@@ -112,7 +112,19 @@ func testAccounts(t *testing.T, s tender.Store) {
 	if old, _ := s.GetAccount(ctx, a.ID); old == nil || old.Default {
 		t.Errorf("the previous default kept its flag: %+v", old)
 	}
-	wantCode(t, "UpdateAccount(missing)", s.UpdateAccount(ctx, &tender.Account{ID: "missing"}), tender.ENotFound)
+	wantCode(t, "UpdateAccount(missing)", s.UpdateAccount(ctx, &tender.Account{ID: "missing"}, nil), tender.ENotFound)
+	// An update made from a copy read before another writer's is refused.
+	stale := &tender.Account{ID: a.ID, Settings: map[string]string{"lost": "yes"}, Sealed: []byte("late")}
+	if err := s.UpdateAccount(ctx, stale, []byte("not what is stored")); err != tender.ErrStale {
+		t.Fatalf("UpdateAccount over a stale copy: %v, want ErrStale", err)
+	}
+	if got, _ := s.GetAccount(ctx, a.ID); got.Settings["lost"] != "" {
+		t.Fatalf("a stale update was stored: %v", got.Settings)
+	}
+	cur, _ := s.GetAccount(ctx, a.ID)
+	if err := s.UpdateAccount(ctx, &tender.Account{ID: a.ID, Default: cur.Default, Settings: cur.Settings, Sealed: []byte("next")}, cur.Sealed); err != nil {
+		t.Fatalf("UpdateAccount over the current copy: %v", err)
+	}
 }
 
 func testAccountsList(t *testing.T, s tender.Store) {
@@ -184,7 +196,7 @@ func testTerminals(t *testing.T, s tender.Store) {
 	wantCode(t, "GetTerminal(missing)", err, tender.ENotFound)
 	upd := &tender.Terminal{ID: "till-1", Connector: "ignored", Account: "ignored", ProviderID: "ignored", Label: "Back office",
 		Settings: map[string]string{"model": "A77"}, Sealed: []byte("resealed")}
-	if err := s.UpdateTerminal(ctx, upd); err != nil {
+	if err := s.UpdateTerminal(ctx, upd, nil); err != nil {
 		t.Fatalf("UpdateTerminal: %v", err)
 	}
 	got, _ = s.GetTerminal(ctx, "till-1")
@@ -192,7 +204,10 @@ func testTerminals(t *testing.T, s tender.Store) {
 		ID: "till-1", Merchant: tender.DefaultMerchant, Connector: "epay", Account: "epay-live", ProviderID: "TID123", Label: "Back office",
 		Settings: map[string]string{"model": "A77"}, Sealed: []byte("resealed"), CreatedAt: at(0),
 	}, got)
-	wantCode(t, "UpdateTerminal(missing)", s.UpdateTerminal(ctx, &tender.Terminal{ID: "missing"}), tender.ENotFound)
+	wantCode(t, "UpdateTerminal(missing)", s.UpdateTerminal(ctx, &tender.Terminal{ID: "missing"}, nil), tender.ENotFound)
+	if err := s.UpdateTerminal(ctx, &tender.Terminal{ID: upd.ID, Label: "late", Sealed: []byte("late")}, []byte("not what is stored")); err != tender.ErrStale {
+		t.Fatalf("UpdateTerminal over a stale copy: %v, want ErrStale", err)
+	}
 	wantCode(t, "CreateTerminal(same id)", s.CreateTerminal(ctx, &tender.Terminal{ID: "till-1", Connector: "sepay"}), tender.EConflict)
 
 	for _, id := range []string{"till-4", "till-2", "till-3", "till-5"} {

@@ -148,7 +148,7 @@ func testMerchantScoping(t *testing.T, s tender.Store) {
 		}
 	}
 	// Making sepay-b2 the default clears only mer_b's previous default.
-	if err := s.UpdateAccount(ctx, &tender.Account{ID: "sepay-b2", Default: true}); err != nil {
+	if err := s.UpdateAccount(ctx, &tender.Account{ID: "sepay-b2", Default: true}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if d, _ := s.DefaultAccount(ctx, "mer_b", "sepay"); d == nil || d.ID != "sepay-b2" {

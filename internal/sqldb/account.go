@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -41,19 +42,23 @@ func (q *Queries) CreateAccount(ctx context.Context, a *tender.Account) error {
 // UpdateAccount stores a's settings, sealed credentials and default flag;
 // making it the default clears the previous default of its merchant and
 // connector in the same transaction.
-func (q *Queries) UpdateAccount(ctx context.Context, a *tender.Account) error {
+func (q *Queries) UpdateAccount(ctx context.Context, a *tender.Account, ifSealed []byte) error {
 	settings, err := jsonMap(a.Settings)
 	if err != nil {
 		return err
 	}
 	return q.tx(ctx, func(tx DB) error {
 		var connector, merchant string
-		err := tx.QueryRow(ctx, q.d.Rebind(`SELECT connector, merchant FROM accounts WHERE id = ?`+q.d.ForUpdate), a.ID).Scan(&connector, &merchant)
+		var sealed []byte
+		err := tx.QueryRow(ctx, q.d.Rebind(`SELECT connector, merchant, sealed FROM accounts WHERE id = ?`+q.d.ForUpdate), a.ID).Scan(&connector, &merchant, &sealed)
 		if q.d.IsNoRows(err) {
 			return notFound("account", a.ID)
 		}
 		if err != nil {
 			return dbError(err)
+		}
+		if ifSealed != nil && !bytes.Equal(sealed, ifSealed) {
+			return tender.ErrStale
 		}
 		if a.Default {
 			if _, err := tx.Exec(ctx, q.d.Rebind(`UPDATE accounts SET is_default = ? WHERE merchant = ? AND connector = ? AND id <> ?`),
@@ -150,19 +155,26 @@ func (q *Queries) CreateTerminal(ctx context.Context, t *tender.Terminal) error 
 }
 
 // UpdateTerminal stores t's label, settings and sealed credentials.
-func (q *Queries) UpdateTerminal(ctx context.Context, t *tender.Terminal) error {
+func (q *Queries) UpdateTerminal(ctx context.Context, t *tender.Terminal, ifSealed []byte) error {
 	settings, err := jsonMap(t.Settings)
 	if err != nil {
 		return err
 	}
-	n, err := q.exec(ctx, `UPDATE terminals SET label = ?, settings = ?, sealed = ? WHERE id = ?`, t.Label, settings, t.Sealed, t.ID)
-	if err != nil {
+	return q.tx(ctx, func(tx DB) error {
+		var sealed []byte
+		err := tx.QueryRow(ctx, q.d.Rebind(`SELECT sealed FROM terminals WHERE id = ?`+q.d.ForUpdate), t.ID).Scan(&sealed)
+		if q.d.IsNoRows(err) {
+			return notFound("terminal", t.ID)
+		}
+		if err != nil {
+			return dbError(err)
+		}
+		if ifSealed != nil && !bytes.Equal(sealed, ifSealed) {
+			return tender.ErrStale
+		}
+		_, err = tx.Exec(ctx, q.d.Rebind(`UPDATE terminals SET label = ?, settings = ?, sealed = ? WHERE id = ?`), t.Label, settings, t.Sealed, t.ID)
 		return dbError(err)
-	}
-	if n == 0 {
-		return notFound("terminal", t.ID)
-	}
-	return nil
+	})
 }
 
 func (q *Queries) terminalColumns() string {
