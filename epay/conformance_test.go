@@ -72,29 +72,8 @@ func greekInvoice(amount int64, n int) json.RawMessage {
 // follow up (Entry.Of).
 func hostLedger(t *testing.T, env *connectortest.Env) map[string]connectortest.Ledger {
 	out := map[string]connectortest.Ledger{}
-	for _, e := range env.Sandbox.Handler.(*sim.Sim).Ledger() {
-		ref := e.CustomerReference
-		if e.Of != "" {
-			ref = e.Of
-		}
-		l := out[ref]
-		if e.Approved {
-			switch e.TxnType {
-			case epay.TxnSale:
-				l.Authorized++
-				l.Captured += e.Amount
-				if e.Voided {
-					l.Refunded += e.Amount
-				}
-			case epay.TxnPreAuth:
-				l.Authorized++
-			case epay.TxnCompletion:
-				l.Captured += e.Amount
-			case epay.TxnRefund:
-				l.Refunded += e.Amount
-			}
-		}
-		out[ref] = l
+	for ref, m := range env.Sandbox.Handler.(*sim.Sim).Money() {
+		out[ref] = connectortest.Ledger{Authorized: m.Authorized, Captured: m.Captured, Refunded: m.Refunded}
 	}
 	return out
 }

@@ -79,6 +79,11 @@ func TestTipAddedOnTheTerminal(t *testing.T) {
 		u.Details[epay.DetailTip] != "1.07" || u.Details[epay.DetailMyDATATip] != "1.07" {
 		t.Fatalf("%+v %v", u, err)
 	}
+	// The host's own account of the money agrees: the card was charged
+	// the amount and the tip.
+	if m := e.sim.Money()[p.ID]; m.Authorized != 1 || m.Captured != 1077+107 {
+		t.Fatalf("the host ledger has %+v, want one sale that took %d", m, 1077+107)
+	}
 }
 
 func TestTipValidation(t *testing.T) {

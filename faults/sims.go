@@ -194,16 +194,8 @@ func sepayLedger(sb *tender.Sandbox) map[string]Ledger {
 
 func epayLedger(sb *tender.Sandbox) map[string]Ledger {
 	out := map[string]Ledger{}
-	for _, e := range sb.Handler.(*epaysim.Sim).Ledger() {
-		l := out[e.CustomerReference]
-		if e.Approved {
-			l.Authorized++
-			l.Captured += e.Amount
-			if e.Voided {
-				l.Refunded += e.Amount
-			}
-		}
-		out[e.CustomerReference] = l
+	for ref, m := range sb.Handler.(*epaysim.Sim).Money() {
+		out[ref] = Ledger{Authorized: m.Authorized, Captured: m.Captured, Refunded: m.Refunded}
 	}
 	return out
 }
