@@ -7,6 +7,9 @@ func (s *Server) routes() {
 	api := func(h http.HandlerFunc) http.Handler { return s.observe(s.authenticate(h)) }
 	open := func(h http.HandlerFunc) http.Handler { return s.observe(h) }
 
+	// The description of all of this (api/openapi.json), for anyone.
+	s.mux.Handle("GET /v1/openapi.json", open(s.openapi))
+
 	s.mux.Handle("POST /v1/payments", api(s.createPayment))
 	s.mux.Handle("GET /v1/payments", api(s.listPayments))
 	s.mux.Handle("GET /v1/payments/{id}", api(s.getPayment))
