@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,10 +15,25 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "tender:", err)
-		os.Exit(1)
+	os.Exit(exitCode(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr), os.Stderr))
+}
+
+// exitCode prints err (unless it is an exitError that has been reported
+// already) and returns the process's exit code: 0, 2 for a usage error,
+// an exitError's own, else 1.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
 	}
+	var e *exitError
+	if errors.As(err, &e) {
+		if e.err != nil {
+			fmt.Fprintln(stderr, "tender:", e.err)
+		}
+		return e.code
+	}
+	fmt.Fprintln(stderr, "tender:", err)
+	return 1
 }
 
 // run is the whole program, callable from tests.
@@ -33,6 +49,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	switch name {
+	case "pay":
+		return payCmd(ctx, rest, getenv, os.Stdin, stdout, stderr)
+	case "payments":
+		return paymentsCmd(ctx, rest, getenv, stdout, stderr)
+	case "terminals":
+		return terminalsCmd(ctx, rest, getenv, stdout, stderr)
 	case "serve":
 		return serveCmd(ctx, rest, getenv, stdout, stderr)
 	case "sim":
@@ -47,7 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		usage(stdout)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q; run `tender help`", name)
+	return usageErr("unknown command %q; run `tender help`", name)
 }
 
 func usage(w io.Writer) {
@@ -59,6 +81,14 @@ func usage(w io.Writer) {
                          run the provider simulators alone
   apikey create [--db ...] [--name NAME]
                          print a new API key
+  pay --terminal ID --amount 10.50 [--currency EUR] [--reference R] [--invoice JSON|@FILE]
+                         take a terminal payment: live progress, Ctrl-C offers to cancel,
+                         then the outcome and the receipt (exit 0 approved, 1 declined or
+                         canceled, 3 unknown)
+  payments list|get|capture|refund|cancel
+                         the payments API from a shell (tender payments for usage)
+  terminals list         the registered terminals
+                         (pay, payments and terminals take --url TENDER_URL and --key TENDER_API_KEY)
   migrate [--db ...]     apply database migrations
   version                print the version
 `)
