@@ -221,7 +221,7 @@ func (e *Engine) deliver(ctx context.Context, d *tender.WebhookDelivery) {
 
 // webhookPayload is the JSON body of a delivery.
 type webhookPayload struct {
-	ID        int64  `json:"id"`
+	ID        string `json:"id"`
 	Object    string `json:"object"`
 	Type      string `json:"type"`
 	CreatedAt string `json:"created_at"`
@@ -238,7 +238,7 @@ func (e *Engine) webhookBody(ctx context.Context, d *tender.WebhookDelivery) ([]
 	if err != nil {
 		return nil, err
 	}
-	v := webhookPayload{ID: d.EventID, Object: "event", Type: d.EventType, CreatedAt: d.CreatedAt.UTC().Format(time.RFC3339Nano)}
+	v := webhookPayload{ID: tender.EventID(d.EventID), Object: "event", Type: d.EventType, CreatedAt: d.CreatedAt.UTC().Format(time.RFC3339Nano)}
 	v.Data.Object = e.hooks.Object(p)
 	return json.Marshal(v)
 }
@@ -256,7 +256,19 @@ func (e *Engine) post(ctx context.Context, endpoint, secret string, d *tender.We
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Tender-Webhooks/1")
-	req.Header.Set(webhook.EventIDHeader, strconv.FormatInt(d.EventID, 10))
+	// Standard Webhooks, which the merchant's reference library verifies.
+	id := tender.EventID(d.EventID)
+	sig, err := webhook.SignStandard(secret, id, at, body)
+	if err != nil {
+		return 0, errors.New("the endpoint's signing secret is not usable")
+	}
+	req.Header.Set(webhook.IDHeader, id)
+	req.Header.Set(webhook.TimestampHeader, strconv.FormatInt(at.Unix(), 10))
+	req.Header.Set(webhook.StandardSignatureHeader, sig)
+	// Deprecated, sent for one more release (README, Webhooks).
+	//lint:ignore SA1019 the deprecated header is still sent
+	req.Header.Set(webhook.EventIDHeader, id)
+	//lint:ignore SA1019 the deprecated header is still sent
 	req.Header.Set(webhook.SignatureHeader, webhook.Sign(secret, at, body))
 	res, err := e.hooks.Client.Do(req)
 	if err != nil {

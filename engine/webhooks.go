@@ -70,7 +70,8 @@ func (e *Engine) CreateWebhookEndpoint(ctx context.Context, r WebhookEndpointReq
 		URL:         r.URL,
 		Description: r.Description,
 		Events:      events,
-		Secret:      webhookSecretPrefix + base64.RawURLEncoding.EncodeToString(b),
+		// Standard base64, as the Standard Webhooks libraries decode it.
+		Secret:      webhookSecretPrefix + base64.StdEncoding.EncodeToString(b),
 		CreatedAt:   e.clock.Now().UTC(),
 	}
 	if w.Sealed, err = e.sealer.Seal([]byte(w.Secret), webhookSealContext(w.ID)); err != nil {
