@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
+	"os"
+	"strings"
 	"flag"
 	"fmt"
 	"io"
@@ -33,7 +36,7 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	db := fs.String("db", getenv("TENDER_DB"), "database: sqlite:PATH or postgres://... (TENDER_DB; default TENDER_DATA_DIR/tender.db, or ./tender.db if it exists)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	var err error
@@ -50,20 +53,38 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	return nil
 }
 
+// sqlitePath returns the file a --db value names, if it is SQLite.
+func sqlitePath(db string) (string, bool) {
+	switch {
+	case strings.HasPrefix(db, "sqlite:"):
+		return strings.TrimPrefix(db, "sqlite:"), true
+	case strings.Contains(db, "://"):
+		return "", false
+	}
+	return db, true
+}
+
 func apikeyCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage: tender apikey create [--db ...] [--name NAME]")
+		return usageErr("usage: tender apikey create [--db ...] [--name NAME]")
 	}
 	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	db := fs.String("db", getenv("TENDER_DB"), "database: sqlite:PATH or postgres://... (TENDER_DB; default TENDER_DATA_DIR/tender.db, or ./tender.db if it exists)")
 	name := fs.String("name", "", "a name to recognise the key by")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	var err error
 	if *db, err = dbOrDefault(*db, envOr(getenv, "TENDER_DATA_DIR", defaultDataDir)); err != nil {
 		return err
+	}
+	// Opening a SQLite file that is not there would create an empty
+	// database and a key nobody's server knows.
+	if path, ok := sqlitePath(*db); ok {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("database %s does not exist: give the --db (or TENDER_DB, TENDER_DATA_DIR) that tender serve uses, or create it with tender migrate --db %s", path, *db)
+		}
 	}
 	s, err := openStore(ctx, *db)
 	if err != nil {
@@ -93,7 +114,7 @@ func simCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	addr := fs.String("addr", "127.0.0.1:8081", "address to listen on")
 	publicURL := fs.String("public-url", "", "Tender's base URL, if one runs against these simulators")
 	dataDir := fs.String("data-dir", envOr(getenv, "TENDER_DATA_DIR", ".tender"), "directory for the simulators' keys")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))

@@ -43,6 +43,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 	name, rest := args[0], args[1:]
+	// Commands with subcommands show the usage for a --help in place of
+	// the subcommand; the others' flag sets answer it themselves.
+	if len(rest) == 1 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "help") &&
+		name != "serve" && name != "sim" && name != "migrate" && name != "pay" {
+		usage(stdout)
+		return nil
+	}
 	for _, p := range providers {
 		if p.name == name && p.command != nil {
 			return p.command(ctx, rest, stdout, stderr)

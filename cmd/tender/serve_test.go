@@ -219,6 +219,9 @@ func TestRunRejectsUnknownCommand(t *testing.T) {
 func TestAPIKeyCreate(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "t.db")
 	var out, errs bytes.Buffer
+	if err := run(context.Background(), []string{"migrate", "--db", db}, func(string) string { return "" }, io.Discard, &errs); err != nil {
+		t.Fatal(err)
+	}
 	if err := run(context.Background(), []string{"apikey", "create", "--db", db, "--name", "pos"}, func(string) string { return "" }, &out, &errs); err != nil {
 		t.Fatal(err)
 	}
