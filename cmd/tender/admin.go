@@ -3,16 +3,16 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
-	"strings"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/tenderpay/tender"
