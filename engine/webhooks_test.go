@@ -52,7 +52,7 @@ func backends(t *testing.T) []backend {
 	}}}
 	dsn := os.Getenv("TENDER_TEST_POSTGRES")
 	if dsn == "" {
-		t.Log("PostgreSQL skipped: TENDER_TEST_POSTGRES is not set")
+		t.Log("PostgreSQL skipped: set TENDER_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run these on PostgreSQL too (.ci/run does)")
 		return bs
 	}
 	return append(bs, backend{"postgres", func(t *testing.T) func() tender.Store {
