@@ -106,6 +106,9 @@ func (db *DB) DeleteWebhookEndpoint(ctx context.Context, id string, at time.Time
 		if tag.RowsAffected() == 0 {
 			return notFound("webhook endpoint", id)
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM webhook_secret_rolls WHERE endpoint_id = $1`, id); err != nil {
+			return dbError(err)
+		}
 		_, err = tx.Exec(ctx, `UPDATE webhook_deliveries SET status = 'canceled', next_attempt_at = NULL
 			WHERE endpoint_id = $1 AND status = 'pending'`, id)
 		return dbError(err)

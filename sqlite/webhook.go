@@ -122,6 +122,9 @@ func (db *DB) DeleteWebhookEndpoint(ctx context.Context, id string, at time.Time
 		} else if n == 0 {
 			return notFound("webhook endpoint", id)
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_secret_rolls WHERE endpoint_id = ?`, id); err != nil {
+			return dbError(err)
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'canceled', next_attempt_at = NULL
 			WHERE endpoint_id = ? AND status = 'pending'`, id)
 		return dbError(err)

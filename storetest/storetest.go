@@ -56,6 +56,8 @@ func Run(t *testing.T, open func(t *testing.T) tender.Store) {
 		{"WebhookClaim", testWebhookClaim},
 		{"WebhookDelete", testWebhookDelete},
 		{"WebhookClaimConcurrent", testWebhookClaimConcurrent},
+		{"WebhookSecretRoll", testWebhookSecretRoll},
+		{"WebhookRetry", testWebhookRetry},
 		{"Ping", testPing},
 	}
 	for _, tt := range tests {
