@@ -33,6 +33,8 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/webhook_endpoints/{id}", api(s.getWebhookEndpoint))
 	s.mux.Handle("DELETE /v1/webhook_endpoints/{id}", api(s.deleteWebhookEndpoint))
 	s.mux.Handle("GET /v1/webhook_endpoints/{id}/deliveries", api(s.listWebhookDeliveries))
+	s.mux.Handle("POST /v1/webhook_endpoints/{id}/roll_secret", api(s.rollWebhookSecret))
+	s.mux.Handle("POST /v1/webhook_endpoints/{id}/deliveries/{delivery}/retry", api(s.retryWebhookDelivery))
 
 	// Providers and shoppers: authenticated by the provider's own MAC or
 	// signature, never by an API key.
