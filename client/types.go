@@ -123,7 +123,7 @@ type List[T any] struct {
 
 // Event is one entry of a payment's event log.
 type Event struct {
-	ID        int64           `json:"id"`
+	ID        string          `json:"id"` // evt_..., as webhooks carry it
 	Object    string          `json:"object"`
 	Payment   string          `json:"payment"`
 	Type      string          `json:"type"`
