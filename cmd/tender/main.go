@@ -84,7 +84,7 @@ func usage(w io.Writer) {
 
   serve [--addr 127.0.0.1:8080] [--db sqlite:PATH | postgres://...] [--sandbox=false]
                          run the payment API (sandbox mode with simulators by default)
-  sim [--addr 127.0.0.1:8081]
+  sim [--addr 127.0.0.1:8081] [--accounts-out FILE]
                          run the provider simulators alone
   apikey create [--db ...] [--name NAME]
                          print a new API key
