@@ -211,3 +211,56 @@ const (
 	CodeUnavailable  = "unavailable"
 	CodeInternal     = "internal"
 )
+
+// WebhookDelivery is one event's delivery to one endpoint.
+type WebhookDelivery struct {
+	ID             int64      `json:"id"`
+	Object         string     `json:"object"`
+	Endpoint       string     `json:"endpoint"`
+	Event          string     `json:"event"`
+	Type           string     `json:"type"`
+	Payment        string     `json:"payment"`
+	Status         string     `json:"status"`
+	Attempts       int        `json:"attempts"`
+	LastAttemptAt  *time.Time `json:"last_attempt_at"`
+	LastStatusCode *int       `json:"last_status_code"`
+	LastError      *string    `json:"last_error"`
+	NextAttemptAt  *time.Time `json:"next_attempt_at"`
+	CreatedAt      time.Time  `json:"created_at"`
+}
+
+// CreateAccount is the body of POST /v1/accounts.
+type CreateAccount struct {
+	ID          string            `json:"id,omitempty"`
+	Connector   string            `json:"connector"`
+	Environment string            `json:"environment,omitempty"`
+	Default     bool              `json:"default,omitempty"`
+	Settings    map[string]string `json:"settings,omitempty"`
+	Credentials map[string]string `json:"credentials,omitempty"`
+}
+
+// UpdateAccount is the body of POST /v1/accounts/{id}: settings and
+// credentials merge key by key ("" removes a key).
+type UpdateAccount struct {
+	Default     *bool             `json:"default,omitempty"`
+	Settings    map[string]string `json:"settings,omitempty"`
+	Credentials map[string]string `json:"credentials,omitempty"`
+}
+
+// CreateTerminal is the body of POST /v1/terminals.
+type CreateTerminal struct {
+	ID          string            `json:"id"`
+	Connector   string            `json:"connector,omitempty"`
+	Account     string            `json:"account,omitempty"`
+	ProviderID  string            `json:"provider_id"`
+	Label       string            `json:"label,omitempty"`
+	Settings    map[string]string `json:"settings,omitempty"`
+	Credentials map[string]string `json:"credentials,omitempty"`
+}
+
+// UpdateTerminal is the body of POST /v1/terminals/{id}.
+type UpdateTerminal struct {
+	Label       *string           `json:"label,omitempty"`
+	Settings    map[string]string `json:"settings,omitempty"`
+	Credentials map[string]string `json:"credentials,omitempty"`
+}

@@ -84,6 +84,38 @@ func TestClientAgainstServe(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != client.CodeNotSupported {
 		t.Fatalf("Sepay refund: %v", err)
 	}
+	// Accounts, terminals and webhook endpoints, all checked against the spec.
+	acct, err := c.GetAccount(ctx, got.Account)
+	if err != nil || acct.Connector != "sepay" {
+		t.Fatalf("account %v %v", acct, err)
+	}
+	label := "till 1"
+	if tm, err := c.UpdateTerminal(ctx, "sepay-term-1", client.UpdateTerminal{Label: &label}); err != nil || tm.Label == nil || *tm.Label != label {
+		t.Fatalf("update terminal %v %v", tm, err)
+	}
+	ep, err := c.CreateWebhookEndpoint(ctx, client.CreateWebhookEndpoint{URL: "http://127.0.0.1:9/hooks", Events: []string{"payment.captured"}})
+	if err != nil || ep.Secret == "" {
+		t.Fatalf("webhook endpoint %v %v", ep, err)
+	}
+	if got, err := c.GetWebhookEndpoint(ctx, ep.ID); err != nil || got.Secret != "" {
+		t.Fatalf("get endpoint %v %v", got, err)
+	}
+	if l, err := c.ListWebhookEndpoints(ctx, 10, ""); err != nil || len(l.Data) != 1 {
+		t.Fatalf("list endpoints %v %v", l, err)
+	}
+	if r, err := c.RollWebhookSecret(ctx, ep.ID); err != nil || r.Secret == "" || r.Secret == ep.Secret {
+		t.Fatalf("roll %v %v", r, err)
+	}
+	if l, err := c.ListWebhookDeliveries(ctx, ep.ID, 10, 0); err != nil || len(l.Data) != 0 {
+		t.Fatalf("deliveries %v %v", l, err)
+	}
+	if _, err := c.RetryWebhookDelivery(ctx, ep.ID, 424242); !errors.As(err, &e) || e.StatusCode != 404 {
+		t.Fatalf("retry of a missing delivery: %v", err)
+	}
+	if err := c.DeleteWebhookEndpoint(ctx, ep.ID); err != nil {
+		t.Fatal(err)
+	}
+
 	// The same key with other parameters is refused, typed.
 	if _, err := c.CreatePayment(ctx, client.CreatePayment{Amount: 1, Currency: "EUR", Terminal: "sepay-term-2"}, client.IdempotencyKey("k1")); err != nil {
 		t.Fatal(err)
