@@ -117,7 +117,7 @@ func (e *Engine) validateWebhookURL(raw string) error {
 	}
 	if u.User != nil {
 		// Not echoed: the user info may be a password.
-		return tender.Invalid("url", "url must not contain a user name or password; the Tender-Signature header authenticates each delivery")
+		return tender.Invalid("url", "url must not contain a user name or password; the webhook-signature header authenticates each delivery")
 	}
 	if u.Fragment != "" || strings.HasSuffix(raw, "#") {
 		return tender.Invalid("url", "url must not contain a fragment (#...)")
