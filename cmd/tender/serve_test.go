@@ -111,6 +111,7 @@ func (p *tenderProc) call(method, path, body string, headers ...string) (int, ma
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	checkResponseSpec(p.t, req, res, b)
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		p.t.Fatalf("%s %s: not JSON (%d): %s", method, path, res.StatusCode, b)

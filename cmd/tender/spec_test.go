@@ -25,7 +25,7 @@ type specTransport struct {
 	next http.RoundTripper
 }
 
-func newSpecTransport(t *testing.T) *specTransport {
+func loadSpec() {
 	specOnce.Do(func() {
 		doc, err := libopenapi.NewDocument(api.OpenAPI)
 		if err != nil {
@@ -37,7 +37,35 @@ func newSpecTransport(t *testing.T) *specTransport {
 		}
 		specVal = v
 	})
+}
+
+func newSpecTransport(t *testing.T) *specTransport {
+	loadSpec()
 	return &specTransport{t: t, next: http.DefaultTransport}
+}
+
+// checkResponseSpec fails t if an answer of API v1 does not match
+// api/openapi.json (requests are not checked: tests send bad ones on
+// purpose). Other routes (callbacks, pages) and the catch-all's answers
+// are not checked.
+func checkResponseSpec(t *testing.T, req *http.Request, res *http.Response, body []byte) {
+	t.Helper()
+	loadSpec()
+	if !strings.HasPrefix(req.URL.Path, "/v1/") || res.StatusCode == http.StatusMethodNotAllowed ||
+		res.StatusCode == http.StatusNotFound && bytes.Contains(body, []byte("no such endpoint")) {
+		return
+	}
+	c := *res
+	c.Body = io.NopCloser(bytes.NewReader(body))
+	if ok, errs := specVal.ValidateHttpResponse(req, &c); !ok {
+		for _, e := range errs {
+			msg := e.Message + ": " + e.Reason
+			for _, se := range e.SchemaValidationErrors {
+				msg += "; " + se.FieldPath + ": " + se.Reason
+			}
+			t.Errorf("answer to %s %s (%d) does not match api/openapi.json: %s\n%s", req.Method, req.URL.Path, res.StatusCode, msg, strings.TrimSpace(string(body)))
+		}
+	}
 }
 
 func (s *specTransport) RoundTrip(req *http.Request) (*http.Response, error) {
