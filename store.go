@@ -166,6 +166,19 @@ type Store interface {
 	PurgeWebhookDeliveries(ctx context.Context, before time.Time) (int64, error)
 	// ListWebhookAttempts returns a delivery's attempts in order.
 	ListWebhookAttempts(ctx context.Context, deliveryID int64) ([]WebhookAttempt, error)
+	// RollWebhookSecret makes sealed the endpoint's secret and keeps the
+	// secret it replaces as the endpoint's previous one, valid until until
+	// (one previous secret at most: a second roll drops the first's). A
+	// missing or deleted endpoint is ENotFound.
+	RollWebhookSecret(ctx context.Context, id string, sealed []byte, until time.Time) error
+	// PreviousWebhookSecret returns the sealed secret the endpoint had
+	// before its last roll if it is still valid at now, else nil.
+	PreviousWebhookSecret(ctx context.Context, id string, now time.Time) ([]byte, error)
+	// RetryWebhookDelivery makes a finished delivery of the endpoint
+	// pending again, due at at, and returns it. A pending one is
+	// EConflict (an attempt may be in flight); a missing one, or one of a
+	// deleted endpoint, ENotFound.
+	RetryWebhookDelivery(ctx context.Context, endpointID string, id int64, at time.Time) (*WebhookDelivery, error)
 
 	// Ping checks the database is reachable (for /readyz).
 	Ping(ctx context.Context) error

@@ -1,6 +1,9 @@
 package tender
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // WebhookEndpoint is a URL of the merchant's to which Tender posts events
 // about payments (merchant webhooks). Deliveries to it are queued in the
@@ -65,3 +68,7 @@ type DeliveryFilter struct {
 	Limit         int
 	StartingAfter int64 // a delivery id: return deliveries older than it
 }
+
+// EventID is an event's public id, "evt_<n>": in the API's event lists,
+// webhook payloads and the webhook-id header.
+func EventID(id int64) string { return "evt_" + strconv.FormatInt(id, 10) }

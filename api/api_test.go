@@ -181,6 +181,7 @@ func (e *env) do(method, path, body string, headers ...string) response {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	checkAgainstSpec(e.t, req, res, b)
 	return response{res.StatusCode, res.Header, b}
 }
 

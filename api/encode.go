@@ -89,7 +89,7 @@ func toPayment(p *tender.Payment) payment {
 }
 
 type event struct {
-	ID        int64           `json:"id"`
+	ID        string          `json:"id"` // evt_..., as in webhooks
 	Object    string          `json:"object"`
 	Payment   string          `json:"payment"`
 	Type      string          `json:"type"`

@@ -320,7 +320,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		if len(data) == 0 {
 			data = json.RawMessage("{}")
 		}
-		return event{ID: e.ID, Object: "event", Payment: e.PaymentID, Type: e.Type, Data: data, CreatedAt: timestamp(e.CreatedAt)}
+		return event{ID: tender.EventID(e.ID), Object: "event", Payment: e.PaymentID, Type: e.Type, Data: data, CreatedAt: timestamp(e.CreatedAt)}
 	}))
 }
 

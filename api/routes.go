@@ -20,6 +20,9 @@ func (s *Server) routes() {
 	}
 	open := func(h http.HandlerFunc) http.Handler { return s.observe(h) }
 
+	// The description of all of this (api/openapi.json), for anyone.
+	s.mux.Handle("GET /v1/openapi.json", open(s.openapi))
+
 	// A terminal key pays on its terminals and reads those payments.
 	s.mux.Handle("POST /v1/payments", api(s.createPayment, platform, merchant, terminal))
 	s.mux.Handle("GET /v1/payments", api(s.listPayments, platform, merchant, terminal))
@@ -44,6 +47,8 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/webhook_endpoints/{id}", api(s.getWebhookEndpoint, platform, merchant))
 	s.mux.Handle("DELETE /v1/webhook_endpoints/{id}", api(s.deleteWebhookEndpoint, platform, merchant))
 	s.mux.Handle("GET /v1/webhook_endpoints/{id}/deliveries", api(s.listWebhookDeliveries, platform, merchant))
+	s.mux.Handle("POST /v1/webhook_endpoints/{id}/roll_secret", api(s.rollWebhookSecret, platform, merchant))
+	s.mux.Handle("POST /v1/webhook_endpoints/{id}/deliveries/{delivery}/retry", api(s.retryWebhookDelivery, platform, merchant))
 
 	s.mux.Handle("POST /v1/merchants", api(s.createMerchant, platform))
 	s.mux.Handle("GET /v1/merchants", api(s.listMerchants, platform))

@@ -35,7 +35,7 @@ type webhookDelivery struct {
 	ID             int64   `json:"id"`
 	Object         string  `json:"object"`
 	Endpoint       string  `json:"endpoint"`
-	Event          int64   `json:"event"`
+	Event          string  `json:"event"`
 	Type           string  `json:"type"`
 	Payment        string  `json:"payment"`
 	Status         string  `json:"status"`
@@ -48,7 +48,7 @@ type webhookDelivery struct {
 }
 
 func toWebhookDelivery(d *tender.WebhookDelivery) webhookDelivery {
-	out := webhookDelivery{ID: d.ID, Object: "webhook_delivery", Endpoint: d.EndpointID, Event: d.EventID,
+	out := webhookDelivery{ID: d.ID, Object: "webhook_delivery", Endpoint: d.EndpointID, Event: tender.EventID(d.EventID),
 		Type: d.EventType, Payment: d.PaymentID, Status: d.Status, Attempts: d.Attempts,
 		LastError: nullable(d.LastError), CreatedAt: timestamp(d.CreatedAt)}
 	if !d.LastAttemptAt.IsZero() {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -209,7 +210,15 @@ func (e *Engine) deliver(ctx context.Context, d *tender.WebhookDelivery) {
 
 	start := time.Now()
 	at := e.clock.Now().UTC()
-	status, sendErr := e.post(ctx, w.URL, secret, d, body, at)
+	// During a roll the secret it replaced signs too, so that a receiver
+	// that has not switched yet still verifies.
+	secrets := []string{secret}
+	if prev, err := e.previousWebhookSecret(ctx, w.ID, at); err != nil {
+		log.Error("webhooks: open previous signing secret", "err", err)
+	} else if prev != "" {
+		secrets = append(secrets, prev)
+	}
+	status, sendErr := e.post(ctx, w.URL, secrets, d, body, at)
 	a := tender.WebhookAttempt{At: at, StatusCode: status, Duration: time.Since(start)}
 	if sendErr == nil {
 		e.finish(ctx, d, a, tender.DeliverySucceeded, log)
@@ -221,7 +230,7 @@ func (e *Engine) deliver(ctx context.Context, d *tender.WebhookDelivery) {
 
 // webhookPayload is the JSON body of a delivery.
 type webhookPayload struct {
-	ID        int64  `json:"id"`
+	ID        string `json:"id"`
 	Object    string `json:"object"`
 	Type      string `json:"type"`
 	CreatedAt string `json:"created_at"`
@@ -238,7 +247,7 @@ func (e *Engine) webhookBody(ctx context.Context, d *tender.WebhookDelivery) ([]
 	if err != nil {
 		return nil, err
 	}
-	v := webhookPayload{ID: d.EventID, Object: "event", Type: d.EventType, CreatedAt: d.CreatedAt.UTC().Format(time.RFC3339Nano)}
+	v := webhookPayload{ID: tender.EventID(d.EventID), Object: "event", Type: d.EventType, CreatedAt: d.CreatedAt.UTC().Format(time.RFC3339Nano)}
 	v.Data.Object = e.hooks.Object(p)
 	return json.Marshal(v)
 }
@@ -247,7 +256,7 @@ func (e *Engine) webhookBody(ctx context.Context, d *tender.WebhookDelivery) ([]
 // an answer) and why the attempt failed, in words safe to show the
 // merchant: never the secret, nor the URL (which may hold a token of the
 // merchant's).
-func (e *Engine) post(ctx context.Context, endpoint, secret string, d *tender.WebhookDelivery, body []byte, at time.Time) (int, error) {
+func (e *Engine) post(ctx context.Context, endpoint string, secrets []string, d *tender.WebhookDelivery, body []byte, at time.Time) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.hooks.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
@@ -256,8 +265,30 @@ func (e *Engine) post(ctx context.Context, endpoint, secret string, d *tender.We
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Tender-Webhooks/1")
-	req.Header.Set(webhook.EventIDHeader, strconv.FormatInt(d.EventID, 10))
-	req.Header.Set(webhook.SignatureHeader, webhook.Sign(secret, at, body))
+	// Standard Webhooks, which the merchant's reference library verifies.
+	id := tender.EventID(d.EventID)
+	var sigs, legacy []string
+	for i, secret := range secrets {
+		sig, err := webhook.SignStandard(secret, id, at, body)
+		if err != nil {
+			return 0, errors.New("the endpoint's signing secret is not usable")
+		}
+		sigs = append(sigs, sig)
+		//lint:ignore SA1019 the deprecated header is still sent
+		l := webhook.Sign(secret, at, body)
+		if i > 0 {
+			l = l[strings.Index(l, ",")+1:] // one t=, a v1= per secret
+		}
+		legacy = append(legacy, l)
+	}
+	req.Header.Set(webhook.IDHeader, id)
+	req.Header.Set(webhook.TimestampHeader, strconv.FormatInt(at.Unix(), 10))
+	req.Header.Set(webhook.StandardSignatureHeader, strings.Join(sigs, " "))
+	// Deprecated, sent for one more release (README, Webhooks).
+	//lint:ignore SA1019 the deprecated header is still sent
+	req.Header.Set(webhook.EventIDHeader, id)
+	//lint:ignore SA1019 the deprecated header is still sent
+	req.Header.Set(webhook.SignatureHeader, strings.Join(legacy, ","))
 	res, err := e.hooks.Client.Do(req)
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded {

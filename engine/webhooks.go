@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tenderpay/tender"
 )
@@ -61,8 +62,8 @@ func (e *Engine) CreateWebhookEndpoint(ctx context.Context, r WebhookEndpointReq
 	if err != nil {
 		return nil, err
 	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
+	secret, err := newWebhookSecret()
+	if err != nil {
 		return nil, err
 	}
 	w := &tender.WebhookEndpoint{
@@ -71,7 +72,7 @@ func (e *Engine) CreateWebhookEndpoint(ctx context.Context, r WebhookEndpointReq
 		URL:         r.URL,
 		Description: r.Description,
 		Events:      events,
-		Secret:      webhookSecretPrefix + base64.RawURLEncoding.EncodeToString(b),
+		Secret:      secret,
 		CreatedAt:   e.clock.Now().UTC(),
 	}
 	if w.Sealed, err = e.sealer.Seal([]byte(w.Secret), webhookSealContext(w.ID)); err != nil {
@@ -117,7 +118,7 @@ func (e *Engine) validateWebhookURL(raw string) error {
 	}
 	if u.User != nil {
 		// Not echoed: the user info may be a password.
-		return tender.Invalid("url", "url must not contain a user name or password; the Tender-Signature header authenticates each delivery")
+		return tender.Invalid("url", "url must not contain a user name or password; the webhook-signature header authenticates each delivery")
 	}
 	if u.Fragment != "" || strings.HasSuffix(raw, "#") {
 		return tender.Invalid("url", "url must not contain a fragment (#...)")
@@ -196,6 +197,69 @@ func (e *Engine) ListWebhookEndpoints(ctx context.Context, f tender.ListFilter) 
 		w.Sealed = nil
 	}
 	return list, more, err
+}
+
+// newWebhookSecret returns a new signing secret: whsec_ and 32 random
+// bytes in standard base64, as the Standard Webhooks libraries decode it.
+func newWebhookSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return webhookSecretPrefix + base64.StdEncoding.EncodeToString(b), nil
+}
+
+// WebhookSecretOverlap is how long a rolled secret stays valid: deliveries
+// are signed with the old and the new one until then, so the merchant can
+// deploy the new secret without a gap.
+const WebhookSecretOverlap = 24 * time.Hour
+
+// RollWebhookSecret gives an endpoint a new signing secret, returned in
+// Secret (the only time it is shown). The old one stays valid for
+// WebhookSecretOverlap, or until the next roll.
+func (e *Engine) RollWebhookSecret(ctx context.Context, id string) (*tender.WebhookEndpoint, error) {
+	w, err := e.store.GetWebhookEndpoint(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := newWebhookSecret()
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := e.sealer.Seal([]byte(secret), webhookSealContext(w.ID))
+	if err != nil {
+		return nil, err
+	}
+	if err := e.store.RollWebhookSecret(ctx, id, sealed, e.clock.Now().UTC().Add(WebhookSecretOverlap)); err != nil {
+		return nil, err
+	}
+	w.Sealed, w.Secret = sealed, secret
+	return w, nil
+}
+
+// previousWebhookSecret opens the secret a roll replaced while it is
+// still valid at now; "" if there is none.
+func (e *Engine) previousWebhookSecret(ctx context.Context, id string, now time.Time) (string, error) {
+	sealed, err := e.store.PreviousWebhookSecret(ctx, id, now)
+	if err != nil || sealed == nil {
+		return "", err
+	}
+	raw, err := e.sealer.Open(sealed, webhookSealContext(id))
+	if err != nil {
+		return "", tender.Wrap(tender.EInternal, err, "the previous signing secret of webhook endpoint %q does not open with this server's master key", id)
+	}
+	return string(raw), nil
+}
+
+// RetryWebhookDelivery sends a finished delivery (succeeded, failed or
+// canceled) again at once. The payload is the payment as it is now.
+func (e *Engine) RetryWebhookDelivery(ctx context.Context, endpointID string, id int64) (*tender.WebhookDelivery, error) {
+	d, err := e.store.RetryWebhookDelivery(ctx, endpointID, id, e.clock.Now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	e.kickWebhooks()
+	return d, nil
 }
 
 // DeleteWebhookEndpoint deletes an endpoint: it receives nothing more, and

@@ -52,7 +52,7 @@ func backends(t *testing.T) []backend {
 	}}}
 	dsn := os.Getenv("TENDER_TEST_POSTGRES")
 	if dsn == "" {
-		t.Log("PostgreSQL skipped: TENDER_TEST_POSTGRES is not set")
+		t.Log("PostgreSQL skipped: set TENDER_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run these on PostgreSQL too (.ci/run does)")
 		return bs
 	}
 	return append(bs, backend{"postgres", func(t *testing.T) func() tender.Store {
@@ -166,7 +166,15 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	secret := r.secret
 	r.mu.Unlock()
-	ev, err := webhook.Parse(secret, req.Header.Get(webhook.SignatureHeader), body, webhook.DefaultTolerance, time.Now())
+	// Standard Webhooks, and the deprecated Tender-Signature still.
+	ev, err := webhook.ParseStandard(secret, req.Header, body, webhook.DefaultTolerance, time.Now())
+	if err == nil {
+		//lint:ignore SA1019 the deprecated header is still sent
+		_, err = webhook.Parse(secret, req.Header.Get(webhook.SignatureHeader), body, webhook.DefaultTolerance, time.Now())
+	}
+	if err == nil && (req.Header.Get(webhook.IDHeader) != ev.ID || !strings.HasPrefix(ev.ID, "evt_")) {
+		err = fmt.Errorf("webhook-id %q for event %q", req.Header.Get(webhook.IDHeader), ev.ID)
+	}
 	if err != nil || req.Method != http.MethodPost || req.Header.Get("Content-Type") != "application/json" {
 		r.mu.Lock()
 		r.bad++
@@ -175,11 +183,12 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(400)
 		return
 	}
+	id := evNum(ev.ID)
 	r.mu.Lock()
-	n := r.count[ev.ID]
-	r.count[ev.ID]++
-	r.inFlight[ev.ID]++
-	if r.inFlight[ev.ID] > 1 {
+	n := r.count[id]
+	r.count[id]++
+	r.inFlight[id]++
+	if r.inFlight[id] > 1 {
 		r.overlaps++
 	}
 	delay := r.delay
@@ -190,10 +199,20 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		status = r.answer(ev, n)
 	}
 	r.mu.Lock()
-	r.inFlight[ev.ID]--
+	r.inFlight[id]--
+	//lint:ignore SA1019 the deprecated header is still sent
 	r.got = append(r.got, received{ev, req.Header.Get(webhook.EventIDHeader), status})
 	r.mu.Unlock()
 	w.WriteHeader(status)
+}
+
+// evNum is the store's id of a public event id "evt_<n>".
+func evNum(id string) int64 {
+	n, err := strconv.ParseInt(strings.TrimPrefix(id, "evt_"), 10, 64)
+	if err != nil {
+		panic("event id " + id)
+	}
+	return n
 }
 
 // delivered returns the events answered 2xx, by id.
@@ -203,7 +222,7 @@ func (r *receiver) delivered() map[int64]*webhook.Event {
 	m := map[int64]*webhook.Event{}
 	for _, g := range r.got {
 		if g.status/100 == 2 {
-			m[g.ev.ID] = g.ev
+			m[evNum(g.ev.ID)] = g.ev
 		}
 	}
 	return m
@@ -328,8 +347,8 @@ func TestWebhookRetryThenDelivered(t *testing.T) {
 			}
 			r.mu.Lock()
 			for _, g := range r.got {
-				if g.header != strconv.FormatInt(g.ev.ID, 10) {
-					t.Errorf("Tender-Event-Id %q for event %d", g.header, g.ev.ID)
+				if g.header != g.ev.ID {
+					t.Errorf("Tender-Event-Id %q for event %s", g.header, g.ev.ID)
 				}
 			}
 			r.mu.Unlock()
@@ -452,8 +471,8 @@ func TestWebhookDeletedEndpoint(t *testing.T) {
 			}
 			failing.mu.Lock()
 			for _, g := range failing.got {
-				if g.ev.ID >= events[0].ID {
-					t.Errorf("deleted endpoint received event %d created after its deletion", g.ev.ID)
+				if evNum(g.ev.ID) >= events[0].ID {
+					t.Errorf("deleted endpoint received event %s created after its deletion", g.ev.ID)
 				}
 			}
 			failing.mu.Unlock()

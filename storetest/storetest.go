@@ -59,6 +59,8 @@ func Run(t *testing.T, open func(t *testing.T) tender.Store) {
 		{"Merchants", testMerchants},
 		{"APIKeyLifecycle", testAPIKeyLifecycle},
 		{"MerchantScoping", testMerchantScoping},
+		{"WebhookSecretRoll", testWebhookSecretRoll},
+		{"WebhookRetry", testWebhookRetry},
 		{"Ping", testPing},
 	}
 	for _, tt := range tests {

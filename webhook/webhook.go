@@ -1,12 +1,17 @@
 // Package webhook signs and verifies the webhooks Tender sends to
-// merchants. A merchant's Go server checks a delivery with Verify; other
-// languages implement the same few lines (see README, "Webhooks").
+// merchants. Deliveries follow Standard Webhooks
+// (https://www.standardwebhooks.com): headers webhook-id, webhook-timestamp
+// and webhook-signature ("v1,<base64>" HMAC-SHA256 of "id.timestamp.body",
+// keyed with the base64 key of the "whsec_<base64>" secret), so that the
+// reference libraries of every language verify them. A merchant's Go server
+// checks a delivery with ParseStandard or VerifyStandard.
 //
-// The scheme: the header Tender-Signature is "t=<unix seconds>,v1=<hex>",
-// where hex is HMAC-SHA256, keyed with the endpoint's secret (the whole
-// "whsec_..." string as bytes), of t, ".", and the raw request body. The
-// timestamp is signed so that a captured delivery cannot be replayed later
-// than the receiver's tolerance.
+// Deprecated scheme, still sent for one release: the header
+// Tender-Signature is "t=<unix seconds>,v1=<hex>", where hex is
+// HMAC-SHA256, keyed with the endpoint's secret (the whole "whsec_..."
+// string as bytes), of t, ".", and the raw request body; Verify and Parse
+// check it. In both, the timestamp is signed so that a captured delivery
+// cannot be replayed later than the receiver's tolerance.
 //
 // The package imports nothing of Tender, so a merchant can depend on it
 // alone.
@@ -26,9 +31,14 @@ import (
 // Headers of every delivery.
 const (
 	// SignatureHeader carries "t=<unix seconds>,v1=<hex HMAC-SHA256>".
+	//
+	// Deprecated: verify StandardSignatureHeader (VerifyStandard); this
+	// header is sent for one more release.
 	SignatureHeader = "Tender-Signature"
-	// EventIDHeader carries the event's id (the payload's "id"): receivers
-	// de-duplicate on it, as a delivery may arrive more than once.
+	// EventIDHeader carries the event's id (the payload's "id"), as
+	// IDHeader does.
+	//
+	// Deprecated: use IDHeader (webhook-id).
 	EventIDHeader = "Tender-Event-Id"
 )
 
@@ -48,6 +58,8 @@ var (
 )
 
 // Sign returns the Tender-Signature header value for body sent at t.
+//
+// Deprecated: Tender signs with SignStandard too; receivers verify that.
 func Sign(secret string, t time.Time, body []byte) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
 	return "t=" + ts + ",v1=" + hex.EncodeToString(mac(secret, ts, body))
@@ -66,6 +78,8 @@ func mac(secret, ts string, body []byte) []byte {
 // body exactly as received, before any JSON parsing. Several v1= values
 // are allowed (any one matching is enough), so that a secret can later be
 // rolled over without a gap; unknown schemes are ignored.
+//
+// Deprecated: use VerifyStandard.
 func Verify(secret, header string, body []byte, tolerance time.Duration, now time.Time) error {
 	if secret == "" {
 		return ErrEmptySecret
@@ -114,7 +128,7 @@ func Verify(secret, header string, body []byte, tolerance time.Duration, now tim
 
 // Event is the payload of a delivery.
 type Event struct {
-	ID        int64     `json:"id"`     // unique per event: de-duplicate on it
+	ID        string    `json:"id"`     // "evt_...", unique per event: de-duplicate on it
 	Object    string    `json:"object"` // "event"
 	Type      string    `json:"type"`   // e.g. "payment.captured"
 	CreatedAt time.Time `json:"created_at"`
@@ -125,14 +139,13 @@ type Event struct {
 	} `json:"data"`
 }
 
-// Parse verifies a delivery (see Verify) and decodes its payload.
+// Parse verifies a delivery by its Tender-Signature header (see Verify)
+// and decodes its payload.
+//
+// Deprecated: use ParseStandard.
 func Parse(secret, header string, body []byte, tolerance time.Duration, now time.Time) (*Event, error) {
 	if err := Verify(secret, header, body, tolerance, now); err != nil {
 		return nil, err
 	}
-	var ev Event
-	if err := json.Unmarshal(body, &ev); err != nil {
-		return nil, errors.New("webhook: the payload is not a Tender event: " + err.Error())
-	}
-	return &ev, nil
+	return decodeEvent(body)
 }

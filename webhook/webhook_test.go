@@ -63,12 +63,12 @@ func TestSignKnownVector(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
-	body := []byte(`{"id":7,"object":"event","type":"payment.failed","created_at":"2026-11-22T10:00:00Z","data":{"object":{"id":"pay1"}}}`)
+	body := []byte(`{"id":"evt_7","object":"event","type":"payment.failed","created_at":"2026-11-22T10:00:00Z","data":{"object":{"id":"pay1"}}}`)
 	ev, err := webhook.Parse(secret, webhook.Sign(secret, now, body), body, time.Minute, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.ID != 7 || ev.Type != "payment.failed" || string(ev.Data.Object) != `{"id":"pay1"}` || ev.CreatedAt.IsZero() {
+	if ev.ID != "evt_7" || ev.Type != "payment.failed" || string(ev.Data.Object) != `{"id":"pay1"}` || ev.CreatedAt.IsZero() {
 		t.Fatalf("Parse = %+v", ev)
 	}
 	if _, err := webhook.Parse(secret, webhook.Sign("whsec_x", now, body), body, time.Minute, now); !errors.Is(err, webhook.ErrSignature) {

@@ -2,14 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/tenderpay/tender"
@@ -31,7 +34,7 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	db := fs.String("db", getenv("TENDER_DB"), "database: sqlite:PATH or postgres://... (TENDER_DB; default TENDER_DATA_DIR/tender.db, or ./tender.db if it exists)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	var err error
@@ -48,6 +51,62 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	return nil
 }
 
+// sqlitePath returns the file a --db value names, if it is SQLite.
+func sqlitePath(db string) (string, bool) {
+	switch {
+	case strings.HasPrefix(db, "sqlite:"):
+		return strings.TrimPrefix(db, "sqlite:"), true
+	case strings.Contains(db, "://"):
+		return "", false
+	}
+	return db, true
+}
+
+// simAccounts is what --accounts-out writes: request bodies of
+// POST /v1/accounts and POST /v1/terminals for a Tender that is to talk to
+// these simulators.
+type simAccounts struct {
+	Accounts  []simAccount  `json:"accounts"`
+	Terminals []simTerminal `json:"terminals"`
+}
+
+type simAccount struct {
+	ID          string            `json:"id"`
+	Connector   string            `json:"connector"`
+	Environment string            `json:"environment"`
+	Default     bool              `json:"default"`
+	Settings    map[string]string `json:"settings"`
+	Credentials map[string]string `json:"credentials"`
+}
+
+type simTerminal struct {
+	ID          string            `json:"id"`
+	Connector   string            `json:"connector"`
+	Account     string            `json:"account"`
+	ProviderID  string            `json:"provider_id"`
+	Label       string            `json:"label,omitempty"`
+	Settings    map[string]string `json:"settings,omitempty"`
+	Credentials map[string]string `json:"credentials,omitempty"`
+}
+
+func (s *simAccounts) add(sb *tender.Sandbox) {
+	a := sb.Account
+	s.Accounts = append(s.Accounts, simAccount{ID: a.ID, Connector: a.Connector, Environment: a.Environment,
+		Default: a.Default, Settings: a.Settings, Credentials: a.Credentials})
+	for _, t := range sb.Terminals {
+		acct := t.Account
+		if acct == "" {
+			acct = a.ID
+		}
+		conn := t.Connector
+		if conn == "" {
+			conn = a.Connector
+		}
+		s.Terminals = append(s.Terminals, simTerminal{ID: t.ID, Connector: conn, Account: acct, ProviderID: t.ProviderID,
+			Label: t.Label, Settings: t.Settings, Credentials: t.Credentials})
+	}
+}
+
 // simCmd runs every provider's simulator alone, for integrators who test
 // their own code against a provider.
 func simCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -56,9 +115,11 @@ func simCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	addr := fs.String("addr", "127.0.0.1:8081", "address to listen on")
 	publicURL := fs.String("public-url", "", "Tender's base URL, if one runs against these simulators")
 	dataDir := fs.String("data-dir", envOr(getenv, "TENDER_DATA_DIR", ".tender"), "directory for the simulators' keys")
-	if err := fs.Parse(args); err != nil {
+	accountsOut := fs.String("accounts-out", "", "write the accounts and terminals that reach these simulators to this file (JSON, mode 0600: it holds credentials), as POST /v1/accounts and /v1/terminals bodies")
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	var out simAccounts
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -82,6 +143,19 @@ func simCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 		mux.Handle(prefix+"/", http.StripPrefix(prefix, sb.Handler))
 		fmt.Fprintf(stdout, "%s simulator: %s/\n", p.name, base+prefix)
+		out.add(sb)
+	}
+	if *accountsOut != "" {
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		if err := os.WriteFile(*accountsOut, append(b, '\n'), 0o600); err != nil {
+			ln.Close()
+			return fmt.Errorf("--accounts-out: %w", err)
+		}
+		fmt.Fprintf(stdout, "accounts and terminals: %s\n", *accountsOut)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,7 +25,7 @@ const apikeyUsage = `usage:
 // (the API does the same with POST /v1/api_keys and a platform key).
 func apikeyCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%s", apikeyUsage)
+		return usageErr("%s", apikeyUsage)
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("apikey "+sub, flag.ContinueOnError)
@@ -40,17 +42,24 @@ func apikeyCmd(ctx context.Context, args []string, getenv func(string) string, s
 		merchant = fs.String("merchant", "", "list only this merchant's keys")
 	case "revoke":
 	default:
-		return fmt.Errorf("unknown apikey command %q\n%s", sub, apikeyUsage)
+		return usageErr("unknown apikey command %q\n%s", sub, apikeyUsage)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if sub == "revoke" && fs.NArg() != 1 || sub != "revoke" && fs.NArg() != 0 {
-		return fmt.Errorf("%s", apikeyUsage)
+		return usageErr("%s", apikeyUsage)
 	}
 	var err error
 	if *db, err = dbOrDefault(*db, envOr(getenv, "TENDER_DATA_DIR", defaultDataDir)); err != nil {
 		return err
+	}
+	// Opening a SQLite file that is not there would create an empty
+	// database and a key nobody's server knows.
+	if path, ok := sqlitePath(*db); ok {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("database %s does not exist: give the --db (or TENDER_DB, TENDER_DATA_DIR) that tender serve uses, or create it with tender migrate --db %s", path, *db)
+		}
 	}
 	s, err := openStore(ctx, *db)
 	if err != nil {

@@ -31,7 +31,7 @@ func init() {
 // computopCommand runs `tender computop mac|encrypt|decrypt`.
 func computopCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: tender computop mac|encrypt|decrypt [flags]")
+		return usageErr("%s", "usage: tender computop mac|encrypt|decrypt [flags]")
 	}
 	fs := flag.NewFlagSet("computop "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -41,23 +41,23 @@ func computopCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		fs.Usage = func() {
 			fmt.Fprintln(stderr, "usage: tender computop mac --key KEY PAYID TRANSID MERCHANTID AMOUNT CURRENCY\n(an empty PayID is an empty argument: \"\")")
 		}
-		if err := fs.Parse(args[1:]); err != nil {
+		if err := parseFlags(fs, args[1:]); err != nil {
 			return err
 		}
 		if *key == "" || fs.NArg() != 5 {
 			fs.Usage()
-			return errors.New("computop mac: need --key and 5 arguments")
+			return usageErr("%s", "computop mac: need --key and 5 arguments")
 		}
 		fmt.Fprintln(stdout, computop.MAC([]byte(*key), fs.Args()...))
 		return nil
 	case "encrypt", "decrypt":
 		aes := fs.Bool("aes", false, "the merchant uses AES (16, 24 or 32-byte key) instead of Blowfish")
 		length := fs.Int("len", 0, "Len of the plaintext (decrypt; default: strip the padding)")
-		if err := fs.Parse(args[1:]); err != nil {
+		if err := parseFlags(fs, args[1:]); err != nil {
 			return err
 		}
 		if *key == "" || fs.NArg() != 1 {
-			return fmt.Errorf("usage: tender computop %s --key KEY [--aes]%s %s", args[0],
+			return usageErr("usage: tender computop %s --key KEY [--aes]%s %s", args[0],
 				map[bool]string{true: "", false: " [--len N]"}[args[0] == "encrypt"], map[bool]string{true: "TEXT", false: "HEX"}[args[0] == "encrypt"])
 		}
 		alg := computop.Blowfish
@@ -94,7 +94,7 @@ func computopCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintln(stdout, plain)
 		return nil
 	}
-	return fmt.Errorf("unknown computop command %q (mac, encrypt, decrypt)", args[0])
+	return usageErr("unknown computop command %q (mac, encrypt, decrypt)", args[0])
 }
 
 // unpaddedLen finds the Len of Data whose sender did not say: the longest

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ func TestWebhooksThroughAPI(t *testing.T) {
 	type delivery struct {
 		ev     *webhook.Event
 		header http.Header
+		body   []byte
 		err    error
 	}
 	got := make(chan delivery, 16)
@@ -28,8 +28,12 @@ func TestWebhooksThroughAPI(t *testing.T) {
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		<-secretSet
 		body, _ := io.ReadAll(r.Body)
-		ev, err := webhook.Parse(secret, r.Header.Get(webhook.SignatureHeader), body, webhook.DefaultTolerance, time.Now())
-		got <- delivery{ev, r.Header, err}
+		ev, err := webhook.ParseStandard(secret, r.Header, body, webhook.DefaultTolerance, time.Now())
+		if err == nil {
+			//lint:ignore SA1019 the deprecated header is still sent
+			_, err = webhook.Parse(secret, r.Header.Get(webhook.SignatureHeader), body, webhook.DefaultTolerance, time.Now())
+		}
+		got <- delivery{ev, r.Header, body, err}
 		if err != nil {
 			w.WriteHeader(http.StatusBadRequest)
 			return
@@ -55,7 +59,7 @@ func TestWebhooksThroughAPI(t *testing.T) {
 		if d.err != nil {
 			t.Fatalf("the webhook does not verify: %v", d.err)
 		}
-		if d.ev.Type != "payment.captured" || d.header.Get(webhook.EventIDHeader) != strconv.FormatInt(d.ev.ID, 10) {
+		if d.ev.Type != "payment.captured" || d.header.Get(webhook.IDHeader) != d.ev.ID || d.header.Get("Tender-Event-Id") != d.ev.ID {
 			t.Errorf("webhook %+v, headers %v", d.ev, d.header)
 		}
 		var obj map[string]any
@@ -69,12 +73,12 @@ func TestWebhooksThroughAPI(t *testing.T) {
 		found := false
 		for _, e := range events {
 			e := e.(map[string]any)
-			if e["type"] == "payment.captured" && int64(e["id"].(float64)) == d.ev.ID {
+			if e["type"] == "payment.captured" && e["id"] == d.ev.ID {
 				found = true
 			}
 		}
 		if !found {
-			t.Errorf("webhook event %d is not the payment's payment.captured event: %v", d.ev.ID, events)
+			t.Errorf("webhook event %s is not the payment's payment.captured event: %v", d.ev.ID, events)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("no webhook within 30s of the capture")

@@ -36,7 +36,7 @@ var epayHTTPClient = &http.Client{Timeout: 30 * time.Second}
 
 func epayCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: tender epay apikey|verify-signature [flags]")
+		return usageErr("%s", "usage: tender epay apikey|verify-signature [flags]")
 	}
 	switch args[0] {
 	case "apikey":
@@ -44,7 +44,7 @@ func epayCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case "verify-signature":
 		return epayVerifySignature(args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("unknown epay command %q (apikey, verify-signature)", args[0])
+	return usageErr("unknown epay command %q (apikey, verify-signature)", args[0])
 }
 
 // epayAPIKey does what ePay's Windows utility does: log in with User and
@@ -58,11 +58,11 @@ func epayAPIKey(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	test := fs.Bool("test", false, "use ePay's test environment (needs --url: its address is not published)")
 	base := fs.String("url", "", "ePay WebECR base URL (default "+epay.DefaultWebECRURL+")")
 	prefix := fs.String("path-prefix", "", "path prefix of the WebECR API (\"\" for ePay)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *user == "" || *password == "" || *otp == "" {
-		return errors.New("--user, --password and --otp are required")
+		return usageErr("%s", "--user, --password and --otp are required")
 	}
 	u := *base
 	if u == "" {
@@ -98,11 +98,11 @@ func epayVerifySignature(args []string, stdout, stderr io.Writer) error {
 	pubArg := fs.String("pubkey", "", "the provider's P-256 public key: a PEM file, PEM text, or base64 SPKI")
 	input := fs.String("input", "", "the signed clear text UID;MARK;YYYYMMDDhhmmss;net;vat;total;payable;TID")
 	sig := fs.String("signature", "", "the signature: base64 or hex, DER or raw 64-byte r||s")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *pubArg == "" || *input == "" || *sig == "" {
-		return errors.New("--pubkey, --input and --signature are required")
+		return usageErr("%s", "--pubkey, --input and --signature are required")
 	}
 	keyText := *pubArg
 	if !strings.Contains(keyText, "-----BEGIN") {

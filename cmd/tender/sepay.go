@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rsa"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,7 +32,7 @@ func init() {
 
 func sepayCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("sepay: want a subcommand: keygen, sign or verify")
+		return usageErr("%s", "sepay: want a subcommand: keygen, sign or verify")
 	}
 	switch args[0] {
 	case "keygen":
@@ -43,7 +42,7 @@ func sepayCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case "verify":
 		return sepayVerify(args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("sepay: unknown subcommand %q (keygen, sign, verify)", args[0])
+	return usageErr("sepay: unknown subcommand %q (keygen, sign, verify)", args[0])
 }
 
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
@@ -62,11 +61,11 @@ func sepayKeygen(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("keygen", stderr)
 	out := fs.String("out", "", "directory to write "+sepayKeyFile+" and "+sepayCertFile+" to")
 	cn := fs.String("cn", "Tender WECR", "certificate common name (your company or integration)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *out == "" || fs.NArg() > 0 {
-		return errors.New("sepay keygen: usage: tender sepay keygen --out DIR [--cn NAME]")
+		return usageErr("%s", "sepay keygen: usage: tender sepay keygen --out DIR [--cn NAME]")
 	}
 	keyPath, certPath := filepath.Join(*out, sepayKeyFile), filepath.Join(*out, sepayCertFile)
 	for _, p := range []string{keyPath, certPath} {
@@ -125,11 +124,11 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 func sepaySign(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sign", stderr)
 	keyFile := fs.String("key", "", "PEM RSA private key")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *keyFile == "" || fs.NArg() != 1 {
-		return errors.New("sepay sign: usage: tender sepay sign --key KEY.pem TEXT")
+		return usageErr("%s", "sepay sign: usage: tender sepay sign --key KEY.pem TEXT")
 	}
 	b, err := os.ReadFile(*keyFile)
 	if err != nil {
@@ -151,11 +150,11 @@ func sepayVerify(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("verify", stderr)
 	certFile := fs.String("cert", "", "PEM certificate of the signer (Sepay's or yours)")
 	sig := fs.String("signature", "", "base64 signature")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *certFile == "" || *sig == "" || fs.NArg() != 1 {
-		return errors.New("sepay verify: usage: tender sepay verify --cert CERT.pem --signature B64 TEXT")
+		return usageErr("%s", "sepay verify: usage: tender sepay verify --cert CERT.pem --signature B64 TEXT")
 	}
 	b, err := os.ReadFile(*certFile)
 	if err != nil {

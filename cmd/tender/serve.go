@@ -86,6 +86,21 @@ func redactDSN(dsn string) string {
 	return dsn
 }
 
+// envBool reads a boolean environment variable: 1, true or yes; 0, false
+// or no (any case); unset or empty is def. Anything else is refused rather
+// than guessed (TENDER_SANDBOX=off must not mean sandbox mode on).
+func envBool(getenv func(string) string, key string, def bool) (bool, error) {
+	switch v := strings.ToLower(strings.TrimSpace(getenv(key))); v {
+	case "":
+		return def, nil
+	case "1", "true", "yes":
+		return true, nil
+	case "0", "false", "no":
+		return false, nil
+	}
+	return false, usageErr("%s=%q: use 1, true or yes, or 0, false or no", key, getenv(key))
+}
+
 func envOr(getenv func(string) string, key, def string) string {
 	if v := getenv(key); v != "" {
 		return v
@@ -126,12 +141,20 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&c.publicURL, "public-url", getenv("TENDER_PUBLIC_URL"), "base URL at which providers and shoppers reach this server (TENDER_PUBLIC_URL; default http://ADDR)")
 	fs.StringVar(&c.dataDir, "data-dir", envOr(getenv, "TENDER_DATA_DIR", defaultDataDir), "directory for the default database, the sandbox master key and simulator keys (TENDER_DATA_DIR)")
 	fs.StringVar(&c.masterKeyFile, "master-key-file", getenv("TENDER_MASTER_KEY_FILE"), "file holding the master key (TENDER_MASTER_KEY_FILE); TENDER_MASTER_KEY takes the key itself")
-	fs.BoolVar(&c.sandbox, "sandbox", envOr(getenv, "TENDER_SANDBOX", "true") == "true", "run the provider simulators and sandbox accounts (TENDER_SANDBOX=false for production)")
+	sandboxDefault, err := envBool(getenv, "TENDER_SANDBOX", true)
+	if err != nil {
+		return err
+	}
+	privateDefault, err := envBool(getenv, "TENDER_WEBHOOK_PRIVATE_NETWORKS", false)
+	if err != nil {
+		return err
+	}
+	fs.BoolVar(&c.sandbox, "sandbox", sandboxDefault, "run the provider simulators and sandbox accounts (TENDER_SANDBOX=false for production)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", getenv("TENDER_METRICS_ADDR"),
 		"serve /metrics on this address only, not on --addr (TENDER_METRICS_ADDR; keep it off the public interface)")
 	fs.StringVar(&c.simAddr, "sim-addr", envOr(getenv, "TENDER_SIM_ADDR", "127.0.0.1:8081"), "address of the simulators' listener in sandbox mode (TENDER_SIM_ADDR)")
 	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "TENDER_LOG_LEVEL", "info"), "debug, info, warn or error (TENDER_LOG_LEVEL)")
-	fs.BoolVar(&c.webhookPrivate, "webhook-private-networks", envOr(getenv, "TENDER_WEBHOOK_PRIVATE_NETWORKS", "false") == "true",
+	fs.BoolVar(&c.webhookPrivate, "webhook-private-networks", privateDefault,
 		"let webhooks reach loopback and private addresses (TENDER_WEBHOOK_PRIVATE_NETWORKS; always allowed in sandbox mode)")
 	fs.BoolVar(&c.providerPrivate, "provider-private-networks", envOr(getenv, "TENDER_PROVIDER_PRIVATE_NETWORKS", "false") == "true",
 		"let provider calls reach loopback and private addresses, e.g. simulators or a staging provider on your network (TENDER_PROVIDER_PRIVATE_NETWORKS; always allowed in sandbox mode)")
@@ -142,14 +165,14 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&c.providerTimeout, "provider-timeout", engine.DefaultSchedule.ProviderTimeout, "bound on each call to a provider")
 	fs.DurationVar(&c.startTimeout, "start-timeout", engine.DefaultSchedule.StartTimeout,
 		"how long POST /v1/payments waits for the provider to accept a payment before it answers with the payment unknown (the POS long-polls for the rest)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if c.checkEvery <= 0 || c.requiresActionEvery <= 0 || c.providerTimeout <= 0 || c.startTimeout <= 0 {
-		return fmt.Errorf("--check-interval, --requires-action-interval, --provider-timeout and --start-timeout must be positive")
+		return usageErr("--check-interval, --requires-action-interval, --provider-timeout and --start-timeout must be positive")
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+		return usageErr("serve takes no arguments, got %q", fs.Args())
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -261,7 +284,12 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "Tender is running in sandbox mode at %s\n", c.publicURL)
 		fmt.Fprintf(stdout, "Simulators: http://%s/sim/<provider>/\n", sims.Addr)
 		fmt.Fprintf(stdout, "Sandbox API key: %s\n", apiKey)
-		fmt.Fprintf(stdout, "Try:\n  curl -s %s/v1/payments -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n    -d '{\"amount\": 1050, \"currency\": \"EUR\", \"connector\": \"computop\", \"return_url\": \"https://example.com/done\"}'\n", c.publicURL, apiKey)
+		// Both examples are run by TestServePrintedExamplesWork.
+		fmt.Fprintf(stdout, "Try a terminal payment (the sandbox terminal approves after a few seconds):\n"+
+			"  curl -s %s/v1/payments -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n"+
+			"    -d '{\"amount\": 1050, \"currency\": \"EUR\", \"terminal\": \"sepay-term-1\"}'\n"+
+			"or, with progress and the receipt:\n"+
+			"  tender pay --url %s --key %s --terminal sepay-term-1 --amount 10.50\n", c.publicURL, apiKey, c.publicURL, apiKey)
 	} else {
 		fmt.Fprintf(stdout, "Tender is running at %s\n", c.publicURL)
 	}

@@ -111,6 +111,7 @@ func (p *tenderProc) call(method, path, body string, headers ...string) (int, ma
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	checkResponseSpec(p.t, req, res, b)
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		p.t.Fatalf("%s %s: not JSON (%d): %s", method, path, res.StatusCode, b)
@@ -219,6 +220,9 @@ func TestRunRejectsUnknownCommand(t *testing.T) {
 func TestAPIKeyCreate(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "t.db")
 	var out, errs bytes.Buffer
+	if err := run(context.Background(), []string{"migrate", "--db", db}, func(string) string { return "" }, io.Discard, &errs); err != nil {
+		t.Fatal(err)
+	}
 	if err := run(context.Background(), []string{"apikey", "create", "--db", db, "--name", "pos"}, func(string) string { return "" }, &out, &errs); err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func init() {
 
 func trustpaymentsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) < 2 || args[0] != "jwt" {
-		return errors.New("usage: tender trustpayments jwt sign|verify [flags]")
+		return usageErr("%s", "usage: tender trustpayments jwt sign|verify [flags]")
 	}
 	switch args[1] {
 	case "sign":
@@ -39,7 +39,7 @@ func trustpaymentsCommand(ctx context.Context, args []string, stdout, stderr io.
 	case "verify":
 		return tpJWTVerify(args[2:], time.Now(), stdout, stderr)
 	}
-	return fmt.Errorf("unknown command %q: use tender trustpayments jwt sign|verify", args[1])
+	return usageErr("unknown command %q: use tender trustpayments jwt sign|verify", args[1])
 }
 
 // tpJWTSign prints the request JWT {"iss","iat","payload"} for a payload object.
@@ -50,19 +50,19 @@ func tpJWTSign(args []string, stdout, stderr io.Writer) error {
 	alg := fs.String("alg", trustpayments.HS256, "HS256, HS384 or HS512")
 	iss := fs.String("iss", "", "the JWT user name (required)")
 	iat := fs.Int64("iat", 0, "issued-at as Unix seconds (default now)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *secret == "" || *iss == "" || fs.NArg() != 1 {
-		return errors.New("usage: tender trustpayments jwt sign --secret S [--alg HS256|HS384|HS512] --iss ISS [--iat UNIX] PAYLOAD_JSON")
+		return usageErr("%s", "usage: tender trustpayments jwt sign --secret S [--alg HS256|HS384|HS512] --iss ISS [--iat UNIX] PAYLOAD_JSON")
 	}
 	if !trustpayments.ValidAlgorithm(*alg) {
-		return fmt.Errorf("--alg must be HS256, HS384 or HS512")
+		return usageErr("--alg must be HS256, HS384 or HS512")
 	}
 	payload := []byte(fs.Arg(0))
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &obj); err != nil || obj == nil {
-		return errors.New("PAYLOAD_JSON must be a JSON object (the payload claim)")
+		return usageErr("%s", "PAYLOAD_JSON must be a JSON object (the payload claim)")
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, payload); err != nil {
@@ -90,16 +90,16 @@ func tpJWTVerify(args []string, now time.Time, stdout, stderr io.Writer) error {
 	alg := fs.String("alg", trustpayments.HS256, "the only algorithm accepted: HS256, HS384 or HS512")
 	maxAge := fs.Duration("max-age", trustpayments.DefaultMaxAge, "how long after iat the token is valid")
 	ignore := fs.Bool("ignore-expiry", false, "do not check iat")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *secret == "" || fs.NArg() != 1 {
-		return errors.New("usage: tender trustpayments jwt verify --secret S [--alg ...] [--max-age DUR | --ignore-expiry] TOKEN")
+		return usageErr("%s", "usage: tender trustpayments jwt verify --secret S [--alg ...] [--max-age DUR | --ignore-expiry] TOKEN")
 	}
 	maxAgeSet := false
 	fs.Visit(func(f *flag.Flag) { maxAgeSet = maxAgeSet || f.Name == "max-age" })
 	if maxAgeSet && *ignore {
-		return errors.New("--max-age and --ignore-expiry exclude each other")
+		return usageErr("%s", "--max-age and --ignore-expiry exclude each other")
 	}
 	tok, err := trustpayments.Verify(fs.Arg(0), trustpayments.VerifyOptions{Alg: *alg, Secret: []byte(*secret), Now: now, MaxAge: *maxAge, IgnoreExpiry: *ignore})
 	if err != nil {

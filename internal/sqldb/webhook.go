@@ -90,6 +90,9 @@ func (q *Queries) DeleteWebhookEndpoint(ctx context.Context, id string, at time.
 		if n == 0 {
 			return notFound("webhook endpoint", id)
 		}
+		if _, err := tx.Exec(ctx, q.d.Rebind(`DELETE FROM webhook_secret_rolls WHERE endpoint_id = ?`), id); err != nil {
+			return dbError(err)
+		}
 		_, err = tx.Exec(ctx, q.d.Rebind(`UPDATE webhook_deliveries SET status = 'canceled', next_attempt_at = NULL
 			WHERE endpoint_id = ? AND status = 'pending'`), id)
 		return dbError(err)
