@@ -883,3 +883,40 @@ func TestConcurrentAccountUpdatesAcrossInstances(t *testing.T) {
 		t.Fatalf("after 20 concurrent updates of distinct settings the account has %d: %v", len(got.Settings), got.Settings)
 	}
 }
+
+// Scenario 9: a status check of a payment whose cancel was asked for (and
+// refused) still tells the connector so, so that it never sends the
+// payment again.
+func TestChecksAfterACancelCarryIt(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(faultSchedule)
+	ctx := context.Background()
+	w.conn.start.Set(func(context.Context, *tender.Op) (tender.Update, error) {
+		return tender.Update{}, tender.Errorf(tender.EUnavailable, "answer lost")
+	})
+	p, err := e.CreatePayment(ctx, terminalPayment, randomOperationID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.conn.cancel.Set(func(context.Context, *tender.Op) (tender.Update, error) {
+		return tender.Update{}, tender.Errorf(tender.EConflict, "the terminal has it")
+	})
+	if _, err := e.Cancel(ctx, p.ID, "x1"); tender.ErrorCodeOf(err) != tender.EConflict {
+		t.Fatalf("cancel: %v", err)
+	}
+	var asked, withCancel atomic.Int64
+	w.conn.status.Set(func(_ context.Context, op *tender.Op) (tender.Update, error) {
+		asked.Add(1)
+		if op.CancelRequested {
+			withCancel.Add(1)
+		}
+		return tender.Update{}, nil
+	})
+	w.clock.Advance(time.Hour)
+	if _, err := e.Check(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if asked.Load() == 0 || withCancel.Load() != asked.Load() {
+		t.Fatalf("%d status checks after a cancel, %d of them with CancelRequested", asked.Load(), withCancel.Load())
+	}
+}

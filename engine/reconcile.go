@@ -123,7 +123,9 @@ func (e *Engine) check(ctx context.Context, id string) (*tender.Payment, error) 
 		return e.resolveCancel(ctx, c, p, cancelOp)
 	}
 	if openStatus(p.Status) {
-		return e.checkStatus(ctx, c, id, false)
+		// Once a cancel was asked for, no check may send the payment again,
+		// whatever became of the cancel.
+		return e.checkStatus(ctx, c, id, cancelAsked(events))
 	}
 	// Nothing to ask now: settle the schedule (a later guard, or none).
 	return e.mutate(ctx, id, func(p *tender.Payment, events []tender.Event) ([]tender.Event, bool, error) {
@@ -359,4 +361,14 @@ func (e *Engine) reconcile(ctx context.Context, id string) (*tender.Payment, err
 		return p, err
 	}
 	return e.resolveOverdue(ctx, p)
+}
+
+// cancelAsked reports whether a cancel of the payment was ever requested.
+func cancelAsked(events []tender.Event) bool {
+	for _, ev := range events {
+		if ev.Type == EvCancelRequest {
+			return true
+		}
+	}
+	return false
 }
