@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"regexp"
@@ -79,6 +80,7 @@ func (e *env) as(key string) *env {
 // shop is one merchant's objects, made through the API.
 type shop struct {
 	merchant, key, account, terminal, terminal2, payment, online, captured, endpoint, apiKey string
+	delivery                                                                                 string // one of endpoint's deliveries
 }
 
 // newShop creates merchant id with a platform key: an account, two
@@ -103,6 +105,11 @@ func newShop(e *env, id string) shop {
 	if cb.status != 200 {
 		e.t.Fatalf("callback: %d %s", cb.status, cb.body)
 	}
+	ds := m.mustDo("GET", "/v1/webhook_endpoints/"+s.endpoint+"/deliveries", "", 200)["data"].([]any)
+	if len(ds) == 0 {
+		e.t.Fatalf("endpoint %s of %s has no deliveries", s.endpoint, id)
+	}
+	s.delivery = fmt.Sprint(ds[0].(map[string]any)["id"])
 	return s
 }
 
@@ -110,20 +117,22 @@ func newShop(e *env, id string) shop {
 // the object of merchant b that the test puts there.
 func idRoutes(b shop) map[string]string {
 	return map[string]string{
-		"GET /v1/payments/{id}":                     "/v1/payments/" + b.payment,
-		"POST /v1/payments/{id}/cancel":             "/v1/payments/" + b.online + "/cancel",
-		"POST /v1/payments/{id}/capture":            "/v1/payments/" + b.online + "/capture",
-		"POST /v1/payments/{id}/refunds":            "/v1/payments/" + b.captured + "/refunds",
-		"GET /v1/payments/{id}/events":              "/v1/payments/" + b.payment + "/events",
-		"GET /v1/terminals/{id}":                    "/v1/terminals/" + b.terminal,
-		"POST /v1/terminals/{id}":                   "/v1/terminals/" + b.terminal,
-		"GET /v1/accounts/{id}":                     "/v1/accounts/" + b.account,
-		"POST /v1/accounts/{id}":                    "/v1/accounts/" + b.account,
-		"GET /v1/webhook_endpoints/{id}":            "/v1/webhook_endpoints/" + b.endpoint,
-		"DELETE /v1/webhook_endpoints/{id}":         "/v1/webhook_endpoints/" + b.endpoint,
-		"GET /v1/webhook_endpoints/{id}/deliveries": "/v1/webhook_endpoints/" + b.endpoint + "/deliveries",
-		"POST /v1/api_keys/{id}/revoke":             "/v1/api_keys/" + b.apiKey + "/revoke",
-		"POST /v1/api_keys/{id}/roll":               "/v1/api_keys/" + b.apiKey + "/roll",
+		"GET /v1/payments/{id}":                                       "/v1/payments/" + b.payment,
+		"POST /v1/payments/{id}/cancel":                               "/v1/payments/" + b.online + "/cancel",
+		"POST /v1/payments/{id}/capture":                              "/v1/payments/" + b.online + "/capture",
+		"POST /v1/payments/{id}/refunds":                              "/v1/payments/" + b.captured + "/refunds",
+		"GET /v1/payments/{id}/events":                                "/v1/payments/" + b.payment + "/events",
+		"GET /v1/terminals/{id}":                                      "/v1/terminals/" + b.terminal,
+		"POST /v1/terminals/{id}":                                     "/v1/terminals/" + b.terminal,
+		"GET /v1/accounts/{id}":                                       "/v1/accounts/" + b.account,
+		"POST /v1/accounts/{id}":                                      "/v1/accounts/" + b.account,
+		"GET /v1/webhook_endpoints/{id}":                              "/v1/webhook_endpoints/" + b.endpoint,
+		"DELETE /v1/webhook_endpoints/{id}":                           "/v1/webhook_endpoints/" + b.endpoint,
+		"GET /v1/webhook_endpoints/{id}/deliveries":                   "/v1/webhook_endpoints/" + b.endpoint + "/deliveries",
+		"POST /v1/webhook_endpoints/{id}/roll_secret":                 "/v1/webhook_endpoints/" + b.endpoint + "/roll_secret",
+		"POST /v1/webhook_endpoints/{id}/deliveries/{delivery}/retry": "/v1/webhook_endpoints/" + b.endpoint + "/deliveries/" + b.delivery + "/retry",
+		"POST /v1/api_keys/{id}/revoke":                               "/v1/api_keys/" + b.apiKey + "/revoke",
+		"POST /v1/api_keys/{id}/roll":                                 "/v1/api_keys/" + b.apiKey + "/roll",
 		// Platform-only routes: a merchant key gets 403 whatever the id
 		// (see TestIsolationScopes), so they are not cross-merchant.
 		"GET /v1/merchants/{id}":  "",

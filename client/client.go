@@ -30,6 +30,7 @@ import (
 type Client struct {
 	base       string
 	key        string
+	merchant   string // Tender-Merchant, if set
 	hc         *http.Client
 	retries    int
 	backoff    time.Duration
@@ -51,6 +52,20 @@ func WithRetries(n int, first time.Duration) Option {
 	return func(c *Client) { c.retries, c.backoff = max(n, 0), first }
 }
 
+// WithMerchant sends Tender-Merchant: id on every request, so that a
+// platform key acts for merchant id (a merchant or terminal key may only
+// name its own merchant). See also ForMerchant.
+func WithMerchant(id string) Option { return func(c *Client) { c.merchant = id } }
+
+// ForMerchant returns a copy of c that acts for merchant id (sends
+// Tender-Merchant: id), sharing c's HTTP client; "" acts for the key's
+// own (or the default) merchant again.
+func (c *Client) ForMerchant(id string) *Client {
+	cc := *c
+	cc.merchant = id
+	return &cc
+}
+
 // New returns a client of the server at baseURL (e.g.
 // "http://127.0.0.1:8080") that authenticates with apiKey.
 func New(baseURL, apiKey string, opts ...Option) *Client {
@@ -65,7 +80,10 @@ func New(baseURL, apiKey string, opts ...Option) *Client {
 // CallOption changes one call.
 type CallOption func(*call)
 
-type call struct{ key string }
+type call struct {
+	key     string
+	noRetry bool // the operation is not idempotent: never send it twice
+}
 
 // IdempotencyKey sends key as the call's Idempotency-Key instead of a
 // random one. Use a key of your own (a receipt number) to make a retry
@@ -109,7 +127,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, 
 	}
 	for attempt := 0; ; attempt++ {
 		err := c.once(ctx, method, u, o.key, body, out)
-		if err == nil || attempt >= c.retries || !retryable(err) || ctx.Err() != nil {
+		if err == nil || o.noRetry || attempt >= c.retries || !retryable(err) || ctx.Err() != nil {
 			return err
 		}
 		d := min(c.backoff<<attempt, c.maxBackoff)
@@ -154,6 +172,9 @@ func (c *Client) once(ctx context.Context, method, u, key string, body []byte, o
 	}
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
+	}
+	if c.merchant != "" {
+		req.Header.Set("Tender-Merchant", c.merchant)
 	}
 	res, err := c.hc.Do(req)
 	if err != nil {

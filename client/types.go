@@ -42,6 +42,7 @@ type Payment struct {
 	Amount            int64             `json:"amount"`
 	Currency          string            `json:"currency"`
 	Status            Status            `json:"status"`
+	Merchant          string            `json:"merchant"`
 	Connector         string            `json:"connector"`
 	Terminal          *string           `json:"terminal"`
 	Account           string            `json:"account"`
@@ -135,6 +136,7 @@ type Event struct {
 type Terminal struct {
 	ID             string            `json:"id"`
 	Object         string            `json:"object"`
+	Merchant       string            `json:"merchant"`
 	Connector      string            `json:"connector"`
 	Account        string            `json:"account"`
 	ProviderID     string            `json:"provider_id"`
@@ -148,6 +150,7 @@ type Terminal struct {
 type Account struct {
 	ID             string            `json:"id"`
 	Object         string            `json:"object"`
+	Merchant       string            `json:"merchant"`
 	Connector      string            `json:"connector"`
 	Environment    string            `json:"environment"`
 	Default        bool              `json:"default"`
@@ -161,6 +164,7 @@ type Account struct {
 type WebhookEndpoint struct {
 	ID          string    `json:"id"`
 	Object      string    `json:"object"`
+	Merchant    string    `json:"merchant"`
 	URL         string    `json:"url"`
 	Description *string   `json:"description"`
 	Events      []string  `json:"events"`
@@ -204,6 +208,8 @@ const (
 	CodeConflict     = "conflict"
 	CodeIdempotency  = "idempotency_error"
 	CodeUnauthorized = "unauthorized"
+	CodeForbidden    = "forbidden"    // 403: the API key's scope never allows the operation
+	CodeRateLimited  = "rate_limited" // 429: too many long-polls open on the key; retry later
 	CodeDeclined     = "declined"
 	CodeTerminalBusy = "terminal_busy"
 	CodeNotSupported = "not_supported"
