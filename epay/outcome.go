@@ -25,6 +25,14 @@ func (c *Connector) decide(cfg *config, p *tender.Payment, st *payState, in Inte
 		return tender.Update{Status: tender.StatusCanceled, Note: "the host record shows the pre-authorization voided",
 			Failure: &tender.Failure{Code: tender.FailCanceled, Message: "The pre-authorization was voided; the held amount is released."}}
 	}
+	if rec != nil && rec.Approved && rec.Voided && !p.Status.Settled() {
+		// The void that withdraws a queued payment (Cancel) reached ePay
+		// after the terminal had approved it: the sale was voided in its
+		// batch, so no money moved in the end.
+		return tender.Update{Status: tender.StatusCanceled, Note: "the terminal approved the sale, then the cancel's void reversed it in its batch",
+			Details: map[string]string{"voided_after_approval": "true"},
+			Failure: &tender.Failure{Code: tender.FailCanceled, Message: "The payment was approved on the terminal and then voided by the cancel; no money moved."}}
+	}
 	if result == ResultApproved || rec != nil && rec.Approved {
 		u := c.approved(cfg, p, st, in, rec)
 		switch result {
