@@ -218,7 +218,7 @@ const WebhookSecretOverlap = 24 * time.Hour
 // Secret (the only time it is shown). The old one stays valid for
 // WebhookSecretOverlap, or until the next roll.
 func (e *Engine) RollWebhookSecret(ctx context.Context, id string) (*tender.WebhookEndpoint, error) {
-	w, err := e.store.GetWebhookEndpoint(ctx, id)
+	w, err := e.ownEndpoint(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -254,6 +254,9 @@ func (e *Engine) previousWebhookSecret(ctx context.Context, id string, now time.
 // RetryWebhookDelivery sends a finished delivery (succeeded, failed or
 // canceled) again at once. The payload is the payment as it is now.
 func (e *Engine) RetryWebhookDelivery(ctx context.Context, endpointID string, id int64) (*tender.WebhookDelivery, error) {
+	if _, err := e.ownEndpoint(ctx, endpointID); err != nil {
+		return nil, err
+	}
 	d, err := e.store.RetryWebhookDelivery(ctx, endpointID, id, e.clock.Now().UTC())
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,10 @@ func TestAPIKeyCommands(t *testing.T) {
 		var out, errs bytes.Buffer
 		err := run(context.Background(), append([]string{"apikey"}, args...), env, &out, &errs)
 		return out.String(), errs.String(), err
+	}
+	// The database exists (apikey refuses to create an empty one).
+	if err := run(context.Background(), []string{"migrate", "--db", db}, env, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
 	}
 	platform, _, err := cmd("create", "--db", db, "--name", "ops")
 	if err != nil {
