@@ -920,3 +920,30 @@ func TestChecksAfterACancelCarryIt(t *testing.T) {
 		t.Fatalf("%d status checks after a cancel, %d of them with CancelRequested", asked.Load(), withCancel.Load())
 	}
 }
+
+// Scenario 1 and 8: a retry that finds its payment still pending (the
+// process that started it died before storing the answer) asks the
+// provider at once and answers with what the payment became.
+func TestRetryOfADeadStartAsksAtOnce(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(faultSchedule)
+	ctx := context.Background()
+	opID := OperationID("key", "dead-start")
+	now := w.clock.Now().UTC()
+	p := &tender.Payment{ID: tender.NewID("pay"), Amount: 1000, Currency: "EUR", Status: tender.StatusPending,
+		Connector: "script", Account: "acct", CaptureMode: tender.CaptureManual, OperationID: opID,
+		NextCheckAt: now.Add(e.guard()), CreatedAt: now, UpdatedAt: now}
+	if err := w.store.CreatePayment(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	w.conn.status.Set(func(context.Context, *tender.Op) (tender.Update, error) {
+		return tender.Update{Status: tender.StatusRequiresAction, NextAction: &tender.NextAction{Type: "redirect", URL: "https://bank.test"}}, nil
+	})
+	got, err := e.CreatePayment(ctx, onlinePayment, opID)
+	if err != nil || got.ID != p.ID || got.Status != tender.StatusRequiresAction || got.NextAction == nil {
+		t.Fatalf("retry = %+v, %v; want payment %s requires_action with its next_action", got, err, p.ID)
+	}
+	if n := w.conn.count("start"); n != 0 {
+		t.Errorf("the retry started the payment again (%d starts)", n)
+	}
+}

@@ -182,6 +182,18 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 			if found.Amount != p.Amount || found.Currency != p.Currency || found.Terminal != p.Terminal || found.Connector != p.Connector {
 				return nil, ErrIdempotencyMismatch
 			}
+			if found.Status == tender.StatusPending {
+				// Its start's answer was never stored (the process that
+				// sent it died): ask the provider now rather than after
+				// the guard, so the retry answers with what the payment
+				// became (a checkout to show, a terminal at work).
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.sched.StartTimeout)
+				q, err := e.Check(cctx, found.ID)
+				cancel()
+				if err == nil && q != nil {
+					found = q
+				}
+			}
 			return found, nil
 		}
 		if tender.ErrorCodeOf(err) != tender.ENotFound {
