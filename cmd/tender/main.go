@@ -39,6 +39,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return simCmd(ctx, rest, getenv, stdout, stderr)
 	case "apikey":
 		return apikeyCmd(ctx, rest, getenv, stdout, stderr)
+	case "user":
+		return userCmd(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return migrateCmd(ctx, rest, getenv, stdout, stderr)
 	case "version":
@@ -63,6 +65,9 @@ func usage(w io.Writer) {
                          list API keys: prefix, name, scope, created, last used, revoked
   apikey revoke [--db ...] ID
                          revoke an API key at once, on every instance
+  user create [--db ...] --email EMAIL [--merchant ID]
+                         add a dashboard user (a platform user without --merchant); the
+                         password is prompted for, or read from stdin
   migrate [--db ...]     apply database migrations
   version                print the version
 `)
