@@ -96,7 +96,7 @@ func TestDashboardInBrowser(t *testing.T) {
 				chromedp.Navigate(p.URL+pg.path),
 				chromedp.WaitVisible(chromedp.ID("main")),
 			)
-			png := runIn(tb, "screenshot "+pg.name, chromedp.FullScreenshot(90))
+			png := runIn(tb, "screenshot "+pg.name, chromedp.FullScreenshot(100))
 			path := filepath.Join(dir, fmt.Sprintf("dashboard-%s-%d.png", pg.name, w))
 			if err := os.WriteFile(path, png, 0o644); err != nil {
 				t.Fatal(err)
