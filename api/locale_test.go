@@ -87,4 +87,3 @@ func getPage(t *testing.T, u, acceptLanguage string) string {
 	b, _ := io.ReadAll(res.Body)
 	return string(b)
 }
-

@@ -105,7 +105,7 @@ func (s *Server) paymentPage(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := pageLanguage(r, p.Metadata["locale"], m.DefaultLocale)
 	if p.Status == tender.StatusRequiresAction {
-		ct, body, ok, err := s.eng.CheckoutPage(ctx, p)
+		ct, body, ok, err := s.eng.CheckoutPage(tender.WithLocale(ctx, lang.Lang), p)
 		var scripts []string
 		if err == nil && ok {
 			scripts, err = s.eng.CheckoutScripts(ctx, p)
