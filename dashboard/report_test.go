@@ -1,0 +1,104 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tenderpay/tender"
+)
+
+func TestEndOfDay(t *testing.T) {
+	list := []*tender.Payment{
+		{Terminal: "t1", Connector: "sepay", Currency: "EUR", CapturedAmount: 1000, RefundedAmount: 200},
+		{Terminal: "t1", Connector: "sepay", Currency: "EUR", CapturedAmount: 500},
+		{Terminal: "t1", Connector: "sepay", Currency: "EUR", Status: tender.StatusFailed}, // no money: left out
+		{Connector: "computop", Currency: "EUR", CapturedAmount: 2500, RefundedAmount: 2500},
+		{Connector: "trustpayments", Currency: "GBP", CapturedAmount: 100},
+	}
+	want := []ReportRow{
+		{Connector: "computop", Currency: "EUR", Count: 1, Gross: 2500, Refunds: 2500, Net: 0},
+		{Connector: "trustpayments", Currency: "GBP", Count: 1, Gross: 100, Net: 100},
+		{Terminal: "t1", Connector: "sepay", Currency: "EUR", Count: 2, Gross: 1500, Refunds: 200, Net: 1300},
+	}
+	if diff := cmp.Diff(want, endOfDay(list)); diff != "" {
+		t.Errorf("end of day (-want +got):\n%s", diff)
+	}
+}
+
+func TestFilterMatch(t *testing.T) {
+	p := &tender.Payment{ID: "pay_1", Reference: "Order-77", Amount: 1050, Currency: "EUR",
+		CreatedAt: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	for _, tc := range []struct {
+		f    paymentFilter
+		want bool
+	}{
+		{paymentFilter{}, true},
+		{paymentFilter{Q: "order-77"}, true},
+		{paymentFilter{Q: "order-78"}, false},
+		{paymentFilter{From: "2026-12-01", To: "2026-12-01"}, true},
+		{paymentFilter{From: "2026-12-02"}, false},
+		{paymentFilter{To: "2026-11-30"}, false},
+		{paymentFilter{Min: "10.50", Max: "10.50"}, true},
+		{paymentFilter{Min: "10.51"}, false},
+		{paymentFilter{Max: "10"}, false},
+	} {
+		if got := tc.f.match(p); got != tc.want {
+			t.Errorf("%+v: %v, want %v", tc.f, got, tc.want)
+		}
+	}
+}
+
+func TestOpenInDoubt(t *testing.T) {
+	ev := func(typ string, data any) tender.Event {
+		b, _ := json.Marshal(data)
+		return tender.Event{Type: typ, Data: b}
+	}
+	doubt := ev("payment.operation_in_doubt", map[string]any{"kind": "refund", "op_id": "x"})
+	if got := openInDoubt([]tender.Event{ev("payment.captured", nil), doubt}); got != "refund" {
+		t.Errorf("open refund in doubt: %q", got)
+	}
+	if got := openInDoubt([]tender.Event{doubt, ev("payment.refund_succeeded", nil)}); got != "" {
+		t.Errorf("settled refund: %q", got)
+	}
+}
+
+// TestMerchantUserCannotSwitch: only platform users switch merchants.
+func TestMerchantUserCannotSwitch(t *testing.T) {
+	e := newEnv(t, false)
+	u, _ := NewUser("shop@example.com", tender.DefaultMerchant, testPassword)
+	if err := e.store.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	e.signIn(c, "shop@example.com", testPassword)
+	_, page := e.get(c, "/dashboard/payments")
+	resp, _ := e.post(c, "/dashboard/merchant", url.Values{"csrf": {field(t, page, "csrf")}, "merchant": {tender.DefaultMerchant}})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a merchant user switching: %d, want 403", resp.StatusCode)
+	}
+}
+
+// TestPagesRender: every page renders for a signed-in user on an empty
+// store, and the report downloads as CSV.
+func TestPagesRender(t *testing.T) {
+	e := newEnv(t, false)
+	c := e.client()
+	e.signIn(c, "ann@example.com", testPassword)
+	for _, p := range []string{"/dashboard/payments", "/dashboard/payments/rows", "/dashboard/attention", "/dashboard/terminals", "/dashboard/webhooks", "/dashboard/reports", "/dashboard/static/live.js", "/dashboard/static/dashboard.css"} {
+		if resp, body := e.get(c, p); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d %s", p, resp.StatusCode, body)
+		}
+	}
+	resp, body := e.get(c, "/dashboard/reports?day=2026-12-01&format=csv")
+	if resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" || body != "day,terminal,connector,currency,count,gross,refunds,net\n" {
+		t.Errorf("CSV: %s %q", resp.Header.Get("Content-Type"), body)
+	}
+	if resp, _ := e.get(c, "/dashboard/payments/pay_nope"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a missing payment: %d", resp.StatusCode)
+	}
+}
