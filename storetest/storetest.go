@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) tender.Store) {
 		{"APIKeyLifecycle", testAPIKeyLifecycle},
 		{"MerchantScoping", testMerchantScoping},
 		{"Ping", testPing},
+		{"Users", testUsers},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
