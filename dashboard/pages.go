@@ -174,8 +174,10 @@ type ReportRow struct {
 }
 
 type reportsData struct {
-	Day  string
-	Rows []ReportRow
+	Day      string
+	Rows     []ReportRow
+	Currency string
+	Bars     []Bar
 }
 
 // reports totals a day's payments (UTC) per terminal, connector and
@@ -185,7 +187,7 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 	if _, err := time.Parse(time.DateOnly, day); err != nil {
 		day = s.clock.Now().UTC().Format(time.DateOnly)
 	}
-	list, err := s.dayPayments(r, day)
+	list, err := s.rangePayments(r, day, day)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -203,10 +205,17 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 		cw.Flush()
 		return
 	}
-	s.render(w, r, http.StatusOK, "reports.html", page{Title: "Reports", Nav: "reports", Data: reportsData{Day: day, Rows: rows}})
+	d := reportsData{Day: day, Rows: rows}
+	t, _ := time.Parse(time.DateOnly, day)
+	if month, err := s.rangePayments(r, t.AddDate(0, 0, -29).Format(time.DateOnly), day); err == nil {
+		d.Currency, d.Bars = chart(month, t)
+	}
+	s.render(w, r, http.StatusOK, "reports.html", page{Title: "Reports", Nav: "reports", Data: d})
 }
 
-func (s *Server) dayPayments(r *http.Request, day string) ([]*tender.Payment, error) {
+// rangePayments returns the payments created on the days from to to
+// (UTC, inclusive), newest first.
+func (s *Server) rangePayments(r *http.Request, from, to string) ([]*tender.Payment, error) {
 	var out []*tender.Payment
 	f := tender.PaymentFilter{Limit: 100}
 	for range 100 {
@@ -216,11 +225,11 @@ func (s *Server) dayPayments(r *http.Request, day string) ([]*tender.Payment, er
 		}
 		for _, p := range list {
 			d := p.CreatedAt.UTC().Format(time.DateOnly)
-			if d == day {
-				out = append(out, p)
-			}
-			if d < day {
+			if d < from {
 				return out, nil // newest first: the rest is older
+			}
+			if d <= to {
+				out = append(out, p)
 			}
 		}
 		if !more || len(list) == 0 {
@@ -229,6 +238,46 @@ func (s *Server) dayPayments(r *http.Request, day string) ([]*tender.Payment, er
 		f.StartingAfter = list[len(list)-1].ID
 	}
 	return out, nil
+}
+
+// Bar is one day of the 30-day chart, drawn in SVG on the server.
+type Bar struct {
+	Day        string
+	Net        int64
+	X, Y, H, W int
+}
+
+// chart draws the net of each of the 30 days up to day in the currency
+// with the most net, as bars 600 by 120 units.
+func chart(list []*tender.Payment, day time.Time) (string, []Bar) {
+	byCur := map[string]int64{}
+	for _, p := range list {
+		byCur[p.Currency] += p.CapturedAmount - p.RefundedAmount
+	}
+	cur := ""
+	for c, v := range byCur {
+		if cur == "" || v > byCur[cur] || v == byCur[cur] && c < cur {
+			cur = c
+		}
+	}
+	nets := map[string]int64{}
+	for _, p := range list {
+		if p.Currency == cur {
+			nets[p.CreatedAt.UTC().Format(time.DateOnly)] += p.CapturedAmount - p.RefundedAmount
+		}
+	}
+	var top int64 = 1
+	for _, v := range nets {
+		top = max(top, v)
+	}
+	bars := make([]Bar, 30)
+	for i := range bars {
+		d := day.AddDate(0, 0, i-29).Format(time.DateOnly)
+		v := nets[d]
+		h := int(max(v, 0) * 110 / top)
+		bars[i] = Bar{Day: d, Net: v, X: i * 20, W: 16, H: h, Y: 120 - h}
+	}
+	return cur, bars
 }
 
 // endOfDay groups payments with money captured by terminal, connector

@@ -102,3 +102,22 @@ func TestPagesRender(t *testing.T) {
 		t.Errorf("a missing payment: %d", resp.StatusCode)
 	}
 }
+
+func TestChart(t *testing.T) {
+	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	list := []*tender.Payment{
+		{Currency: "EUR", CapturedAmount: 1000, CreatedAt: day.Add(10 * time.Hour)},
+		{Currency: "EUR", CapturedAmount: 500, RefundedAmount: 0, CreatedAt: day.AddDate(0, 0, -1)},
+		{Currency: "GBP", CapturedAmount: 100, CreatedAt: day},
+	}
+	cur, bars := chart(list, day)
+	if cur != "EUR" || len(bars) != 30 {
+		t.Fatalf("chart in %s with %d bars", cur, len(bars))
+	}
+	if last := bars[29]; last.Day != "2026-12-01" || last.Net != 1000 || last.H != 110 {
+		t.Errorf("last bar %+v", last)
+	}
+	if b := bars[28]; b.Net != 500 || b.H != 55 {
+		t.Errorf("the day before %+v", b)
+	}
+}
