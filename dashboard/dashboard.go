@@ -99,6 +99,10 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /dashboard/payments/{id}/{action}", in(s.paymentAction))
 	s.mux.Handle("GET /dashboard/attention", in(s.attention))
 	s.mux.Handle("GET /dashboard/terminals", in(s.terminals))
+	for _, kind := range []string{"terminal", "account"} {
+		s.mux.Handle("GET /dashboard/"+kind+"s/{id}/edit", in(withKind(kind, s.editPage)))
+		s.mux.Handle("POST /dashboard/"+kind+"s/{id}", in(withKind(kind, s.edit)))
+	}
 	s.mux.Handle("GET /dashboard/webhooks", in(s.webhooks))
 	s.mux.Handle("GET /dashboard/reports", in(s.reports))
 	s.mux.HandleFunc("/dashboard/", http.NotFound)

@@ -33,7 +33,25 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// fake is a connector that accepts every account and terminal and does
+// nothing else.
+type fake struct{}
+
+func (fake) Name() string                                                             { return "fake" }
+func (fake) ValidateAccount(*tender.Account) error                                    { return nil }
+func (fake) ValidateTerminal(*tender.Terminal, *tender.Account) error                 { return nil }
+func (fake) ValidatePayment(*tender.Payment, *tender.Account, *tender.Terminal) error { return nil }
+func (fake) Start(context.Context, *tender.Op) (tender.Update, error)                 { return tender.Update{}, nil }
+func (fake) Status(context.Context, *tender.Op) (tender.Update, error)                { return tender.Update{}, nil }
+func (fake) Cancel(context.Context, *tender.Op) (tender.Update, error)                { return tender.Update{}, nil }
+func (fake) Capture(context.Context, *tender.Op) (tender.Update, error)               { return tender.Update{}, nil }
+func (fake) Refund(context.Context, *tender.Op) (tender.Update, error)                { return tender.Update{}, nil }
+func (fake) Callback(context.Context, *tender.Callback) (*tender.CallbackResult, error) {
+	return nil, tender.Errorf(tender.EInvalid, "no callbacks")
+}
+
 type env struct {
+	eng   *engine.Engine
 	t     *testing.T
 	srv   *httptest.Server
 	store *sqlite.DB
@@ -50,12 +68,12 @@ func newEnv(t *testing.T, secure bool) *env {
 	}
 	t.Cleanup(func() { store.Close() })
 	sealer, _ := seal.New(bytes.Repeat([]byte{1}, seal.KeySize))
-	eng, err := engine.New(engine.Options{Store: store, Sealer: sealer})
+	eng, err := engine.New(engine.Options{Store: store, Sealer: sealer, Connectors: []tender.Connector{fake{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &clock{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
-	e := &env{t: t, store: store, clock: c}
+	e := &env{t: t, store: store, clock: c, eng: eng}
 	e.srv = httptest.NewServer(New(eng, Options{Users: store, Clock: c, Secure: secure}))
 	t.Cleanup(e.srv.Close)
 	u, err := NewUser("Ann@Example.com", "", testPassword)

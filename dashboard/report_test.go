@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,5 +120,39 @@ func TestChart(t *testing.T) {
 	}
 	if b := bars[28]; b.Net != 500 || b.H != 55 {
 		t.Errorf("the day before %+v", b)
+	}
+}
+
+// TestEditTerminal: a terminal's label changes and a credential is
+// rotated from the dashboard; its value is never in a page.
+func TestEditTerminal(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := tender.WithMerchant(context.Background(), tender.DefaultMerchant)
+	if _, err := e.eng.CreateAccount(ctx, &tender.Account{ID: "acct_1", Connector: "fake", Environment: tender.EnvSandbox}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.CreateTerminal(ctx, &tender.Terminal{ID: "till-1", Connector: "fake", Account: "acct_1", ProviderID: "T1", Label: "Old",
+		Credentials: map[string]string{"api_key": "first-secret"}}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	e.signIn(c, "ann@example.com", testPassword)
+	resp, page := e.get(c, "/dashboard/terminals/till-1/edit")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `name="cred.api_key"`) || strings.Contains(page, "first-secret") {
+		t.Fatalf("edit page: %d %s", resp.StatusCode, page)
+	}
+	resp, _ = e.post(c, "/dashboard/terminals/till-1", url.Values{"csrf": {field(t, page, "csrf")}, "label": {"Front desk"}, "cred.api_key": {"second-secret"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", resp.StatusCode)
+	}
+	got, err := e.eng.GetTerminal(ctx, "till-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Label != "Front desk" {
+		t.Errorf("label %q", got.Label)
+	}
+	if _, page := e.get(c, "/dashboard/terminals"); !strings.Contains(page, "Front desk") || strings.Contains(page, "second-secret") {
+		t.Errorf("terminals page: %s", page)
 	}
 }
