@@ -1,6 +1,9 @@
 package tender
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // WebhookEndpoint is a URL of the merchant's to which Tender posts events
 // about payments (merchant webhooks). Deliveries to it are queued in the
@@ -64,4 +67,13 @@ type DeliveryFilter struct {
 	EndpointID    string
 	Limit         int
 	StartingAfter int64 // a delivery id: return deliveries older than it
+}
+
+// WebhookRedeliverer is implemented by stores that can queue a finished
+// delivery again (the SQLite and PostgreSQL stores).
+type WebhookRedeliverer interface {
+	// RedeliverWebhook makes the endpoint's delivery id, if it succeeded
+	// or failed, pending again with its next attempt at at. A delivery
+	// that is pending or canceled, or not the endpoint's, is ENotFound.
+	RedeliverWebhook(ctx context.Context, endpointID string, id int64, at time.Time) error
 }

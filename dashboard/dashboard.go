@@ -104,6 +104,7 @@ func (s *Server) routes() {
 		s.mux.Handle("POST /dashboard/"+kind+"s/{id}", in(withKind(kind, s.edit)))
 	}
 	s.mux.Handle("GET /dashboard/webhooks", in(s.webhooks))
+	s.mux.Handle("POST /dashboard/webhooks/{endpoint}/deliveries/{id}/redeliver", in(s.redeliver))
 	s.mux.Handle("GET /dashboard/reports", in(s.reports))
 	s.mux.HandleFunc("/dashboard/", http.NotFound)
 }

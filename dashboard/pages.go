@@ -166,6 +166,20 @@ func (s *Server) webhooks(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "webhooks.html", page{Title: "Webhooks", Nav: "webhooks", Data: d})
 }
 
+// redeliver sends a finished webhook delivery once more.
+func (s *Server) redeliver(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	if err := s.eng.RedeliverWebhook(r.Context(), r.PathValue("endpoint"), id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/dashboard/webhooks", http.StatusSeeOther)
+}
+
 // ReportRow is one line of the end-of-day report.
 type ReportRow struct {
 	Terminal, Connector, Currency string

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/engine"
 )
 
 func TestEndOfDay(t *testing.T) {
@@ -154,5 +156,47 @@ func TestEditTerminal(t *testing.T) {
 	}
 	if _, page := e.get(c, "/dashboard/terminals"); !strings.Contains(page, "Front desk") || strings.Contains(page, "second-secret") {
 		t.Errorf("terminals page: %s", page)
+	}
+}
+
+// TestRedeliver: a failed webhook delivery is queued again from the
+// webhooks page.
+func TestRedeliver(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := tender.WithMerchant(context.Background(), tender.DefaultMerchant)
+	ep, err := e.eng.CreateWebhookEndpoint(ctx, engine.WebhookEndpointRequest{URL: "https://shop.example/hook", Events: []string{"payment.created"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tender.Payment{ID: "pay_1", Merchant: tender.DefaultMerchant, Amount: 100, Currency: "EUR", Status: tender.StatusPending, Connector: "fake", Account: "a"}
+	if err := e.store.CreatePayment(ctx, p, tender.Event{Type: "payment.created", CreatedAt: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := e.store.ClaimWebhookDeliveries(ctx, e.clock.Now().Add(time.Minute), time.Minute, 10)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("claim: %v %v", ds, err)
+	}
+	d := ds[0]
+	d.Status = tender.DeliveryFailed
+	if err := e.store.RecordWebhookAttempt(ctx, d, tender.WebhookAttempt{Attempt: d.Attempts, At: e.clock.Now(), StatusCode: 500}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	e.signIn(c, "ann@example.com", testPassword)
+	_, page := e.get(c, "/dashboard/webhooks")
+	action := "/dashboard/webhooks/" + ep.ID + "/deliveries/" + strconv.FormatInt(d.ID, 10) + "/redeliver"
+	if !strings.Contains(page, `action="`+action+`"`) {
+		t.Fatalf("no redeliver button for %s:\n%s", action, page)
+	}
+	resp, _ := e.post(c, action, url.Values{"csrf": {field(t, page, "csrf")}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("redeliver: %d", resp.StatusCode)
+	}
+	list, _, _ := e.store.ListWebhookDeliveries(ctx, tender.DeliveryFilter{EndpointID: ep.ID})
+	if len(list) != 1 || list[0].Status != tender.DeliveryPending {
+		t.Errorf("after redeliver: %+v", list)
+	}
+	if resp, _ := e.post(c, "/dashboard/webhooks/we_nope/deliveries/1/redeliver", url.Values{"csrf": {field(t, page, "csrf")}}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another endpoint: %d, want 404", resp.StatusCode)
 	}
 }

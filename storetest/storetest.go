@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) tender.Store) {
 		{"MerchantScoping", testMerchantScoping},
 		{"Ping", testPing},
 		{"Users", testUsers},
+		{"WebhookRedeliver", testWebhookRedeliver},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
