@@ -45,7 +45,14 @@ func (fake) Start(context.Context, *tender.Op) (tender.Update, error)           
 func (fake) Status(context.Context, *tender.Op) (tender.Update, error)                { return tender.Update{}, nil }
 func (fake) Cancel(context.Context, *tender.Op) (tender.Update, error)                { return tender.Update{}, nil }
 func (fake) Capture(context.Context, *tender.Op) (tender.Update, error)               { return tender.Update{}, nil }
-func (fake) Refund(context.Context, *tender.Op) (tender.Update, error)                { return tender.Update{}, nil }
+
+// Refund refuses 9.99, as a provider without refunds does.
+func (fake) Refund(_ context.Context, op *tender.Op) (tender.Update, error) {
+	if op.Amount == 999 {
+		return tender.Update{}, tender.Errorf(tender.ENotSupported, "fake has no refunds of 9.99")
+	}
+	return tender.Update{}, nil
+}
 func (fake) Callback(context.Context, *tender.Callback) (*tender.CallbackResult, error) {
 	return nil, tender.Errorf(tender.EInvalid, "no callbacks")
 }

@@ -262,7 +262,7 @@ func (s *Server) paymentAction(w http.ResponseWriter, r *http.Request) {
 	scope := engine.IdempotencyScope(a.sess.Merchant, "dashboard:"+a.user.ID)
 	h := sha256.Sum256([]byte("POST /v1/payments/" + id + "/" + action + "\n" + amountText))
 	var opErr error
-	_, err = s.eng.Idempotent(ctx, scope, key, hex.EncodeToString(h[:]), func(opID string) engine.Response {
+	resp, err := s.eng.Idempotent(ctx, scope, key, hex.EncodeToString(h[:]), func(opID string) engine.Response {
 		switch action {
 		case "capture":
 			_, opErr = s.eng.Capture(ctx, id, amount, opID)
@@ -284,6 +284,12 @@ func (s *Server) paymentAction(w http.ResponseWriter, r *http.Request) {
 	})
 	if err == nil {
 		err = opErr
+	}
+	if err == nil && resp.Status != http.StatusOK {
+		// A replay of a refusal that was remembered for the key.
+		var body struct{ Error string }
+		json.Unmarshal(resp.Body, &body)
+		err = tender.Errorf(tender.EConflict, "%s", body.Error)
 	}
 	if err != nil {
 		s.log.Info("dashboard: payment action refused", "payment", id, "action", action, "err", err)

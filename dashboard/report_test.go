@@ -200,3 +200,84 @@ func TestRedeliver(t *testing.T) {
 		t.Errorf("another endpoint: %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestRefundRefusedTwice: a refund the provider answers "not supported"
+// shows why, and the same form sent again (the same key) shows it again
+// without asking the provider twice.
+func TestRefundRefusedTwice(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := tender.WithMerchant(context.Background(), tender.DefaultMerchant)
+	if _, err := e.eng.CreateAccount(ctx, &tender.Account{ID: "acct_1", Connector: "fake", Environment: tender.EnvSandbox}); err != nil {
+		t.Fatal(err)
+	}
+	p := &tender.Payment{ID: "pay_1", Merchant: tender.DefaultMerchant, Amount: 1000, CapturedAmount: 1000, Currency: "EUR",
+		Status: tender.StatusCaptured, Connector: "fake", Account: "acct_1"}
+	if err := e.store.CreatePayment(ctx, p, tender.Event{Type: "payment.created"}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	e.signIn(c, "ann@example.com", testPassword)
+	_, page := e.get(c, "/dashboard/payments/pay_1")
+	form := url.Values{"csrf": {field(t, page, "csrf")}, "key": {"0123456789abcdef0123456789abcdefr"}, "amount": {"9.99"}}
+	resp, confirm := e.post(c, "/dashboard/payments/pay_1/refund", form)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(confirm, "Refund 9.99 EUR of payment pay_1?") {
+		t.Fatalf("confirmation: %d %s", resp.StatusCode, confirm)
+	}
+	form.Set("confirm", "yes")
+	for i := range 2 {
+		resp, body := e.post(c, "/dashboard/payments/pay_1/refund", form)
+		if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "fake has no refunds of 9.99") {
+			t.Errorf("send %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	events, _ := e.eng.ListEvents(ctx, "pay_1")
+	n := 0
+	for _, ev := range events {
+		if ev.Type == "payment.refund_requested" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d refunds requested, want 1: %+v", n, events)
+	}
+}
+
+// TestRefundSentTwice: the same confirmed form sent twice (a double
+// click, a reload) refunds once: the form's key is an idempotency key.
+func TestRefundSentTwice(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := tender.WithMerchant(context.Background(), tender.DefaultMerchant)
+	if _, err := e.eng.CreateAccount(ctx, &tender.Account{ID: "acct_1", Connector: "fake", Environment: tender.EnvSandbox}); err != nil {
+		t.Fatal(err)
+	}
+	p := &tender.Payment{ID: "pay_1", Merchant: tender.DefaultMerchant, Amount: 1000, CapturedAmount: 1000, Currency: "EUR",
+		Status: tender.StatusCaptured, Connector: "fake", Account: "acct_1"}
+	if err := e.store.CreatePayment(ctx, p, tender.Event{Type: "payment.created"}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	e.signIn(c, "ann@example.com", testPassword)
+	_, page := e.get(c, "/dashboard/payments/pay_1")
+	form := url.Values{"csrf": {field(t, page, "csrf")}, "key": {"0123456789abcdef0123456789abcdefr"}, "amount": {"2.50"}}
+	resp, confirm := e.post(c, "/dashboard/payments/pay_1/refund", form)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(confirm, "Refund 2.50 EUR of payment pay_1?") {
+		t.Fatalf("confirmation: %d %s", resp.StatusCode, confirm)
+	}
+	form.Set("confirm", "yes")
+	for i := range 2 {
+		resp, _ := e.post(c, "/dashboard/payments/pay_1/refund", form)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Errorf("send %d: %d", i, resp.StatusCode)
+		}
+	}
+	events, _ := e.eng.ListEvents(ctx, "pay_1")
+	n := 0
+	for _, ev := range events {
+		if ev.Type == "payment.refund_requested" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d refunds requested, want 1: %+v", n, events)
+	}
+}
