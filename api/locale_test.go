@@ -87,3 +87,18 @@ func getPage(t *testing.T, u, acceptLanguage string) string {
 	b, _ := io.ReadAll(res.Body)
 	return string(b)
 }
+
+// TestExpiredPage: a payment that expired says so, in the shopper's
+// language, and how to go on.
+func TestExpiredPage(t *testing.T) {
+	e := newEnv(t)
+	p := e.mustDo("POST", "/v1/payments", `{"amount":1050,"currency":"EUR","connector":"testpay","metadata":{"locale":"nl"}}`, 201)
+	id := p["id"].(string)
+	if r := e.do("POST", "/callbacks/testpay/tp1/notify", `{"ref":"`+id+`","status":"failed","failure":"expired"}`, "X-Sig", "s3cret"); r.status != 200 {
+		t.Fatalf("callback: %d %s", r.status, r.body)
+	}
+	body := getPage(t, e.srv.URL+"/pay/"+id, "")
+	if !strings.Contains(body, "Deze betaling is verlopen.") {
+		t.Errorf("the expired page lacks its message:\n%s", body)
+	}
+}
