@@ -75,3 +75,19 @@ type MerchantFilter struct {
 	Limit         int
 	StartingAfter string
 }
+
+type localeKey struct{}
+
+// WithLocale returns a context in which a page for a shopper is rendered
+// in locale (BCP 47, e.g. "nl-NL"): the one Tender chose for the page, from
+// the payment, its merchant or the browser. A connector's hosted checkout
+// reads it with LocaleFrom.
+func WithLocale(ctx context.Context, locale string) context.Context {
+	return context.WithValue(ctx, localeKey{}, locale)
+}
+
+// LocaleFrom returns the locale set by WithLocale, or "".
+func LocaleFrom(ctx context.Context) string {
+	l, _ := ctx.Value(localeKey{}).(string)
+	return l
+}

@@ -87,10 +87,10 @@ func (c *testConnector) Refund(ctx context.Context, op *tender.Op) (tender.Updat
 	return tender.Update{}, nil
 }
 
-// Callback takes {"ref": ..., "status": ...} signed with header X-Sig equal
-// to the account's secret.
+// Callback takes {"ref": ..., "status": ..., "failure": ...} signed with
+// header X-Sig equal to the account's secret; failure is a failure code.
 func (c *testConnector) Callback(ctx context.Context, cb *tender.Callback) (*tender.CallbackResult, error) {
-	var in struct{ Ref, Status string }
+	var in struct{ Ref, Status, Failure string }
 	if err := json.Unmarshal(cb.Body, &in); err != nil {
 		return nil, tender.Invalid("body", "bad json")
 	}
@@ -101,8 +101,11 @@ func (c *testConnector) Callback(ctx context.Context, cb *tender.Callback) (*ten
 	if cb.Request.Header.Get("X-Sig") != cb.Account.Credentials["secret"] {
 		return &tender.CallbackResult{PaymentID: p.ID}, tender.Errorf(tender.EUnauthorized, "bad signature")
 	}
-	return &tender.CallbackResult{PaymentID: p.ID, Update: &tender.Update{Status: tender.Status(in.Status)},
-		Landing: cb.Path == "return", Body: []byte("OK")}, nil
+	u := &tender.Update{Status: tender.Status(in.Status)}
+	if in.Failure != "" {
+		u.Failure = &tender.Failure{Code: in.Failure, Message: "the provider says " + in.Failure}
+	}
+	return &tender.CallbackResult{PaymentID: p.ID, Update: u, Landing: cb.Path == "return", Body: []byte("OK")}, nil
 }
 
 type env struct {

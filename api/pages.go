@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -51,34 +52,44 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 }
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
+<html lang="{{.W.Lang}}"><head><meta charset="utf-8"><link rel="icon" href="data:,"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.W.Title}}{{if .Shop}} · {{.Shop}}{{end}}</title>
 {{if .Refresh}}<meta http-equiv="refresh" content="{{.Refresh}}">{{end}}
 <style>
-body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d2330;display:flex;justify-content:center;padding:3rem 1rem}
-main{background:#fff;border-radius:12px;box-shadow:0 2px 12px #0002;padding:2rem;max-width:26rem;width:100%;text-align:center}
+body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#f4f5f7;color:#1d2330;display:flex;justify-content:center;padding:3rem 1rem}
+main{background:#fff;border-radius:12px;box-shadow:0 2px 12px #0002;padding:2rem;max-width:26rem;width:100%;text-align:center;border-top:6px solid {{.Color}}}
+.shop{display:flex;align-items:center;justify-content:center;gap:.6rem;font-weight:600;margin-bottom:1rem}.shop img{max-height:40px;max-width:160px}
 .amount{font-size:2rem;font-weight:600;margin:.5rem 0}.status{font-weight:600}.ok{color:#137333}.bad{color:#b3261e}.wait{color:#8a5a00}
-a.button{display:inline-block;margin-top:1rem;padding:.7rem 1.4rem;background:#1d4ed8;color:#fff;border-radius:8px;text-decoration:none}
-small{color:#667}
-</style></head><body><main id="payment" data-status="{{.Status}}">
+a.button{display:inline-block;margin-top:1rem;padding:.7rem 1.4rem;background:{{.Color}};color:#fff;border-radius:8px;text-decoration:none}
+a.button:focus-visible{outline:3px solid #f5b400;outline-offset:2px}
+small{color:#5f6368}
+</style></head><body><main id="payment" data-status="{{.Status}}" data-lang="{{.W.Lang}}">
+{{if or .Shop .Logo}}<div class="shop">{{if .Logo}}<img src="{{.Logo}}" alt="{{.Shop}}">{{end}}{{if .Shop}}<span id="shop">{{.Shop}}</span>{{end}}</div>{{end}}
 <div>{{.Description}}</div>
-<div class="amount">{{.Amount}}</div>
-<p class="status {{.Class}}" id="status">{{.Message}}</p>
-{{if .Action}}<a class="button" id="continue" href="{{.Action}}">Continue to payment</a>{{end}}
-{{if .Return}}<a class="button" id="return" href="{{.Return}}">Back to the shop</a>{{end}}
-<p><small>Payment {{.ID}}</small></p>
+<div class="amount" id="amount">{{.Amount}}</div>
+<p class="status {{.Class}}" id="status" role="status">{{.Message}}</p>
+{{if .Action}}<a class="button" id="continue" href="{{.Action}}">{{.W.Continue}}</a>{{end}}
+{{if .Return}}<a class="button" id="return" href="{{.Return}}">{{.W.Back}}</a>{{end}}
+<p><small>{{.W.PaymentID}} {{.ID}} · <span id="date">{{.Date}}</span></small></p>
 </main></body></html>
 `))
 
 type pageData struct {
-	Title, Description, Amount, Status, Class, Message, ID string
-	Action, Return                                         template.URL
-	Refresh                                                string
+	W                                      words
+	Description, Amount, Status, Class, ID string
+	Message, Date, Shop                    string
+	Logo, Action, Return                   template.URL
+	Color                                  template.CSS
+	Refresh                                string
 }
+
+var hexColor = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 // paymentPage is the page a shopper sees: the hosted checkout while the
 // payment waits for them (for connectors that have one), else the status,
-// forwarding to the merchant's return URL once the outcome is known.
+// forwarding to the merchant's return URL once the outcome is known. It
+// speaks the shopper's language (see pageLanguage) and wears the
+// merchant's branding.
 func (s *Server) paymentPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, err := s.eng.PagePayment(ctx, r.PathValue("id"))
@@ -88,8 +99,13 @@ func (s *Server) paymentPage(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
+	var m tender.Merchant
+	if got, err := s.eng.Store().GetMerchant(ctx, tender.MerchantOr(p.Merchant)); err == nil {
+		m = *got
+	}
+	lang := pageLanguage(r, p.Metadata["locale"], m.DefaultLocale)
 	if p.Status == tender.StatusRequiresAction {
-		ct, body, ok, err := s.eng.CheckoutPage(ctx, p)
+		ct, body, ok, err := s.eng.CheckoutPage(tender.WithLocale(ctx, lang.Lang), p)
 		var scripts []string
 		if err == nil && ok {
 			scripts, err = s.eng.CheckoutScripts(ctx, p)
@@ -107,8 +123,17 @@ func (s *Server) paymentPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d := pageData{
-		Title: "Payment", ID: p.ID, Status: string(p.Status), Description: p.Description,
-		Amount: tender.FormatMinor(p.Amount, p.Currency) + " " + p.Currency,
+		W: lang, ID: p.ID, Status: string(p.Status), Description: p.Description,
+		Amount: lang.money(p.Amount, p.Currency), Date: lang.date(p.CreatedAt),
+		Shop: m.Branding.DisplayName, Color: "#1d4ed8",
+	}
+	if hexColor.MatchString(m.Branding.Color) {
+		d.Color = template.CSS(m.Branding.Color)
+	}
+	var imgs []string
+	if u, err := url.Parse(m.Branding.LogoURL); err == nil && u.Scheme == "https" && u.Host != "" {
+		d.Logo = template.URL(u.String())
+		imgs = append(imgs, "https://"+u.Host)
 	}
 	returnURL := ""
 	if p.ReturnURL != "" {
@@ -116,26 +141,30 @@ func (s *Server) paymentPage(w http.ResponseWriter, r *http.Request) {
 	}
 	switch p.Status {
 	case tender.StatusCaptured, tender.StatusAuthorized, tender.StatusPartiallyCaptured, tender.StatusPartiallyRefunded, tender.StatusRefunded:
-		d.Class, d.Message = "ok", "Payment successful."
+		d.Class, d.Message = "ok", lang.Success
 	case tender.StatusFailed, tender.StatusCanceled:
-		d.Class, d.Message = "bad", "The payment did not go through."
-		if p.Failure != nil && p.Failure.Message != "" {
-			d.Message = "The payment did not go through: " + p.Failure.Message
+		d.Class, d.Message = "bad", lang.Failed
+		switch {
+		case p.Failure != nil && p.Failure.Code == tender.FailExpired:
+			d.Message = lang.Expired
+		case p.Failure != nil && p.Failure.Message != "" && lang.Lang == "en":
+			// The provider's reason is in English only.
+			d.Message = lang.FailedBecause + " " + p.Failure.Message
 		}
 	case tender.StatusRequiresAction:
-		d.Class, d.Message = "wait", "Waiting for you to complete the payment."
+		d.Class, d.Message = "wait", lang.WaitingYou
 		if p.NextAction != nil && p.NextAction.URL != "" && p.NextAction.URL != s.eng.PageURL(p.ID) {
 			d.Action = template.URL(p.NextAction.URL)
 		}
 	default:
-		d.Class, d.Message = "wait", "Waiting for confirmation from the payment provider…"
+		d.Class, d.Message = "wait", lang.WaitingProvider
 		d.Refresh = "2"
 	}
 	if p.Status.Settled() && returnURL != "" {
 		d.Return = template.URL(returnURL)
 		d.Refresh = "3;url=" + returnURL
 	}
-	pageHeaders(w, nil)
+	pageHeaders(w, nil, imgs...)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	pageTmpl.Execute(w, d)
 }
@@ -148,7 +177,7 @@ func (s *Server) paymentPage(w http.ResponseWriter, r *http.Request) {
 // sniffing. The provider library's origin may also open frames and
 // connections (its card fields and gateway calls); 3-D Secure challenges
 // come from issuers' hosts, hence https: for frames.
-func pageHeaders(w http.ResponseWriter, scripts []string) {
+func pageHeaders(w http.ResponseWriter, scripts []string, imgs ...string) {
 	var origins []string
 	for _, s := range scripts {
 		if !strings.HasPrefix(s, "'") {
@@ -163,7 +192,7 @@ func pageHeaders(w http.ResponseWriter, scripts []string) {
 		src("script-src 'self'", scripts),
 		src("connect-src 'self' https:", origins),
 		src("frame-src 'self' https:", origins),
-		src("img-src 'self' data:", origins),
+		src("img-src 'self' data:", append(origins, imgs...)),
 		src("style-src 'self' 'unsafe-inline'", origins),
 		src("font-src 'self'", origins),
 		"object-src 'none'",

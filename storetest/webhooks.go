@@ -355,3 +355,40 @@ func testWebhookClaimConcurrent(t *testing.T, s tender.Store) {
 		t.Errorf("%d deliveries claimed, want %d", len(seen), n)
 	}
 }
+
+// testWebhookRedeliver: a finished delivery is queued again; a pending
+// one, or another endpoint's, is not found.
+func testWebhookRedeliver(t *testing.T, s tender.Store) {
+	r, ok := s.(tender.WebhookRedeliverer)
+	if !ok {
+		t.Skip("the store cannot redeliver")
+	}
+	ctx := context.Background()
+	ep := newEndpoint(t, s, "payment.created")
+	other := newEndpoint(t, s, "payment.captured")
+	p := minimalPayment()
+	mustCreate(t, s, p, tender.Event{Type: "payment.created", CreatedAt: base})
+	d := deliveries(t, s, ep.ID)[0]
+	if err := r.RedeliverWebhook(ctx, ep.ID, d.ID, at(time.Hour)); tender.ErrorCodeOf(err) != tender.ENotFound {
+		t.Errorf("redeliver a pending delivery: %v, want ENotFound", err)
+	}
+	claimed, err := s.ClaimWebhookDeliveries(ctx, at(time.Minute), time.Minute, 10)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	c := claimed[0]
+	c.Status, c.NextAttemptAt = tender.DeliveryFailed, time.Time{}
+	if err := s.RecordWebhookAttempt(ctx, c, tender.WebhookAttempt{Attempt: c.Attempts, At: at(time.Minute), StatusCode: 500}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RedeliverWebhook(ctx, other.ID, d.ID, at(time.Hour)); tender.ErrorCodeOf(err) != tender.ENotFound {
+		t.Errorf("redeliver through another endpoint: %v, want ENotFound", err)
+	}
+	if err := r.RedeliverWebhook(ctx, ep.ID, d.ID, at(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got := deliveries(t, s, ep.ID)[0]
+	if got.Status != tender.DeliveryPending || !got.NextAttemptAt.Equal(at(time.Hour)) {
+		t.Errorf("after redeliver: %+v", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"html/template"
 	"net/url"
+	"strings"
 
 	"github.com/tenderpay/tender"
 )
@@ -18,23 +19,25 @@ import (
 // In sandbox the account's library_url points at the simulator's stand-in,
 // which implements the same SecureTrading({...}).Components() interface.
 var checkoutPage = template.Must(template.New("checkout").Parse(`<!doctype html>
-<html lang="en">
+<html lang="{{.Lang}}">
 <head>
 <meta charset="utf-8">
 <link rel="icon" href="data:,">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>Pay {{.Amount}} {{.Currency}}</title>
+<title>{{.Pay}} {{.Amount}} {{.Currency}}</title>
 <style>
-body{font-family:system-ui,sans-serif;max-width:26rem;margin:2rem auto;padding:0 1rem;color:#222}
-h1{font-size:1.3rem}.amount{font-size:1.6rem;font-weight:600;margin:.5rem 0 1.5rem}
+body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#f4f5f7;color:#1d2330;display:flex;justify-content:center;padding:3rem 1rem}
+main{background:#fff;border-radius:12px;box-shadow:0 2px 12px #0002;padding:2rem;max-width:26rem;width:100%;border-top:6px solid #1d4ed8}
+h1{font-size:1.2rem;font-weight:600;margin:0;text-align:center}.amount{font-size:2rem;font-weight:600;margin:.5rem 0 1.5rem;text-align:center}
 .st-card-number,.st-expiration-date,.st-security-code{margin:.6rem 0}
-button{width:100%;padding:.8rem;font-size:1rem;border:0;border-radius:.4rem;background:#1a56db;color:#fff;cursor:pointer}
-.note{color:#666;font-size:.85rem;margin-top:1rem}
+button{width:100%;padding:.8rem;font-size:1rem;border:0;border-radius:8px;background:#1d4ed8;color:#fff;cursor:pointer}
+button:focus-visible{outline:3px solid #f5b400;outline-offset:2px}
+.note{color:#5f6368;font-size:.85rem;margin-top:1rem}
 </style>
 </head>
-<body>
-<h1>{{if .Description}}{{.Description}}{{else}}Card payment{{end}}</h1>
+<body><main>
+<h1>{{if .Description}}{{.Description}}{{else}}{{.Card}}{{end}}</h1>
 <div class="amount">{{.Amount}} {{.Currency}}</div>
 <div id="st-notification-frame"></div>
 <form id="st-form" action="{{.Action}}" method="POST" data-jwt="{{.JWT}}">
@@ -43,9 +46,10 @@ button{width:100%;padding:.8rem;font-size:1rem;border:0;border-radius:.4rem;back
   <div id="st-expiration-date" class="st-expiration-date"></div>
   <div id="st-security-code" class="st-security-code"></div>
   <div id="st-challenge" class="st-challenge"></div>
-  <button type="submit" id="st-form__submit">Pay {{.Amount}} {{.Currency}}</button>
+  <button type="submit" id="st-form__submit">{{.Pay}} {{.Amount}} {{.Currency}}</button>
 </form>
 {{if .Sandbox}}<p class="note">Sandbox: try 4111 1111 1111 1111, 12/30, security code 123. Card 4000 0000 0000 1091 asks for a 3-D Secure code (1234); amounts ending in .51 are declined.</p>{{end}}
+</main>
 <script src="{{.LibraryURL}}"></script>
 <script>` + checkoutInit + `</script>
 </body>
@@ -103,6 +107,7 @@ func (c *Connector) CheckoutPage(ctx context.Context, op *tender.Op) (string, []
 	if jwt == "" {
 		return "", nil, tender.Errorf(tender.EConflict, "the payment has no checkout")
 	}
+	w := checkoutWords(tender.LocaleFrom(ctx))
 	var b bytes.Buffer
 	err = checkoutPage.Execute(&b, map[string]any{
 		"Amount":      tender.FormatMinor(p.Amount, p.Currency),
@@ -113,9 +118,34 @@ func (c *Connector) CheckoutPage(ctx context.Context, op *tender.Op) (string, []
 		"LibraryURL":  cfg.LibraryURL,
 		"JWT":         jwt,
 		"Sandbox":     op.Account.Environment == tender.EnvSandbox,
+		"Lang":        w.lang,
+		"Pay":         w.pay,
+		"Card":        w.card,
 	})
 	if err != nil {
 		return "", nil, tender.Wrap(tender.EInternal, err, "could not render the checkout page")
 	}
 	return "text/html; charset=utf-8", b.Bytes(), nil
+}
+
+type pageWords struct{ lang, pay, card, locale string }
+
+// checkoutWords are the checkout's words in the languages of Tender's
+// shopper pages, with the locale st.js is given for its own texts.
+var checkoutLanguages = map[string]pageWords{
+	"en": {"en", "Pay", "Card payment", "en_GB"},
+	"nl": {"nl", "Betaal", "Betalen met kaart", "nl_NL"},
+	"de": {"de", "Bezahlen", "Kartenzahlung", "de_DE"},
+	"fr": {"fr", "Payer", "Paiement par carte", "fr_FR"},
+	"el": {"el", "Πληρωμή", "Πληρωμή με κάρτα", "el_GR"},
+}
+
+// checkoutWords returns the words for a BCP 47 locale, English when
+// Tender has not its language.
+func checkoutWords(locale string) pageWords {
+	base, _, _ := strings.Cut(strings.ReplaceAll(locale, "_", "-"), "-")
+	if w, ok := checkoutLanguages[strings.ToLower(base)]; ok {
+		return w
+	}
+	return checkoutLanguages["en"]
 }

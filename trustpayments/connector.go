@@ -115,6 +115,11 @@ func orderOf(p *tender.Payment, extra map[string]string) Order {
 
 func extraOf(p *tender.Payment) (map[string]string, error) {
 	if len(p.Input) == 0 || string(p.Input) == "null" {
+		// st.js shows its own texts in the payment's language, unless
+		// the merchant set trustpayments.locale itself.
+		if l := p.Metadata["locale"]; l != "" {
+			return map[string]string{"locale": checkoutWords(l).locale}, nil
+		}
 		return nil, nil
 	}
 	var m map[string]string
@@ -125,6 +130,12 @@ func extraOf(p *tender.Payment) (map[string]string, error) {
 		if !ExtraAllowed(k) {
 			return nil, tender.Invalid("trustpayments."+k, "%s cannot be set by the merchant (allowed: billing*, customer*, customfield1-5, locale)", k)
 		}
+	}
+	if l := p.Metadata["locale"]; l != "" && m["locale"] == "" {
+		if m == nil {
+			m = map[string]string{}
+		}
+		m["locale"] = checkoutWords(l).locale
 	}
 	return m, nil
 }

@@ -68,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return simCmd(ctx, rest, getenv, stdout, stderr)
 	case "apikey":
 		return apikeyCmd(ctx, rest, getenv, stdout, stderr)
+	case "user":
+		return userCmd(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return migrateCmd(ctx, rest, getenv, stdout, stderr)
 	case "version":
@@ -100,6 +102,9 @@ func usage(w io.Writer) {
                          the payments API from a shell (tender payments for usage)
   terminals list         the registered terminals
                          (pay, payments and terminals take --url TENDER_URL and --key TENDER_API_KEY)
+  user create [--db ...] --email EMAIL [--merchant ID]
+                         add a dashboard user (a platform user without --merchant); the
+                         password is prompted for, or read from stdin
   migrate [--db ...]     apply database migrations
   version                print the version
 `)

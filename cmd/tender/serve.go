@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/api"
+	"github.com/tenderpay/tender/dashboard"
 	"github.com/tenderpay/tender/engine"
 	"github.com/tenderpay/tender/seal"
 	"github.com/tenderpay/tender/sqlite"
@@ -237,12 +239,17 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	var sims *http.Server
-	var apiKey string
+	var apiKey, signIn string
 	if c.sandbox {
 		if sims, apiKey, err = startSandbox(ctx, eng, c, log); err != nil {
 			return err
 		}
 		defer sims.Close()
+		if users, ok := store.(tender.UserStore); ok {
+			if signIn, err = sandboxUser(ctx, users, filepath.Join(c.dataDir, "sandbox-dashboard")); err != nil {
+				return err
+			}
+		}
 	}
 
 	if c.metricsAddr != "" {
@@ -257,8 +264,16 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		defer msrv.Close()
 		fmt.Fprintf(stdout, "Metrics: http://%s/metrics\n", mln.Addr())
 	}
+	handler := http.Handler(api.NewServer(eng, api.Options{Logger: log, Gatherer: reg, Registerer: reg, MetricsElsewhere: c.metricsAddr != ""}))
+	if users, ok := store.(tender.UserStore); ok {
+		mux := http.NewServeMux()
+		mux.Handle("/dashboard/", dashboard.New(eng, dashboard.Options{Users: users, Logger: log,
+			Secure: strings.HasPrefix(c.publicURL, "https://")}))
+		mux.Handle("/", handler)
+		handler = mux
+	}
 	srv := &http.Server{
-		Handler:           api.NewServer(eng, api.Options{Logger: log, Gatherer: reg, Registerer: reg, MetricsElsewhere: c.metricsAddr != ""}),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -284,6 +299,9 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "Tender is running in sandbox mode at %s\n", c.publicURL)
 		fmt.Fprintf(stdout, "Simulators: http://%s/sim/<provider>/\n", sims.Addr)
 		fmt.Fprintf(stdout, "Sandbox API key: %s\n", apiKey)
+		if signIn != "" {
+			fmt.Fprintf(stdout, "Dashboard: %s/dashboard/ (sign in as %s)\n", c.publicURL, signIn)
+		}
 		// Both examples are run by TestServePrintedExamplesWork.
 		fmt.Fprintf(stdout, "Try a terminal payment (the sandbox terminal approves after a few seconds):\n"+
 			"  curl -s %s/v1/payments -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n"+
@@ -450,4 +468,37 @@ func sandboxAPIKey(ctx context.Context, eng *engine.Engine, path string) (string
 		return "", err
 	}
 	return key, os.WriteFile(path, []byte(key+"\n"), 0o600)
+}
+
+// sandboxEmail is the sandbox's dashboard user, a platform user.
+const sandboxEmail = "sandbox@tender.localhost"
+
+// sandboxUser returns "EMAIL / PASSWORD" for the sandbox's dashboard user,
+// made on the first start with a generated password kept in path (0600),
+// like the sandbox API key.
+func sandboxUser(ctx context.Context, users tender.UserStore, path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		pw := strings.TrimSpace(string(b))
+		if u, err := users.UserByEmail(ctx, sandboxEmail); err == nil && dashboard.CheckPassword(u.PasswordHash, pw) {
+			return sandboxEmail + " / " + pw, nil
+		}
+	}
+	pw := rand.Text()
+	u, err := users.UserByEmail(ctx, sandboxEmail)
+	switch {
+	case err == nil:
+		err = users.SetUserPassword(ctx, u.ID, dashboard.HashPassword(pw))
+	case tender.ErrorCodeOf(err) == tender.ENotFound:
+		u, err = dashboard.NewUser(sandboxEmail, "", pw)
+		if err == nil {
+			err = users.CreateUser(ctx, u)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("sandbox dashboard user: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	return sandboxEmail + " / " + pw, os.WriteFile(path, []byte(pw+"\n"), 0o600)
 }

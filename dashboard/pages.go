@@ -1,0 +1,325 @@
+package dashboard
+
+import (
+	"encoding/csv"
+	"fmt"
+	"html/template"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/engine"
+)
+
+var funcs = template.FuncMap{
+	"money": func(v int64, currency string) string { return tender.FormatMinor(v, currency) + " " + currency },
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
+	},
+	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"label": func(s tender.Status) string { return strings.ReplaceAll(string(s), "_", " ") },
+	"ok":    func(code int) bool { return code >= 200 && code < 300 },
+}
+
+type attentionItem struct {
+	P     *tender.Payment
+	Why   string
+	Doing string
+}
+
+// attention lists what a person may need to look at: payments in doubt,
+// operations in doubt and discrepancies, with what Tender does about each.
+func (s *Server) attention(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var items []attentionItem
+	seen := map[string]bool{}
+	add := func(p *tender.Payment, why, doing string) {
+		if !seen[p.ID] {
+			seen[p.ID] = true
+			items = append(items, attentionItem{p, why, doing})
+		}
+	}
+	next := func(p *tender.Payment) string {
+		if p.NextCheckAt.IsZero() {
+			return "No check is scheduled."
+		}
+		return fmt.Sprintf("Asking the provider again at %s (check %d so far).", funcs["when"].(func(time.Time) string)(p.NextCheckAt), p.CheckCount)
+	}
+	disc, _, err := s.eng.ListPayments(ctx, tender.PaymentFilter{Discrepancy: true, Limit: 100})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, p := range disc {
+		add(p, "Discrepancy: "+p.Discrepancy, "Tender has stopped resolving it by itself: a person must settle it with the provider. "+next(p))
+	}
+	unknown, _, err := s.eng.ListPayments(ctx, tender.PaymentFilter{Status: tender.StatusUnknown, Limit: 100})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, p := range unknown {
+		add(p, "Outcome unknown: the provider's answer was lost.", next(p))
+	}
+	// An operation in doubt leaves a settled payment with a check due.
+	recent, _, err := s.eng.ListPayments(ctx, tender.PaymentFilter{Limit: 100})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, p := range recent {
+		if seen[p.ID] || p.NextCheckAt.IsZero() || !p.Status.Settled() {
+			continue
+		}
+		events, err := s.eng.ListEvents(ctx, p.ID)
+		if err != nil {
+			continue
+		}
+		if op := openInDoubt(events); op != "" {
+			add(p, "A "+op+" is in doubt: its answer was lost.", next(p))
+		}
+	}
+	s.render(w, r, http.StatusOK, "attention.html", page{Title: "Needs attention", Nav: "attention", Data: items})
+}
+
+// openInDoubt returns the kind of the last operation in doubt among events
+// that no later event of its kind settled, or "".
+func openInDoubt(events []tender.Event) string {
+	kind := ""
+	for _, e := range events {
+		switch e.Type {
+		case engine.EvOpInDoubt:
+			kind = "operation"
+			for _, k := range []string{"capture", "refund", "cancel"} {
+				if strings.Contains(string(e.Data), `"kind":"`+k) {
+					kind = k
+				}
+			}
+		case engine.EvCaptureDone, engine.EvCaptureFailed, engine.EvRefundDone, engine.EvRefundFailed, engine.EvCancelDone, engine.EvCancelFailed:
+			kind = ""
+		}
+	}
+	return kind
+}
+
+type terminalView struct {
+	T    *tender.Terminal
+	Open *tender.Payment
+}
+
+type terminalsData struct {
+	Accounts  []*tender.Account
+	Terminals []terminalView
+}
+
+func (s *Server) terminals(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	accts, _, err := s.eng.ListAccounts(ctx, tender.ListFilter{Limit: 100})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	terms, _, err := s.eng.ListTerminals(ctx, tender.ListFilter{Limit: 100})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := terminalsData{Accounts: accts}
+	for _, t := range terms {
+		open, err := s.eng.Store().OpenPaymentOnTerminal(ctx, t.ID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		d.Terminals = append(d.Terminals, terminalView{T: t, Open: open})
+	}
+	s.render(w, r, http.StatusOK, "terminals.html", page{Title: "Terminals and accounts", Nav: "terminals", Data: d})
+}
+
+type endpointView struct {
+	E          *tender.WebhookEndpoint
+	Deliveries []*tender.WebhookDelivery
+}
+
+func (s *Server) webhooks(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	eps, _, err := s.eng.ListWebhookEndpoints(ctx, tender.ListFilter{Limit: 100})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var d []endpointView
+	for _, e := range eps {
+		ds, _, err := s.eng.ListWebhookDeliveries(ctx, tender.DeliveryFilter{EndpointID: e.ID, Limit: 20})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		d = append(d, endpointView{E: e, Deliveries: ds})
+	}
+	s.render(w, r, http.StatusOK, "webhooks.html", page{Title: "Webhooks", Nav: "webhooks", Data: d})
+}
+
+// redeliver sends a finished webhook delivery once more.
+func (s *Server) redeliver(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	if err := s.eng.RedeliverWebhook(r.Context(), r.PathValue("endpoint"), id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/dashboard/webhooks", http.StatusSeeOther)
+}
+
+// ReportRow is one line of the end-of-day report.
+type ReportRow struct {
+	Terminal, Connector, Currency string
+	Count                         int
+	Gross, Refunds, Net           int64
+}
+
+type reportsData struct {
+	Day      string
+	Rows     []ReportRow
+	Currency string
+	Bars     []Bar
+}
+
+// reports totals a day's payments (UTC) per terminal, connector and
+// currency: gross is what was captured, net what stays after refunds.
+func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
+	day := r.URL.Query().Get("day")
+	if _, err := time.Parse(time.DateOnly, day); err != nil {
+		day = s.clock.Now().UTC().Format(time.DateOnly)
+	}
+	list, err := s.rangePayments(r, day, day)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rows := endOfDay(list)
+	if r.URL.Query().Get("format") == "csv" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="tender-`+day+`.csv"`)
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"day", "terminal", "connector", "currency", "count", "gross", "refunds", "net"})
+		for _, x := range rows {
+			cw.Write([]string{day, x.Terminal, x.Connector, x.Currency, strconv.Itoa(x.Count),
+				tender.FormatMinor(x.Gross, x.Currency), tender.FormatMinor(x.Refunds, x.Currency), tender.FormatMinor(x.Net, x.Currency)})
+		}
+		cw.Flush()
+		return
+	}
+	d := reportsData{Day: day, Rows: rows}
+	t, _ := time.Parse(time.DateOnly, day)
+	if month, err := s.rangePayments(r, t.AddDate(0, 0, -29).Format(time.DateOnly), day); err == nil {
+		d.Currency, d.Bars = chart(month, t)
+	}
+	s.render(w, r, http.StatusOK, "reports.html", page{Title: "Reports", Nav: "reports", Data: d})
+}
+
+// rangePayments returns the payments created on the days from to to
+// (UTC, inclusive), newest first.
+func (s *Server) rangePayments(r *http.Request, from, to string) ([]*tender.Payment, error) {
+	var out []*tender.Payment
+	f := tender.PaymentFilter{Limit: 100}
+	for range 100 {
+		list, more, err := s.eng.ListPayments(r.Context(), f)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range list {
+			d := p.CreatedAt.UTC().Format(time.DateOnly)
+			if d < from {
+				return out, nil // newest first: the rest is older
+			}
+			if d <= to {
+				out = append(out, p)
+			}
+		}
+		if !more || len(list) == 0 {
+			break
+		}
+		f.StartingAfter = list[len(list)-1].ID
+	}
+	return out, nil
+}
+
+// Bar is one day of the 30-day chart, drawn in SVG on the server.
+type Bar struct {
+	Day        string
+	Net        int64
+	X, Y, H, W int
+}
+
+// chart draws the net of each of the 30 days up to day in the currency
+// with the most net, as bars 600 by 120 units.
+func chart(list []*tender.Payment, day time.Time) (string, []Bar) {
+	byCur := map[string]int64{}
+	for _, p := range list {
+		byCur[p.Currency] += p.CapturedAmount - p.RefundedAmount
+	}
+	cur := ""
+	for c, v := range byCur {
+		if cur == "" || v > byCur[cur] || v == byCur[cur] && c < cur {
+			cur = c
+		}
+	}
+	nets := map[string]int64{}
+	for _, p := range list {
+		if p.Currency == cur {
+			nets[p.CreatedAt.UTC().Format(time.DateOnly)] += p.CapturedAmount - p.RefundedAmount
+		}
+	}
+	var top int64 = 1
+	for _, v := range nets {
+		top = max(top, v)
+	}
+	bars := make([]Bar, 30)
+	for i := range bars {
+		d := day.AddDate(0, 0, i-29).Format(time.DateOnly)
+		v := nets[d]
+		h := int(max(v, 0) * 110 / top)
+		bars[i] = Bar{Day: d, Net: v, X: i * 20, W: 16, H: h, Y: 120 - h}
+	}
+	return cur, bars
+}
+
+// endOfDay groups payments with money captured by terminal, connector
+// and currency.
+func endOfDay(list []*tender.Payment) []ReportRow {
+	type k struct{ t, c, cur string }
+	m := map[k]*ReportRow{}
+	for _, p := range list {
+		if p.CapturedAmount == 0 {
+			continue
+		}
+		key := k{p.Terminal, p.Connector, p.Currency}
+		row := m[key]
+		if row == nil {
+			row = &ReportRow{Terminal: p.Terminal, Connector: p.Connector, Currency: p.Currency}
+			m[key] = row
+		}
+		row.Count++
+		row.Gross += p.CapturedAmount
+		row.Refunds += p.RefundedAmount
+		row.Net = row.Gross - row.Refunds
+	}
+	var rows []ReportRow
+	for _, r := range m {
+		rows = append(rows, *r)
+	}
+	slices.SortFunc(rows, func(a, b ReportRow) int {
+		return strings.Compare(a.Terminal+"\x00"+a.Connector+"\x00"+a.Currency, b.Terminal+"\x00"+b.Connector+"\x00"+b.Currency)
+	})
+	return rows
+}
