@@ -101,7 +101,7 @@ func (h *hooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	secret := h.secret
 	h.mu.Unlock()
-	ev, err := webhook.Parse(secret, r.Header.Get(webhook.SignatureHeader), body, webhook.DefaultTolerance, time.Now())
+	ev, err := webhook.ParseStandard(secret, r.Header, body, webhook.DefaultTolerance, time.Now())
 	if err != nil {
 		h.mu.Lock()
 		h.bad++
