@@ -67,3 +67,34 @@ func TestIdempotencyDuplicateWaitsForTheFirst(t *testing.T) {
 	}
 	<-first
 }
+
+// TestIdempotencyLeaseRenewedWhileRunning: a request that runs longer than
+// its key's lease renews it, so a duplicate waits instead of taking the key
+// over and acting a second time.
+func TestIdempotencyLeaseRenewedWhileRunning(t *testing.T) {
+	w := newWorld(t)
+	s := faultSchedule
+	s.IdempotencyLease = 300 * time.Millisecond
+	e := w.engine(s)
+	started := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.Idempotent(context.Background(), "scope", "k", "h", func(string) Response {
+			close(started)
+			time.Sleep(time.Second)
+			return Response{Status: 201, Body: []byte("first"), Keep: true}
+		})
+	}()
+	<-started
+	time.Sleep(700 * time.Millisecond) // past the first lease, not past its renewals
+	other := w.engine(s)               // another instance: it polls the store
+	r, err := other.Idempotent(context.Background(), "scope", "k", "h", func(string) Response {
+		t.Error("the duplicate took over a request still running")
+		return Response{Status: 500, Keep: false}
+	})
+	if err != nil || string(r.Body) != "first" {
+		t.Fatalf("duplicate: %+v, %v; want the first's response", r, err)
+	}
+	<-done
+}
