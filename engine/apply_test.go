@@ -118,6 +118,9 @@ func TestApplyUpdateStatusChange(t *testing.T) {
 	if p.Status != tender.StatusCaptured || p.NextAction != nil || p.CapturedAmount != 1000 || p.CheckCount != 3 {
 		t.Fatalf("after the capture: %+v", p)
 	}
+	if _, ok := eventData(t, evs[0])["details"]; ok || p.Details != nil {
+		t.Fatalf("an update without details added some: event %s, payment %v", evs[0].Data, p.Details)
+	}
 
 	// A sale that took another amount captures what it took.
 	q := &tender.Payment{ID: "pay2", Amount: 1000, Status: tender.StatusProcessing}
