@@ -276,3 +276,63 @@ func TestStartWithInternalErrorIsInDoubt(t *testing.T) {
 		})
 	}
 }
+
+// TestOperationInDoubtUntilItsDeadline: a capture the provider cannot yet
+// say anything about (pending, or the question failed) keeps its
+// reservation and is asked about again on the schedule; at the payment's
+// deadline it becomes a discrepancy for a person, still reserved.
+func TestOperationInDoubtUntilItsDeadline(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(faultSchedule)
+	ctx := context.Background()
+	p := w.authorized(e)
+	w.conn.capture.Set(unanswered)
+	if _, err := e.Capture(ctx, p.ID, 600, "cap"); tender.ErrorCodeOf(err) != tender.EUnavailable {
+		t.Fatalf("capture in doubt: %v", err)
+	}
+	var answer func() (tender.OpOutcome, error)
+	w.conn.checkOp.Set(func(context.Context, tender.OpKind, *tender.Op) (tender.OpOutcome, tender.Update, error) {
+		o, err := answer()
+		return o, tender.Update{}, err
+	})
+	for i, tc := range []struct {
+		name string
+		f    func() (tender.OpOutcome, error)
+	}{
+		{"pending", func() (tender.OpOutcome, error) { return tender.OpPending, nil }},
+		{"question failed", func() (tender.OpOutcome, error) {
+			return tender.OpSucceeded, tender.Errorf(tender.EUnavailable, "no answer")
+		}},
+	} {
+		answer = tc.f
+		before := w.clock.Now()
+		if _, err := e.reconcile(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		got := w.get(p.ID)
+		if open := w.openOps(p.ID); len(open) != 1 || open[0].id != "cap" || got.CapturedAmount != 0 {
+			t.Fatalf("%s: open %+v, captured %d; want the capture still reserved", tc.name, open, got.CapturedAmount)
+		}
+		if got.CheckCount != i+1 || got.NextCheckAt.Before(before) || got.Discrepancy != "" {
+			t.Fatalf("%s: check count %d, next check %v, discrepancy %q", tc.name, got.CheckCount, got.NextCheckAt, got.Discrepancy)
+		}
+	}
+	evs, _ := w.store.ListEvents(ctx, p.ID)
+	if last := evs[len(evs)-1]; last.Type != EvCheckFailed || eventData(t, last)["op_id"] != "cap" {
+		t.Fatalf("a failed question about the capture is not recorded: %s %s", last.Type, last.Data)
+	}
+
+	// At the deadline: a discrepancy, and the reservation stays.
+	answer = func() (tender.OpOutcome, error) { return tender.OpPending, nil }
+	w.clock.Advance(faultSchedule.MaxOpen)
+	if _, err := e.reconcile(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := w.get(p.ID)
+	if got.Discrepancy != "capture cap of 6.00 EUR is still in doubt: check it with the provider" {
+		t.Fatalf("discrepancy %q at the deadline", got.Discrepancy)
+	}
+	if open := w.openOps(p.ID); len(open) != 1 {
+		t.Fatalf("the capture in doubt was released at its deadline: %+v", open)
+	}
+}
