@@ -283,12 +283,23 @@ func TestStartWithInternalErrorIsInDoubt(t *testing.T) {
 // deadline it becomes a discrepancy for a person, still reserved.
 func TestOperationInDoubtUntilItsDeadline(t *testing.T) {
 	w := newWorld(t)
-	e := w.engine(faultSchedule)
+	s := faultSchedule
+	s.Unknown = []time.Duration{time.Minute}
+	e := w.engine(s)
 	ctx := context.Background()
 	p := w.authorized(e)
 	w.conn.capture.Set(unanswered)
 	if _, err := e.Capture(ctx, p.ID, 600, "cap"); tender.ErrorCodeOf(err) != tender.EUnavailable {
 		t.Fatalf("capture in doubt: %v", err)
+	}
+	checkFailed := func() int {
+		n := 0
+		for _, typ := range w.eventTypes(p.ID) {
+			if typ == EvCheckFailed {
+				n++
+			}
+		}
+		return n
 	}
 	var answer func() (tender.OpOutcome, error)
 	w.conn.checkOp.Set(func(context.Context, tender.OpKind, *tender.Op) (tender.OpOutcome, tender.Update, error) {
@@ -296,15 +307,17 @@ func TestOperationInDoubtUntilItsDeadline(t *testing.T) {
 		return o, tender.Update{}, err
 	})
 	for i, tc := range []struct {
-		name string
-		f    func() (tender.OpOutcome, error)
+		name   string
+		f      func() (tender.OpOutcome, error)
+		failed int // check_failed events after it
 	}{
-		{"pending", func() (tender.OpOutcome, error) { return tender.OpPending, nil }},
+		{"pending", func() (tender.OpOutcome, error) { return tender.OpPending, nil }, 0},
 		{"question failed", func() (tender.OpOutcome, error) {
 			return tender.OpSucceeded, tender.Errorf(tender.EUnavailable, "no answer")
-		}},
+		}, 1},
 	} {
 		answer = tc.f
+		w.clock.Advance(2 * time.Minute) // past the check that was due
 		before := w.clock.Now()
 		if _, err := e.reconcile(ctx, p.ID); err != nil {
 			t.Fatal(err)
@@ -313,8 +326,11 @@ func TestOperationInDoubtUntilItsDeadline(t *testing.T) {
 		if open := w.openOps(p.ID); len(open) != 1 || open[0].id != "cap" || got.CapturedAmount != 0 {
 			t.Fatalf("%s: open %+v, captured %d; want the capture still reserved", tc.name, open, got.CapturedAmount)
 		}
-		if got.CheckCount != i+1 || got.NextCheckAt.Before(before) || got.Discrepancy != "" {
-			t.Fatalf("%s: check count %d, next check %v, discrepancy %q", tc.name, got.CheckCount, got.NextCheckAt, got.Discrepancy)
+		if got.CheckCount != i+1 || !got.NextCheckAt.After(before) || got.Discrepancy != "" {
+			t.Fatalf("%s: check count %d, next check %v (now %v), discrepancy %q", tc.name, got.CheckCount, got.NextCheckAt, before, got.Discrepancy)
+		}
+		if n := checkFailed(); n != tc.failed {
+			t.Fatalf("%s: %d check_failed events, want %d", tc.name, n, tc.failed)
 		}
 	}
 	evs, _ := w.store.ListEvents(ctx, p.ID)
@@ -324,7 +340,7 @@ func TestOperationInDoubtUntilItsDeadline(t *testing.T) {
 
 	// At the deadline: a discrepancy, and the reservation stays.
 	answer = func() (tender.OpOutcome, error) { return tender.OpPending, nil }
-	w.clock.Advance(faultSchedule.MaxOpen)
+	w.clock.Advance(s.MaxOpen)
 	if _, err := e.reconcile(ctx, p.ID); err != nil {
 		t.Fatal(err)
 	}
