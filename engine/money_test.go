@@ -352,3 +352,37 @@ func TestOperationInDoubtUntilItsDeadline(t *testing.T) {
 		t.Fatalf("the capture in doubt was released at its deadline: %+v", open)
 	}
 }
+
+// TestCapturingTheRestClosesTheAuthorization: captures that together reach
+// the authorized amount make the payment captured, and then nothing is
+// left: a capture of "all that is left" is refused before the provider is
+// asked.
+func TestCapturingTheRestClosesTheAuthorization(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(faultSchedule)
+	ctx := context.Background()
+	p := w.authorized(e)
+	if q, err := e.Capture(ctx, p.ID, 400, "c1"); err != nil || q.Status != tender.StatusPartiallyCaptured {
+		t.Fatalf("first capture: %v, %v", q, err)
+	}
+	q, err := e.Capture(ctx, p.ID, 600, "c2")
+	if err != nil || q.Status != tender.StatusCaptured || q.CapturedAmount != 1000 {
+		t.Fatalf("capture of the rest: %v, %v; want captured 1000", q, err)
+	}
+	n := w.conn.count("capture")
+	if _, err := e.Capture(ctx, p.ID, 0, "c3"); tender.ErrorCodeOf(err) != tender.EConflict {
+		t.Fatalf("capture with nothing left: %v, want conflict", err)
+	}
+	// Captured 400 of 1000 and refunded 400: the payment still allows
+	// refunds (partially_captured), but nothing is left to refund.
+	q2 := w.captured(e, 400)
+	if _, err := e.Refund(ctx, q2.ID, 0, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Refund(ctx, q2.ID, 0, "r2"); tender.ErrorCodeOf(err) != tender.EConflict {
+		t.Fatalf("refund with nothing left: %v, want conflict", err)
+	}
+	if w.conn.count("capture") != n+1 || w.conn.count("refund") != 1 {
+		t.Fatalf("the provider was asked for %d captures and %d refunds after nothing was left", w.conn.count("capture")-n-1, w.conn.count("refund")-1)
+	}
+}
