@@ -64,3 +64,52 @@ func TestCancelNotYetEffectiveStaysOpen(t *testing.T) {
 		}
 	}
 }
+
+// TestCancelAnswerIsRecorded: an accepted cancel whose status check has no
+// news is recorded as the cancel answered it: canceled (also when the
+// answer names no status), with the merchant's cancel as its failure unless
+// the provider gave one, and with the provider's state.
+func TestCancelAnswerIsRecorded(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer tender.Update
+		code   string
+	}{
+		{"no status", tender.Update{State: []byte(`{"c":1}`)}, tender.FailCanceled},
+		{"canceled", tender.Update{Status: tender.StatusCanceled, State: []byte(`{"c":1}`)}, tender.FailCanceled},
+		{"canceled with the provider's failure", tender.Update{Status: tender.StatusCanceled, State: []byte(`{"c":1}`),
+			Failure: &tender.Failure{Code: tender.FailDeclined, Message: "voided"}}, tender.FailDeclined},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			e := w.engine(faultSchedule)
+			p := w.authorized(e)
+			w.conn.cancel.Set(func(context.Context, *tender.Op) (tender.Update, error) { return tc.answer, nil })
+			if _, err := e.Cancel(context.Background(), p.ID, "c1"); err != nil {
+				t.Fatal(err)
+			}
+			got := w.get(p.ID)
+			if got.Status != tender.StatusCanceled || got.Failure == nil || got.Failure.Code != tc.code || string(got.State) != `{"c":1}` {
+				t.Fatalf("after the cancel: %s, failure %+v, state %s", got.Status, got.Failure, got.State)
+			}
+		})
+	}
+}
+
+// TestCancelConfirmedByStatusKeepsItsState: when the status asked after a
+// cancel decides the payment, the provider's state in that answer is kept.
+func TestCancelConfirmedByStatusKeepsItsState(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(faultSchedule)
+	p := w.authorized(e)
+	w.conn.status.Set(func(context.Context, *tender.Op) (tender.Update, error) {
+		return tender.Update{Status: tender.StatusCanceled, State: []byte(`{"s":1}`),
+			Failure: &tender.Failure{Code: tender.FailCanceled, Message: "voided"}}, nil
+	})
+	if _, err := e.Cancel(context.Background(), p.ID, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.get(p.ID); got.Status != tender.StatusCanceled || string(got.State) != `{"s":1}` {
+		t.Fatalf("after the cancel: %s, state %s", got.Status, got.State)
+	}
+}
