@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -83,5 +84,33 @@ func TestPaymentRequestValidation(t *testing.T) {
 	r := base()
 	if r.validate(); r.Capture != tender.CaptureAutomatic {
 		t.Errorf("capture defaults to %q, want automatic", r.Capture)
+	}
+}
+
+// TestTerminalDecidesConnectorAndAccount: a terminal payment may name its
+// terminal's connector and account, and no other.
+func TestTerminalDecidesConnectorAndAccount(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(faultSchedule)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, connector, account, terminal, param string
+	}{
+		{"another connector", "other", "", "till", "connector"},
+		{"another account", "", "acct2", "till", "account"},
+		{"no such terminal", "", "", "nope", "terminal"},
+		{"its own connector and account", "script", "acct", "till", ""},
+	} {
+		r := PaymentRequest{Amount: 1000, Currency: "EUR", Connector: tc.connector, Account: tc.account, Terminal: tc.terminal}
+		p, err := e.CreatePayment(ctx, r, randomOperationID())
+		if tc.param == "" {
+			if err != nil || p.Connector != "script" || p.Account != "acct" || p.Terminal != "till" {
+				t.Errorf("%s: %v, %v", tc.name, p, err)
+			}
+			continue
+		}
+		if te := tender.AsError(err); te == nil || te.Code != tender.EInvalid || te.Param != tc.param {
+			t.Errorf("%s: %v, want invalid %s", tc.name, err, tc.param)
+		}
 	}
 }
