@@ -272,6 +272,8 @@ func TestStartWithInternalErrorIsInDoubt(t *testing.T) {
 				}
 			} else if err == nil {
 				t.Fatal("a refused start answered no error")
+			} else if want := map[tender.ErrorCode]string{tender.EDeclined: tender.FailDeclined, tender.EProvider: tender.FailProvider}[tender.ErrorCodeOf(tc.err)]; got.Failure == nil || got.Failure.Code != want {
+				t.Fatalf("a refused start's failure is %+v, want code %s", got.Failure, want)
 			}
 		})
 	}
