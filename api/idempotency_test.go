@@ -1,0 +1,41 @@
+package api_test
+
+import "testing"
+
+// TestIdempotencyKeyIsBoundToItsURL: a key reused with the same body on
+// another URL (a refund of payment B after one of payment A) is an
+// idempotency_error, never a replay of A's answer, and B is not refunded.
+func TestIdempotencyKeyIsBoundToItsURL(t *testing.T) {
+	e := newEnv(t)
+	captured := func() string {
+		p := e.mustDo("POST", "/v1/payments", `{"amount":1000,"currency":"EUR","connector":"testpay"}`, 201)
+		id := p["id"].(string)
+		if r := e.do("POST", "/callbacks/testpay/tp1/notify", `{"ref":"`+id+`","status":"captured"}`, "X-Sig", "s3cret"); r.status != 200 {
+			t.Fatalf("callback: %d %s", r.status, r.body)
+		}
+		return id
+	}
+	a, b := captured(), captured()
+	first := e.mustDo("POST", "/v1/payments/"+a+"/refunds", `{"amount":100}`, 200, "Idempotency-Key", "refund-1")
+	if first["id"] != a || first["refunded_amount"].(float64) != 100 {
+		t.Fatalf("refund of A: %v", first)
+	}
+	r := e.do("POST", "/v1/payments/"+b+"/refunds", `{"amount":100}`, "Idempotency-Key", "refund-1")
+	if r.status != 422 || r.json(t)["error"].(map[string]any)["type"] != "idempotency_error" {
+		t.Fatalf("the key of A's refund on B's refund: %d %s; want 422 idempotency_error", r.status, r.body)
+	}
+	if r.header.Get("Idempotent-Replayed") != "" {
+		t.Fatal("B's refund was answered with a replay")
+	}
+	if got := e.mustDo("GET", "/v1/payments/"+b, "", 200); got["refunded_amount"].(float64) != 0 {
+		t.Fatalf("B was refunded %v", got["refunded_amount"])
+	}
+	// The same request on the same URL is still a replay.
+	again := e.do("POST", "/v1/payments/"+a+"/refunds", `{"amount":100}`, "Idempotency-Key", "refund-1")
+	if again.status != 200 || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry of A's refund: %d %s, replayed %q", again.status, again.body, again.header.Get("Idempotent-Replayed"))
+	}
+	if e.conn.refunds.Load() != 1 {
+		t.Fatalf("the provider saw %d refunds, want 1", e.conn.refunds.Load())
+	}
+}
