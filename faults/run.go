@@ -420,8 +420,12 @@ func concurrency(ctx context.Context, newClient func(uint64) *client, s *Sim, te
 	return n
 }
 
-// createAPIKey runs `tender apikey create` against db.
+// createAPIKey runs `tender migrate` and `tender apikey create` against db.
 func createAPIKey(ctx context.Context, bin, db string) (string, error) {
+	// The database must exist first: apikey refuses to make an empty one.
+	if out, err := exec.CommandContext(ctx, bin, "migrate", "--db", db).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("tender migrate: %v: %s", err, out)
+	}
 	cmd := exec.CommandContext(ctx, bin, "apikey", "create", "--db", db, "--name", "fault-harness")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
