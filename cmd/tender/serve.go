@@ -115,6 +115,7 @@ type serveConfig struct {
 	// operators and for the fault harness, which must finish in bounded time.
 	requiresActionEvery, providerTimeout time.Duration
 	unknownBackoff                       durations
+	maxPollsPerKey                       int
 }
 
 func serveCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -140,6 +141,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	c.unknownBackoff = engine.DefaultSchedule.Unknown
 	fs.Var(&c.unknownBackoff, "unknown-backoff", "pauses between checks of a payment in doubt, comma-separated; the last repeats")
 	fs.DurationVar(&c.providerTimeout, "provider-timeout", engine.DefaultSchedule.ProviderTimeout, "bound on each call to a provider")
+	fs.IntVar(&c.maxPollsPerKey, "max-polls-per-key", api.DefaultMaxPollsPerKey, "long-polls one API key may hold open at once on this server")
 	fs.DurationVar(&c.startTimeout, "start-timeout", engine.DefaultSchedule.StartTimeout,
 		"how long POST /v1/payments waits for the provider to accept a payment before it answers with the payment unknown (the POS long-polls for the rest)")
 	if err := fs.Parse(args); err != nil {
@@ -235,7 +237,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "Metrics: http://%s/metrics\n", mln.Addr())
 	}
 	srv := &http.Server{
-		Handler:           api.NewServer(eng, api.Options{Logger: log, Gatherer: reg, Registerer: reg, MetricsElsewhere: c.metricsAddr != ""}),
+		Handler:           api.NewServer(eng, api.Options{Logger: log, Gatherer: reg, Registerer: reg, MetricsElsewhere: c.metricsAddr != "", MaxPollsPerKey: c.maxPollsPerKey}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
