@@ -21,7 +21,7 @@ type changeFeed interface {
 // stamped before the commit) and clocks of instances that differ a little;
 // a change seen twice is woken once (seen).
 const (
-	feedEvery   = 50 * time.Millisecond
+	feedEvery   = 100 * time.Millisecond
 	feedOverlap = 5 * time.Second
 	feedLimit   = 10000
 )
