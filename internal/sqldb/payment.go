@@ -114,7 +114,7 @@ func (q *Queries) FindPayment(ctx context.Context, connector, ref string) (*tend
 		return nil, notFound("payment with provider reference", ref)
 	}
 	p, err := ScanPayment(q.queryRow(ctx, SelectPayment+`
-		WHERE connector = ? AND provider_reference = ? ORDER BY created_at DESC, id DESC LIMIT 1`, connector, ref))
+		WHERE connector = ? AND provider_reference = ? AND provider_reference <> '' ORDER BY created_at DESC, id DESC LIMIT 1`, connector, ref))
 	if q.d.IsNoRows(err) {
 		return nil, notFound(connector+" payment with provider reference", ref)
 	}
