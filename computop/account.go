@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tenderpay/tender"
 )
@@ -63,7 +64,7 @@ func parseAccount(a *tender.Account) (*config, error) {
 	if key == "" {
 		return nil, tender.Invalid("credentials."+CredentialEncryptionKey, "encryption_key is required")
 	}
-	ciph, err := NewCipher(alg, []byte(key))
+	ciph, err := accountCipher(alg, key)
 	if err != nil {
 		if alg == AES {
 			return nil, tender.Invalid("credentials."+CredentialEncryptionKey, "an AES encryption_key must be 16, 24 or 32 characters")
@@ -152,4 +153,37 @@ func snake(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// ciphers are the accounts' ciphers by algorithm and key: expanding a
+// Blowfish key (4 KiB of S-boxes) was done again on every call of every
+// payment. A cached cipher is only read (Encrypt and Decrypt keep no
+// state; Rand and LowerHex stay unset). The cache is emptied when it
+// holds more keys than a server has accounts.
+var ciphers struct {
+	sync.Mutex
+	m map[string]*Cipher
+}
+
+const maxCiphers = 4096
+
+func accountCipher(alg Algorithm, key string) (*Cipher, error) {
+	k := string(alg) + "\x00" + key
+	ciphers.Lock()
+	c := ciphers.m[k]
+	ciphers.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	c, err := NewCipher(alg, []byte(key))
+	if err != nil {
+		return nil, err
+	}
+	ciphers.Lock()
+	if ciphers.m == nil || len(ciphers.m) >= maxCiphers {
+		ciphers.m = map[string]*Cipher{}
+	}
+	ciphers.m[k] = c
+	ciphers.Unlock()
+	return c, nil
 }

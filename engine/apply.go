@@ -6,7 +6,6 @@ import (
 	"errors"
 	"maps"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/tenderpay/tender"
@@ -284,42 +283,4 @@ func sortedNames[V any](m map[string]V) []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// watchers wakes long-polls when a payment changes in this process. Other
-// processes' changes are seen by the long-poll's periodic re-read.
-type watchers struct {
-	mu   sync.Mutex
-	subs map[string]map[chan struct{}]struct{}
-}
-
-func newWatchers() *watchers { return &watchers{subs: map[string]map[chan struct{}]struct{}{}} }
-
-func (w *watchers) subscribe(id string) (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
-	w.mu.Lock()
-	if w.subs[id] == nil {
-		w.subs[id] = map[chan struct{}]struct{}{}
-	}
-	w.subs[id][ch] = struct{}{}
-	w.mu.Unlock()
-	return ch, func() {
-		w.mu.Lock()
-		delete(w.subs[id], ch)
-		if len(w.subs[id]) == 0 {
-			delete(w.subs, id)
-		}
-		w.mu.Unlock()
-	}
-}
-
-func (w *watchers) notify(id string) {
-	w.mu.Lock()
-	for ch := range w.subs[id] {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-	w.mu.Unlock()
 }

@@ -125,7 +125,6 @@ func New(o Options) (*Engine, error) {
 		metrics:    o.Metrics,
 		hooks:      o.Webhooks,
 		hookKick:   make(chan struct{}, 1),
-		watch:      newWatchers(),
 		idemWay:    map[string]chan struct{}{},
 	}
 	for _, c := range o.Connectors {
@@ -179,6 +178,8 @@ func New(o Options) (*Engine, error) {
 		e.metrics = NewMetrics(nil)
 	}
 	e.hooks.setDefaults()
+	feed, _ := e.store.(changeFeed)
+	e.watch = newWatchers(feed, e.clock.Now, e.log)
 	return e, nil
 }
 

@@ -394,17 +394,27 @@ func (e *Engine) WaitPayment(ctx context.Context, id string, wait time.Duration)
 	defer cancel()
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
-	// Another instance's change does not wake us; re-read now and then.
-	reread := time.NewTicker(time.Second)
-	defer reread.Stop()
+	// The watchers wake us on a change in this process at once, and on
+	// another instance's through the store's change feed; a store without
+	// one leaves us to re-read now and then.
+	var reread <-chan time.Time
+	if e.watch.feed == nil {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		reread = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return p, nil
 		case <-deadline.C:
+			// Read once more: an answer at the deadline is as fresh as any.
+			if q, err := e.store.GetPayment(ctx, id); err == nil {
+				p = q
+			}
 			return p, nil
 		case <-changed:
-		case <-reread.C:
+		case <-reread:
 		}
 		q, err := e.store.GetPayment(ctx, id)
 		if err != nil {

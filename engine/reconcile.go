@@ -19,18 +19,26 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer wg.Wait()
 	purge := time.NewTicker(time.Hour)
 	defer purge.Stop()
+	// freed wakes the loop when a worker finishes while more may be due,
+	// instead of sleeping a poll while due checks wait for a worker.
+	freed := make(chan struct{}, 1)
 	for {
-		n, err := e.runOnce(ctx, sem, &wg)
+		n, full, err := e.runOnce(ctx, sem, &wg, freed)
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("reconcile: claim due payments", "err", err)
 		}
 		wait := e.sched.Poll
-		if n == e.sched.Workers {
-			wait = 0 // more may be due
+		if n > 0 && !full {
+			wait = 0 // claimed what workers were free: more may be due
+		}
+		var onFree <-chan struct{}
+		if full {
+			onFree = freed // every worker busy: claim again when one is free
 		}
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-onFree:
 		case <-purge.C:
 			if _, err := e.store.PurgeIdempotency(ctx, e.clock.Now()); err != nil {
 				e.log.Error("purge idempotency keys", "err", err)
@@ -43,27 +51,37 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
-func (e *Engine) runOnce(ctx context.Context, sem chan struct{}, wg *sync.WaitGroup) (int, error) {
+// runOnce claims due payments for the free workers and starts them; full
+// reports that every worker is busy (more may be due) and that freed will
+// be signalled when one finishes.
+func (e *Engine) runOnce(ctx context.Context, sem chan struct{}, wg *sync.WaitGroup, freed chan struct{}) (n int, full bool, err error) {
 	// Claim only as many as there are free workers.
 	free := cap(sem) - len(sem)
 	if free == 0 {
-		return 0, nil
+		return 0, true, nil
 	}
 	due, err := e.store.ClaimDue(ctx, e.clock.Now().UTC(), e.sched.Lease, free)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	for _, p := range due {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func(p *tender.Payment) {
-			defer func() { <-sem; wg.Done() }()
+			defer func() {
+				<-sem
+				select {
+				case freed <- struct{}{}:
+				default:
+				}
+				wg.Done()
+			}()
 			if _, err := e.reconcile(ctx, p.ID); err != nil && ctx.Err() == nil {
 				e.log.Warn("reconcile: check payment", "payment", p.ID, "err", err)
 			}
 		}(p)
 	}
-	return len(due), nil
+	return len(due), len(due) == free, nil
 }
 
 // Check asks the provider about one payment now and applies the answer: its

@@ -32,7 +32,7 @@ func (db *DB) ReserveIdempotency(ctx context.Context, rec *tender.IdempotencyRec
 		rec.ExpiresAt = rec.CreatedAt.Add(defaultIdempotencyTTL)
 	}
 	var existing *tender.IdempotencyRecord
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx txStmts) error {
 		old, err := sqldb.ScanIdempotency(tx.QueryRowContext(ctx, `SELECT `+sqldb.IdempotencyColumns+`
 			FROM idempotency_keys WHERE scope = ? AND key = ?`, rec.Scope, rec.Key))
 		switch {

@@ -19,7 +19,7 @@ func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...te
 	if err != nil {
 		return err
 	}
-	err = db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.tx(ctx, func(tx txStmts) error {
 		if q.Terminal != "" {
 			open, err := sqldb.ScanPayment(tx.QueryRowContext(ctx, sqldb.SelectPayment+`
 				WHERE `+sqldb.OpenOnTerminal+` ORDER BY created_at DESC, id DESC LIMIT 1`, q.Terminal))
@@ -49,7 +49,7 @@ func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...te
 // appendEvents inserts events for payment id, in order, and queues their
 // webhook deliveries (the outbox) in the same transaction. An event's
 // PaymentID is always id; a zero CreatedAt becomes at.
-func (db *DB) appendEvents(ctx context.Context, tx *sql.Tx, id, merchant string, at time.Time, events []tender.Event) error {
+func (db *DB) appendEvents(ctx context.Context, tx txStmts, id, merchant string, at time.Time, events []tender.Event) error {
 	for _, e := range events {
 		created := utc(e.CreatedAt)
 		if created.IsZero() {
@@ -80,7 +80,7 @@ func (db *DB) UpdatePayment(ctx context.Context, p *tender.Payment, events ...te
 	if err != nil {
 		return err
 	}
-	err = db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.tx(ctx, func(tx txStmts) error {
 		res, err := tx.ExecContext(ctx, update, vals...)
 		if err != nil {
 			return dbError(err)
@@ -150,7 +150,7 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, 
 	now = utc(now)
 	until := utc(now.Add(lease))
 	var ps []*tender.Payment
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx txStmts) error {
 		var err error
 		ps, err = db.queryPayments(ctx, tx, sqldb.SelectPayment+`
 			WHERE next_check_at IS NOT NULL AND next_check_at <= ?

@@ -29,7 +29,7 @@ type conn struct {
 
 // sharedTx runs fn in a write transaction (BEGIN IMMEDIATE).
 func (db *DB) sharedTx(ctx context.Context, fn func(sqldb.DB) error) error {
-	return db.tx(ctx, func(tx *sql.Tx) error { return fn(conn{tx}) })
+	return db.tx(ctx, func(tx txStmts) error { return fn(conn{tx}) })
 }
 
 func (c conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {

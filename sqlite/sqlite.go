@@ -51,6 +51,8 @@ type DB struct {
 
 	write *sql.DB // one connection; every write transaction is BEGIN IMMEDIATE
 	read  *sql.DB // read-only connections; the same as write for ":memory:"
+
+	writeStmts, readStmts *stmts // prepared statements of write and read
 }
 
 var _ tender.Store = (*DB)(nil)
@@ -102,7 +104,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		r.SetMaxIdleConns(n)
 		db.read = r
 	}
-	db.Queries = sqldb.New(&dialect, conn{db.read}, conn{db.write}, db.sharedTx, db.now)
+	db.writeStmts, db.readStmts = newStmts(db.write), newStmts(db.read)
+	if db.read == db.write {
+		db.readStmts = db.writeStmts
+	}
+	db.Queries = sqldb.New(&dialect, conn{db.readStmts}, conn{db.writeStmts}, db.sharedTx, db.now)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -167,7 +173,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	sort.Strings(files)
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.rawTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
 			applied_at INTEGER NOT NULL
@@ -227,6 +233,11 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes the database.
 func (db *DB) Close() error {
 	var err error
+	for _, s := range []*stmts{db.readStmts, db.writeStmts} {
+		if s != nil {
+			s.close()
+		}
+	}
 	if db.read != nil && db.read != db.write {
 		err = db.read.Close()
 	}
@@ -237,8 +248,16 @@ func (db *DB) Close() error {
 }
 
 // tx runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
-// connection) and commits if fn returns nil.
-func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+// connection) with the writer's cached statements, and commits if fn
+// returns nil.
+func (db *DB) tx(ctx context.Context, fn func(txStmts) error) error {
+	err := db.rawTx(ctx, func(tx *sql.Tx) error { return fn(txStmts{tx, db.writeStmts}) })
+	db.writeStmts.preparePending(context.WithoutCancel(ctx))
+	return err
+}
+
+// rawTx is tx without the statement cache (migrations run once).
+func (db *DB) rawTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return dbError(err)

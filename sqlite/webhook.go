@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/tenderpay/tender"
@@ -12,7 +11,7 @@ import (
 // queueDeliveries inserts the outbox rows of one event: one per endpoint
 // of the payment's merchant that is not deleted and lists the event's type. It runs in the event's
 // transaction, so a delivery exists exactly when its event does.
-func queueDeliveries(ctx context.Context, tx *sql.Tx, eventID int64, paymentID, merchant, typ string, at time.Time) error {
+func queueDeliveries(ctx context.Context, tx txStmts, eventID int64, paymentID, merchant, typ string, at time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries
 			(endpoint_id, event_id, event_type, payment_id, status, next_attempt_at, created_at)
 		SELECT w.id, ?, ?, ?, 'pending', ?, ? FROM webhook_endpoints w
@@ -49,7 +48,7 @@ func (db *DB) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease t
 	now = utc(now)
 	until := utc(now.Add(lease))
 	var ds []*tender.WebhookDelivery
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx txStmts) error {
 		var err error
 		ds, err = queryDeliveries(ctx, tx, `SELECT `+sqldb.DeliveryColumns("")+` FROM webhook_deliveries
 			WHERE status = 'pending' AND next_attempt_at <= ?

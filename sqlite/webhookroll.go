@@ -13,7 +13,7 @@ import (
 // RollWebhookSecret replaces the endpoint's sealed secret and keeps the
 // one it replaces until until (see tender.Store).
 func (db *DB) RollWebhookSecret(ctx context.Context, id string, sealed []byte, until time.Time) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx txStmts) error {
 		var old []byte
 		err := tx.QueryRowContext(ctx, `SELECT sealed FROM webhook_endpoints WHERE id = ? AND deleted_at IS NULL`, id).Scan(&old)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -48,7 +48,7 @@ func (db *DB) PreviousWebhookSecret(ctx context.Context, id string, now time.Tim
 // RetryWebhookDelivery makes a finished delivery pending again, due at at.
 func (db *DB) RetryWebhookDelivery(ctx context.Context, endpointID string, id int64, at time.Time) (*tender.WebhookDelivery, error) {
 	var d *tender.WebhookDelivery
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err := db.tx(ctx, func(tx txStmts) error {
 		ds, err := queryDeliveries(ctx, tx, `SELECT `+sqldb.DeliveryColumns("")+` FROM webhook_deliveries d
 			WHERE id = ? AND endpoint_id = ? AND EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.id = d.endpoint_id AND w.deleted_at IS NULL)`,
 			id, endpointID)

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"slices"
@@ -132,6 +133,7 @@ type serveConfig struct {
 	// operators and for the fault harness, which must finish in bounded time.
 	requiresActionEvery, providerTimeout time.Duration
 	unknownBackoff                       durations
+	maxPollsPerKey                       int
 }
 
 func serveCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -165,6 +167,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	c.unknownBackoff = engine.DefaultSchedule.Unknown
 	fs.Var(&c.unknownBackoff, "unknown-backoff", "pauses between checks of a payment in doubt, comma-separated; the last repeats")
 	fs.DurationVar(&c.providerTimeout, "provider-timeout", engine.DefaultSchedule.ProviderTimeout, "bound on each call to a provider")
+	fs.IntVar(&c.maxPollsPerKey, "max-polls-per-key", api.DefaultMaxPollsPerKey, "long-polls one API key may hold open at once on this server")
 	fs.DurationVar(&c.startTimeout, "start-timeout", engine.DefaultSchedule.StartTimeout,
 		"how long POST /v1/payments waits for the provider to accept a payment before it answers with the payment unknown (the POS long-polls for the rest)")
 	if err := parseFlags(fs, args); err != nil {
@@ -259,12 +262,15 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", api.MetricsHandler(reg))
+		// Profiles, on the operator's listener only (off the public one).
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go msrv.Serve(mln)
 		defer msrv.Close()
 		fmt.Fprintf(stdout, "Metrics: http://%s/metrics\n", mln.Addr())
 	}
-	handler := http.Handler(api.NewServer(eng, api.Options{Logger: log, Gatherer: reg, Registerer: reg, MetricsElsewhere: c.metricsAddr != ""}))
+	handler := http.Handler(api.NewServer(eng, api.Options{Logger: log, Gatherer: reg, Registerer: reg, MetricsElsewhere: c.metricsAddr != "", MaxPollsPerKey: c.maxPollsPerKey}))
 	if users, ok := store.(tender.UserStore); ok {
 		mux := http.NewServeMux()
 		mux.Handle("/dashboard/", dashboard.New(eng, dashboard.Options{Users: users, Logger: log,

@@ -114,7 +114,7 @@ func (q *Queries) FindPayment(ctx context.Context, connector, ref string) (*tend
 		return nil, notFound("payment with provider reference", ref)
 	}
 	p, err := ScanPayment(q.queryRow(ctx, SelectPayment+`
-		WHERE connector = ? AND provider_reference = ? ORDER BY created_at DESC, id DESC LIMIT 1`, connector, ref))
+		WHERE connector = ? AND provider_reference = ? AND provider_reference <> '' ORDER BY created_at DESC, id DESC LIMIT 1`, connector, ref))
 	if q.d.IsNoRows(err) {
 		return nil, notFound(connector+" payment with provider reference", ref)
 	}
@@ -127,7 +127,11 @@ func (q *Queries) PaymentByOperation(ctx context.Context, opID string) (*tender.
 	if opID == "" {
 		return nil, notFound("payment of operation", opID)
 	}
-	p, err := ScanPayment(q.queryRow(ctx, SelectPayment+` WHERE operation_id = ? ORDER BY created_at, id LIMIT 1`, opID))
+	// operation_id <> '' lets both databases use the partial index
+	// payments_operation: a bound parameter alone does not prove it, and
+	// SQLite walked every payment in created_at order instead (half of a
+	// create's CPU at 10,000 payments).
+	p, err := ScanPayment(q.queryRow(ctx, SelectPayment+` WHERE operation_id = ? AND operation_id <> '' ORDER BY created_at, id LIMIT 1`, opID))
 	if q.d.IsNoRows(err) {
 		return nil, notFound("payment of operation", opID)
 	}
@@ -159,8 +163,11 @@ func (q *Queries) ListPayments(ctx context.Context, f tender.PaymentFilter) ([]*
 		if err != nil {
 			return nil, false, dbError(err)
 		}
-		where = append(where, `(created_at < ? OR (created_at = ? AND id < ?))`)
-		args = append(args, c, c, f.StartingAfter)
+		// A row value, not (created_at < ? OR (created_at = ? AND id < ?)):
+		// both databases seek an index on (…, created_at, id) to it, where
+		// the OR made them scan every newer row (35 ms 100,000 deep).
+		where = append(where, `(created_at, id) < (?, ?)`)
+		args = append(args, c, f.StartingAfter)
 	}
 	for _, c := range []struct{ col, v string }{
 		{"merchant = ?", f.Merchant}, {"status = ?", string(f.Status)}, {"connector = ?", f.Connector}, {"terminal = ?", f.Terminal},
@@ -264,3 +271,26 @@ func DBError(err error) error { return dbError(err) }
 
 // NotFound is the ENotFound error for the object what with id.
 func NotFound(what, id string) error { return notFound(what, id) }
+
+// PaymentsChangedSince returns the ids and update times of payments
+// updated after since, oldest first, at most limit of them: the change
+// feed one poller per instance reads for all its long-polls (index
+// payments_updated, migration 006).
+func (q *Queries) PaymentsChangedSince(ctx context.Context, since time.Time, limit int) ([]string, []time.Time, error) {
+	rows, err := q.read.Query(ctx, q.d.Rebind(`SELECT id, updated_at FROM payments WHERE updated_at > ? ORDER BY updated_at LIMIT ?`), q.d.Time(since), limit)
+	if err != nil {
+		return nil, nil, dbError(err)
+	}
+	defer rows.Close()
+	var ids []string
+	var times []time.Time
+	for rows.Next() {
+		var id string
+		var t time.Time
+		if err := rows.Scan(&id, TimeDest(&t)); err != nil {
+			return nil, nil, dbError(err)
+		}
+		ids, times = append(ids, id), append(times, t)
+	}
+	return ids, times, dbError(rows.Err())
+}

@@ -1,0 +1,125 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// changeFeed is what a store offers for waking long-polls on other
+// instances' changes: the payments updated after a time. Both stores have
+// it (internal/sqldb); a store without it leaves each waiter to re-read its
+// payment every second.
+type changeFeed interface {
+	PaymentsChangedSince(ctx context.Context, since time.Time, limit int) ([]string, []time.Time, error)
+}
+
+// Feed polling: how often the one poller of an instance reads the change
+// feed while anybody waits, and how far back it looks each time. The
+// overlap covers a commit that lands after later ones (updated_at is
+// stamped before the commit) and clocks of instances that differ a little;
+// a change seen twice is woken once (seen).
+const (
+	feedEvery   = 100 * time.Millisecond
+	feedOverlap = 5 * time.Second
+	feedLimit   = 10000
+)
+
+// watchers wakes long-polls when a payment changes: at once for a change
+// made in this process (notify), and within feedEvery for one made by
+// another instance, through one poller of the store's change feed shared
+// by all waiters, which runs only while somebody waits.
+type watchers struct {
+	feed changeFeed // nil: no feed
+	now  func() time.Time
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	subs    map[string]map[chan struct{}]struct{}
+	polling bool
+}
+
+func newWatchers(feed changeFeed, now func() time.Time, log *slog.Logger) *watchers {
+	return &watchers{feed: feed, now: now, log: log, subs: map[string]map[chan struct{}]struct{}{}}
+}
+
+func (w *watchers) subscribe(id string) (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	w.mu.Lock()
+	if w.subs[id] == nil {
+		w.subs[id] = map[chan struct{}]struct{}{}
+	}
+	w.subs[id][ch] = struct{}{}
+	if w.feed != nil && !w.polling {
+		w.polling = true
+		go w.poll()
+	}
+	w.mu.Unlock()
+	return ch, func() {
+		w.mu.Lock()
+		delete(w.subs[id], ch)
+		if len(w.subs[id]) == 0 {
+			delete(w.subs, id)
+		}
+		w.mu.Unlock()
+	}
+}
+
+func (w *watchers) notify(id string) {
+	w.mu.Lock()
+	w.wakeLocked(id)
+	w.mu.Unlock()
+}
+
+func (w *watchers) wakeLocked(id string) {
+	for ch := range w.subs[id] {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// poll reads the change feed and wakes the waiters of changed payments
+// until nobody waits.
+func (w *watchers) poll() {
+	ctx := context.Background()
+	since := w.now().Add(-feedOverlap)
+	seen := map[string]time.Time{} // last update woken, per payment, within the overlap
+	t := time.NewTicker(feedEvery)
+	defer t.Stop()
+	for range t.C {
+		w.mu.Lock()
+		if len(w.subs) == 0 {
+			w.polling = false
+			w.mu.Unlock()
+			return
+		}
+		w.mu.Unlock()
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ids, times, err := w.feed.PaymentsChangedSince(qctx, since.Add(-feedOverlap), feedLimit)
+		cancel()
+		if err != nil {
+			w.log.Warn("long-poll: read the change feed", "err", err)
+			continue
+		}
+		w.mu.Lock()
+		for i, id := range ids {
+			if times[i].After(since) {
+				since = times[i]
+			}
+			if seen[id].Equal(times[i]) {
+				continue
+			}
+			seen[id] = times[i]
+			w.wakeLocked(id)
+		}
+		w.mu.Unlock()
+		for id, at := range seen {
+			if at.Before(since.Add(-2 * feedOverlap)) {
+				delete(seen, id)
+			}
+		}
+	}
+}
