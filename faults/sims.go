@@ -201,28 +201,9 @@ func epayLedger(sb *tender.Sandbox) map[string]Ledger {
 }
 
 func tpLedger(sb *tender.Sandbox) map[string]Ledger {
-	txs := sb.Handler.(*tpsim.Sim).Ledger()
 	out := map[string]Ledger{}
-	order := map[string]string{}
-	for _, tx := range txs {
-		if tx.Type != "AUTH" || tx.ErrorCode != "0" {
-			continue
-		}
-		l := out[tx.OrderReference]
-		l.Authorized++
-		switch tx.SettleStatus {
-		case "0", "1", "10", "100":
-			l.Captured += tx.SettleAmount
-		}
-		out[tx.OrderReference] = l
-		order[tx.Reference] = tx.OrderReference
-	}
-	for _, tx := range txs {
-		if tx.Type == "REFUND" && tx.ErrorCode == "0" {
-			l := out[order[tx.Parent]]
-			l.Refunded += tx.BaseAmount
-			out[order[tx.Parent]] = l
-		}
+	for ref, m := range sb.Handler.(*tpsim.Sim).Money() {
+		out[ref] = Ledger{Authorized: m.Authorized, Captured: m.Captured, Refunded: m.Refunded}
 	}
 	return out
 }

@@ -102,32 +102,11 @@ func forgedResponse(t *testing.T, env *connectortest.Env, p *tender.Payment) *ht
 	return req
 }
 
-// gatewayLedger reads what the simulated gateway believes: approved AUTHs
-// by orderreference, what they settle (settlestatus 0, 1, 10 or 100; 2 is
-// suspended, 3 cancelled), and the approved REFUNDs of each.
+// gatewayLedger reads what the simulated gateway believes (sim.Money).
 func gatewayLedger(t *testing.T, env *connectortest.Env) map[string]connectortest.Ledger {
-	txs := env.Sandbox.Handler.(*sim.Sim).Ledger()
 	out := map[string]connectortest.Ledger{}
-	order := map[string]string{} // AUTH transactionreference → orderreference
-	for _, tx := range txs {
-		if tx.Type != "AUTH" || tx.ErrorCode != "0" {
-			continue
-		}
-		l := out[tx.OrderReference]
-		l.Authorized++
-		switch tx.SettleStatus {
-		case "0", "1", "10", "100":
-			l.Captured += tx.SettleAmount
-		}
-		out[tx.OrderReference] = l
-		order[tx.Reference] = tx.OrderReference
-	}
-	for _, tx := range txs {
-		if tx.Type == "REFUND" && tx.ErrorCode == "0" {
-			l := out[order[tx.Parent]]
-			l.Refunded += tx.BaseAmount
-			out[order[tx.Parent]] = l
-		}
+	for ref, m := range env.Sandbox.Handler.(*sim.Sim).Money() {
+		out[ref] = connectortest.Ledger{Authorized: m.Authorized, Captured: m.Captured, Refunded: m.Refunded}
 	}
 	return out
 }
