@@ -1,7 +1,6 @@
 package tender
 
 import (
-	"context"
 	"strconv"
 	"time"
 )
@@ -73,12 +72,3 @@ type DeliveryFilter struct {
 // EventID is an event's public id, "evt_<n>": in the API's event lists,
 // webhook payloads and the webhook-id header.
 func EventID(id int64) string { return "evt_" + strconv.FormatInt(id, 10) }
-
-// WebhookRedeliverer is implemented by stores that can queue a finished
-// delivery again (the SQLite and PostgreSQL stores).
-type WebhookRedeliverer interface {
-	// RedeliverWebhook makes the endpoint's delivery id, if it succeeded
-	// or failed, pending again with its next attempt at at. A delivery
-	// that is pending or canceled, or not the endpoint's, is ENotFound.
-	RedeliverWebhook(ctx context.Context, endpointID string, id int64, at time.Time) error
-}

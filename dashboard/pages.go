@@ -173,7 +173,7 @@ func (s *Server) redeliver(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if err := s.eng.RedeliverWebhook(r.Context(), r.PathValue("endpoint"), id); err != nil {
+	if _, err := s.eng.RetryWebhookDelivery(r.Context(), r.PathValue("endpoint"), id); err != nil {
 		s.fail(w, r, err)
 		return
 	}

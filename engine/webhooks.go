@@ -310,21 +310,3 @@ func (e *Engine) ListWebhookDeliveries(ctx context.Context, f tender.DeliveryFil
 	}
 	return e.store.ListWebhookDeliveries(ctx, f)
 }
-
-// RedeliverWebhook sends a delivery that succeeded or failed once more
-// (the dispatcher makes one attempt, and retries it only while the
-// delivery is younger than WebhookOptions.GiveUpAfter).
-func (e *Engine) RedeliverWebhook(ctx context.Context, endpointID string, id int64) error {
-	if _, err := e.ownEndpoint(ctx, endpointID); err != nil {
-		return err
-	}
-	r, ok := e.store.(tender.WebhookRedeliverer)
-	if !ok {
-		return tender.Errorf(tender.EInternal, "this store cannot redeliver webhooks")
-	}
-	if err := r.RedeliverWebhook(ctx, endpointID, id, e.clock.Now()); err != nil {
-		return err
-	}
-	e.kickWebhooks()
-	return nil
-}

@@ -63,7 +63,6 @@ func Run(t *testing.T, open func(t *testing.T) tender.Store) {
 		{"WebhookRetry", testWebhookRetry},
 		{"Ping", testPing},
 		{"Users", testUsers},
-		{"WebhookRedeliver", testWebhookRedeliver},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -184,16 +184,3 @@ func (q *Queries) PurgeWebhookDeliveries(ctx context.Context, before time.Time) 
 	})
 	return n, err
 }
-
-// RedeliverWebhook queues a finished delivery again.
-func (q *Queries) RedeliverWebhook(ctx context.Context, endpointID string, id int64, at time.Time) error {
-	n, err := q.exec(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?
-		WHERE id = ? AND endpoint_id = ? AND status IN ('succeeded', 'failed')`, q.d.Time(at), id, endpointID)
-	if err != nil {
-		return dbError(err)
-	}
-	if n == 0 {
-		return tender.Errorf(tender.ENotFound, "no finished delivery %d of endpoint %s", id, endpointID)
-	}
-	return nil
-}
