@@ -12,7 +12,9 @@ import (
 // TestReconciledAuthOfAnotherAmountNotBelieved: a payment in doubt whose
 // only approved AUTH at Trust Payments (found by TRANSACTIONQUERY under the
 // payment's orderreference) is for another amount, lower as well as
-// higher, is not decided by it: the update names no status and says why.
+// higher, is not decided by it: the update names no status, says why, and
+// raises a discrepancy naming both amounts so that a person looks at the
+// money held at the gateway.
 func TestReconciledAuthOfAnotherAmountNotBelieved(t *testing.T) {
 	for _, amount := range []int64{999, 1001} {
 		e := newEnv(t)
@@ -32,6 +34,10 @@ func TestReconciledAuthOfAnotherAmountNotBelieved(t *testing.T) {
 		}
 		if u.Status != "" || !strings.Contains(u.Note, "another amount") {
 			t.Fatalf("an approved AUTH of %d decided a payment of 1000: %+v", amount, u)
+		}
+		want := tender.FormatMinor(amount, "GBP") + " GBP"
+		if !strings.Contains(u.Discrepancy, want) || !strings.Contains(u.Discrepancy, "10.00") {
+			t.Fatalf("AUTH of %d: discrepancy %q does not name %s and the payment's 10.00", amount, u.Discrepancy, want)
 		}
 	}
 }

@@ -229,8 +229,16 @@ func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, e
 			}
 		}
 		if amt, ok := AmountOf(a, p.Currency); ok && amt != p.Amount {
+			// Not believed as this payment's approval (its status stays as
+			// it is), but money is held at the gateway under this payment's
+			// orderreference: a person must look, so it is a discrepancy
+			// like an ePay or Sepay approval of another amount.
 			c.log.Error("trustpayments: AUTH amount differs from the payment", "payment", p.ID)
-			return tender.Update{Note: "trustpayments: AUTH on record has another amount; needs investigation"}, nil
+			return tender.Update{
+				Note:        "trustpayments: AUTH on record has another amount; needs investigation",
+				Discrepancy: "Trust Payments holds an AUTH of " + tender.FormatMinor(amt, p.Currency) + " " + p.Currency + " (" + a.Get("transactionreference") + ") for a payment of " + tender.FormatMinor(p.Amount, p.Currency),
+				CheckIn:     time.Hour,
+			}, nil
 		}
 		st, ok := StatusOfAuth(a.Get("settlestatus"))
 		if !ok {
