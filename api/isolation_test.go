@@ -122,6 +122,7 @@ func idRoutes(b shop) map[string]string {
 		"POST /v1/payments/{id}/capture":                              "/v1/payments/" + b.online + "/capture",
 		"POST /v1/payments/{id}/refunds":                              "/v1/payments/" + b.captured + "/refunds",
 		"GET /v1/payments/{id}/events":                                "/v1/payments/" + b.payment + "/events",
+		"POST /v1/payments/{id}/resolve_discrepancy":                  "/v1/payments/" + b.captured + "/resolve_discrepancy",
 		"GET /v1/terminals/{id}":                                      "/v1/terminals/" + b.terminal,
 		"POST /v1/terminals/{id}":                                     "/v1/terminals/" + b.terminal,
 		"GET /v1/accounts/{id}":                                       "/v1/accounts/" + b.account,
@@ -333,6 +334,7 @@ func TestIsolationScopes(t *testing.T) {
 		for _, q := range [][2]string{
 			{"POST", "/v1/payments/" + mine + "/cancel"}, {"POST", "/v1/payments/" + mine + "/capture"},
 			{"POST", "/v1/payments/" + mine + "/refunds"}, {"POST", "/v1/payments/" + a.payment + "/cancel"},
+			{"POST", "/v1/payments/" + mine + "/resolve_discrepancy"},
 			{"GET", "/v1/accounts"}, {"POST", "/v1/accounts"}, {"GET", "/v1/terminals"}, {"GET", "/v1/terminals/" + a.terminal2},
 			{"GET", "/v1/webhook_endpoints"}, {"GET", "/v1/api_keys"}, {"POST", "/v1/api_keys"}, {"GET", "/v1/merchants"},
 		} {

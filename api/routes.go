@@ -31,6 +31,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /v1/payments/{id}/capture", api(s.capturePayment, platform, merchant))
 	s.mux.Handle("POST /v1/payments/{id}/refunds", api(s.refundPayment, platform, merchant))
 	s.mux.Handle("GET /v1/payments/{id}/events", api(s.listEvents, platform, merchant, terminal))
+	s.mux.Handle("POST /v1/payments/{id}/resolve_discrepancy", api(s.resolveDiscrepancy, platform, merchant))
 
 	s.mux.Handle("POST /v1/terminals", api(s.createTerminal, platform, merchant))
 	s.mux.Handle("GET /v1/terminals", api(s.listTerminals, platform, merchant))

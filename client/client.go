@@ -306,6 +306,16 @@ func (c *Client) CancelPayment(ctx context.Context, id string, opts ...CallOptio
 	return result(&out, c.do(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(id)+"/cancel", nil, struct{}{}, &out, opts...))
 }
 
+// ResolveDiscrepancy clears a settled payment's discrepancy after a person
+// looked at it; note (required) says what was found and done.
+func (c *Client) ResolveDiscrepancy(ctx context.Context, id, note string, opts ...CallOption) (*Payment, error) {
+	var out Payment
+	body := struct {
+		Note string `json:"note"`
+	}{note}
+	return result(&out, c.do(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(id)+"/resolve_discrepancy", nil, body, &out, opts...))
+}
+
 // CapturePayment captures amount (minor units; 0: all that remains) of an
 // authorization.
 func (c *Client) CapturePayment(ctx context.Context, id string, amount int64, opts ...CallOption) (*Payment, error) {

@@ -260,7 +260,7 @@ func TestCSRF(t *testing.T) {
 	_, page := e.get(c, "/dashboard/payments")
 	csrf := field(t, page, "csrf")
 	for _, tok := range []string{"", "wrong", strings.Repeat("0", len(csrf))} {
-		for _, path := range []string{"/dashboard/signout", "/dashboard/payments/pay_x/refund", "/dashboard/merchant"} {
+		for _, path := range []string{"/dashboard/signout", "/dashboard/payments/pay_x/refund", "/dashboard/payments/pay_x/resolve", "/dashboard/merchant"} {
 			resp, _ := e.post(c, path, url.Values{"csrf": {tok}, "key": {"0123456789abcdef0"}, "confirm": {"yes"}, "merchant": {tender.DefaultMerchant}})
 			if resp.StatusCode != http.StatusForbidden {
 				t.Errorf("POST %s with csrf %q: %d, want 403", path, tok, resp.StatusCode)

@@ -143,6 +143,9 @@ type paymentData struct {
 	CanCapture bool
 	CanRefund  bool
 	CanCancel  bool
+	// CanResolve: a settled payment's discrepancy can be cleared with a
+	// note (an open one keeps it until it settles).
+	CanResolve bool
 }
 
 type eventView struct {
@@ -201,6 +204,11 @@ func (s *Server) paymentView(r *http.Request, id string) (*paymentData, error) {
 	case tender.StatusAuthorized, tender.StatusRequiresAction, tender.StatusProcessing, tender.StatusPending, tender.StatusUnknown:
 		d.CanCancel = true
 	}
+	switch p.Status {
+	case tender.StatusPending, tender.StatusProcessing, tender.StatusUnknown:
+	default:
+		d.CanResolve = p.Discrepancy != ""
+	}
 	return d, nil
 }
 
@@ -226,6 +234,10 @@ type confirmData struct {
 func (s *Server) paymentAction(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id, action := r.PathValue("id"), r.PathValue("action")
+	if action == "resolve" {
+		s.resolve(w, r, id)
+		return
+	}
 	if action != "capture" && action != "refund" && action != "cancel" {
 		http.NotFound(w, r)
 		return
@@ -297,6 +309,17 @@ func (s *Server) paymentAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("dashboard: payment action", "payment", id, "action", action, "user", a.user.ID)
+	http.Redirect(w, r, "/dashboard/payments/"+url.PathEscape(id), http.StatusSeeOther)
+}
+
+// resolve clears a payment's discrepancy with the note a person wrote
+// (engine.ResolveDiscrepancy); resolving twice is refused, not repeated.
+func (s *Server) resolve(w http.ResponseWriter, r *http.Request, id string) {
+	if _, err := s.eng.ResolveDiscrepancy(r.Context(), id, r.PostFormValue("note")); err != nil {
+		s.actionError(w, r, id, err)
+		return
+	}
+	s.log.Info("dashboard: discrepancy resolved", "payment", id, "user", authOf(r.Context()).user.ID)
 	http.Redirect(w, r, "/dashboard/payments/"+url.PathEscape(id), http.StatusSeeOther)
 }
 

@@ -281,3 +281,40 @@ func TestRefundSentTwice(t *testing.T) {
 		t.Errorf("%d refunds requested, want 1: %+v", n, events)
 	}
 }
+
+// TestResolveDiscrepancy: a settled payment's discrepancy has a form that
+// clears it with a note; the note lands in the timeline and the money is
+// unchanged.
+func TestResolveDiscrepancy(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := tender.WithMerchant(context.Background(), tender.DefaultMerchant)
+	if _, err := e.eng.CreateAccount(ctx, &tender.Account{ID: "acct_1", Connector: "fake", Environment: tender.EnvSandbox}); err != nil {
+		t.Fatal(err)
+	}
+	p := &tender.Payment{ID: "pay_1", Merchant: tender.DefaultMerchant, Amount: 1000, CapturedAmount: 1150, Currency: "EUR",
+		Status: tender.StatusCaptured, Connector: "fake", Account: "acct_1", Discrepancy: "the provider took 11.50 EUR"}
+	if err := e.store.CreatePayment(ctx, p, tender.Event{Type: "payment.created"}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	e.signIn(c, "ann@example.com", testPassword)
+	_, page := e.get(c, "/dashboard/payments/pay_1")
+	if !strings.Contains(page, `action="/dashboard/payments/pay_1/resolve"`) || !strings.Contains(page, `<label for="resolve-note">`) {
+		t.Fatalf("no resolve form on a settled payment with a discrepancy:\n%s", page)
+	}
+	csrf := field(t, page, "csrf")
+	if resp, body := e.post(c, "/dashboard/payments/pay_1/resolve", url.Values{"csrf": {csrf}, "note": {""}}); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "note is required") {
+		t.Fatalf("empty note: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := e.post(c, "/dashboard/payments/pay_1/resolve", url.Values{"csrf": {csrf}, "note": {"guest agreed the tip"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("resolve: %d", resp.StatusCode)
+	}
+	got, err := e.eng.GetPayment(ctx, "pay_1")
+	if err != nil || got.Discrepancy != "" || got.CapturedAmount != 1150 {
+		t.Fatalf("after resolving: %+v, %v", got, err)
+	}
+	_, page = e.get(c, "/dashboard/payments/pay_1")
+	if !strings.Contains(page, "payment.discrepancy_resolved") || !strings.Contains(page, "guest agreed the tip") || strings.Contains(page, `/resolve"`) {
+		t.Fatalf("timeline after resolving:\n%s", page)
+	}
+}

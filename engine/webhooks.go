@@ -32,6 +32,8 @@ var WebhookEventTypes = []string{
 	statusEvent(tender.StatusFailed),
 	EvCaptureDone,
 	EvRefundDone,
+	EvDiscrepancy,
+	EvDiscrepancyResolved,
 }
 
 // webhookSecretPrefix starts every signing secret, so that a leaked one is

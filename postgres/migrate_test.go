@@ -50,6 +50,8 @@ func TestMigrateLegacy(t *testing.T) {
 	exec(`INSERT INTO api_keys (id, name, hash, prefix, created_at) VALUES ($1, 'default', $2, 'tender_sk_ab', `+t0+`)`, L.APIKey, L.APIKeyHash)
 	exec(`INSERT INTO webhook_endpoints (id, url, description, events, sealed, created_at)
 		VALUES ($1, 'https://shop.example/h', '', '["payment.created","payment.processing"]', '\x01', `+t0+`)`, L.Endpoint)
+	exec(`INSERT INTO webhook_endpoints (id, url, description, events, sealed, created_at)
+		VALUES ($1, 'https://shop.example/all', '', $2, '\x01', `+t0+`)`, L.EndpointAll, L.AllEvents)
 	exec(`INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payment_id, status, created_at)
 		SELECT $1, id, 'payment.created', $2, 'succeeded', `+t0+` FROM events`, L.Endpoint, L.Payment)
 	exec(`INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code) SELECT id, 1, ` + t0 + `, 200 FROM webhook_deliveries`)

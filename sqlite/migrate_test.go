@@ -49,6 +49,8 @@ func TestMigrateLegacy(t *testing.T) {
 	exec(`INSERT INTO api_keys (id, name, hash, prefix, created_at) VALUES (?, 'default', ?, 'tender_sk_ab', ?)`, L.APIKey, L.APIKeyHash, t0)
 	exec(`INSERT INTO webhook_endpoints (id, url, description, events, sealed, created_at)
 		VALUES (?, 'https://shop.example/h', '', '["payment.created","payment.processing"]', x'01', ?)`, L.Endpoint, t0)
+	exec(`INSERT INTO webhook_endpoints (id, url, description, events, sealed, created_at)
+		VALUES (?, 'https://shop.example/all', '', ?, x'01', ?)`, L.EndpointAll, L.AllEvents, t0)
 	exec(`INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payment_id, status, created_at)
 		VALUES (?, 1, 'payment.created', ?, 'succeeded', ?)`, L.Endpoint, L.Payment, t0)
 	exec(`INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code) VALUES (1, 1, ?, 200)`, t0)

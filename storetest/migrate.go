@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/tenderpay/tender"
@@ -11,10 +12,15 @@ import (
 // made by the migrations before merchants (up to 003), one in every
 // table, before it migrates that database to the current schema.
 var Legacy = struct {
-	Payment, Account, Terminal, APIKey, APIKeyHash, Endpoint, IdemScope, IdemKey string
+	Payment, Account, Terminal, APIKey, APIKeyHash, Endpoint, EndpointAll, IdemScope, IdemKey string
+	// AllEvents is what an endpoint made for "all events" stored then.
+	AllEvents string
 }{
 	Payment: "pay00000000000000legacy", Account: "sepay-legacy", Terminal: "till-legacy",
-	APIKey: "key_legacy", APIKeyHash: "legacyhash", Endpoint: "we_legacy",
+	APIKey: "key_legacy", APIKeyHash: "legacyhash", Endpoint: "we_legacy", EndpointAll: "we_legacy_all",
+	AllEvents: `["payment.created","payment.requires_action","payment.processing","payment.unknown","payment.authorized",` +
+		`"payment.partially_captured","payment.captured","payment.partially_refunded","payment.refunded","payment.canceled",` +
+		`"payment.failed","payment.capture_succeeded","payment.refund_succeeded"]`,
 	IdemScope: "key_legacy", IdemKey: "order-1",
 }
 
@@ -61,8 +67,17 @@ func CheckLegacyMigrated(t *testing.T, s tender.Store) {
 		t.Fatalf("legacy endpoint = %+v, %v", w, err)
 	}
 	ws, _, err := s.ListWebhookEndpoints(ctx, tender.ListFilter{Limit: 10, Merchant: def})
-	if err != nil || len(ws) != 1 {
+	if err != nil || len(ws) != 2 {
 		t.Errorf("default merchant's endpoints = %v, %v", ws, err)
+	}
+	// Discrepancy events became webhook types later: the endpoint made for
+	// all events gets them, the one that chose two types does not.
+	all, err := s.GetWebhookEndpoint(ctx, Legacy.EndpointAll)
+	if err != nil || !slices.Contains(all.Events, "payment.discrepancy") || !slices.Contains(all.Events, "payment.discrepancy_resolved") || len(all.Events) != 15 {
+		t.Errorf("legacy all-events endpoint = %+v, %v; want the discrepancy types added", all, err)
+	}
+	if slices.Contains(w.Events, "payment.discrepancy") {
+		t.Errorf("legacy endpoint of two types got %v", w.Events)
 	}
 	// The endpoint still gets the payment's events.
 	p.Status = tender.StatusProcessing

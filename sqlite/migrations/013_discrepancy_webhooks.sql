@@ -1,0 +1,9 @@
+-- 013: payment.discrepancy and payment.discrepancy_resolved became webhook
+-- event types. An endpoint made for "all events" stored the list of its
+-- day; one that holds every type of that list gets the two new ones, so a
+-- discrepancy reaches the merchants who asked for everything.
+UPDATE webhook_endpoints
+SET events = json_insert(json_insert(events, '$[#]', 'payment.discrepancy'), '$[#]', 'payment.discrepancy_resolved')
+WHERE (SELECT count(DISTINCT value) FROM json_each(webhook_endpoints.events)
+       WHERE value IN ('payment.created','payment.requires_action','payment.processing','payment.unknown','payment.authorized','payment.partially_captured','payment.captured','payment.partially_refunded','payment.refunded','payment.canceled','payment.failed','payment.capture_succeeded','payment.refund_succeeded')) = 13
+  AND NOT EXISTS (SELECT 1 FROM json_each(webhook_endpoints.events) WHERE value = 'payment.discrepancy');
