@@ -25,6 +25,7 @@ type PaymentRequest struct {
 	// Input is provider-specific input (e.g. the Greek invoice), validated
 	// by the connector.
 	Input json.RawMessage
+
 	CardRequest // saving a card, charging a saved one (methods.go)
 }
 
@@ -66,8 +67,8 @@ func (r *PaymentRequest) validate() error {
 	if !tender.ValidCurrency(r.Currency) {
 		return tender.Invalid("currency", "currency %q is not an upper-case ISO 4217 code Tender knows", r.Currency)
 	}
-	if r.Connector == "" && r.Terminal == "" {
-		return tender.Invalid("connector", "connector is required unless a terminal is given")
+	if r.Connector == "" && r.Terminal == "" && r.PaymentMethod == "" {
+		return tender.Invalid("connector", "connector is required unless a terminal or payment_method is given")
 	}
 	if err := validateText("reference", r.Reference, maxReference); err != nil {
 		return err
