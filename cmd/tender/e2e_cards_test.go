@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tenderpay/tender/client"
 	tpsim "github.com/tenderpay/tender/trustpayments/sim"
 )
 
@@ -64,6 +66,14 @@ func TestSavedCardsThroughAPI(t *testing.T) {
 	}
 	if other := p.mustCall("GET", "/v1/payment_methods?customer=someone-else", "", 200)["data"].([]any); len(other) != 0 {
 		t.Errorf("another customer's list shows %v", other)
+	}
+	// The typed client reads the same.
+	cl := client.New(p.URL, p.Key)
+	if got, err := cl.GetPaymentMethod(context.Background(), pm); err != nil || got.Customer != customer || got.Card.Brand == nil || *got.Card.Brand != "VISA" || got.DetachedAt != nil {
+		t.Errorf("client GetPaymentMethod: %+v, %v", got, err)
+	}
+	if l, err := cl.ListPaymentMethods(context.Background(), client.ListPaymentMethods{Customer: customer}); err != nil || len(l.Data) != 1 {
+		t.Errorf("client ListPaymentMethods: %+v, %v", l, err)
 	}
 
 	// Off-session charges through the Webservices API.
