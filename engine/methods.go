@@ -8,11 +8,10 @@ import (
 	"github.com/tenderpay/tender"
 )
 
-// Event types of saved cards and provider-run subscriptions.
-const (
-	EvInstalment        = "payment.subscription_charge" // a charge the provider made on its own schedule reached Tender
-	EvSubscriptionEnded = "payment.subscription_ended"
-)
+// EvSubscriptionEnded is written on a subscription's first payment when
+// the provider's schedule has ended. (A charge the provider made on the
+// schedule is a payment of its own: payment.created, then its status.)
+const EvSubscriptionEnded = "payment.subscription_ended"
 
 // CardRequest are the fields of a payment request that save a card for
 // later charges, or charge a saved one without the shopper (off-session).

@@ -134,3 +134,56 @@ func TestChargeSavedCardNeverSent(t *testing.T) {
 		t.Fatalf("pending charge after two checks: %s, %d AUTHs", q.Status, len(e.sim.Approved(q.ID)))
 	}
 }
+
+// TestSubscriptionSchedule: the gateway's subscription module charges on
+// its schedule (monthly here, after the first AUTH settled), by the
+// simulator's clock; Instalments finds each charge and says when the
+// schedule has ended (subscriptionfinalnumber 3: two charges after the
+// first payment).
+func TestSubscriptionSchedule(t *testing.T) {
+	e := newEnv(t)
+	p := &tender.Payment{ID: tender.NewID("pay"), Amount: 999, Currency: "GBP", Status: tender.StatusPending, Connector: tp.Name,
+		Account: e.acct.ID, CaptureMode: tender.CaptureAutomatic, Customer: "c1", SetupFutureUsage: tender.SetupOffSession, CreatedAt: e.clock.Now(),
+		Subscription: &tender.Subscription{Type: "recurring", Unit: "month", Frequency: 1, FinalNumber: 3, Number: 1}}
+	u, err := e.conn.Start(context.Background(), e.op(p, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.gateway(u.NextAction.Data["jwt"], map[string]any{"pan": "4111111111111111", "expirydate": "12/30", "securitycode": "123"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.sim.Approved(p.ID)) != 1 {
+		t.Fatal("the first payment was not approved")
+	}
+	charges := func() ([]tender.Instalment, bool) {
+		t.Helper()
+		ch, ended, err := e.conn.Instalments(context.Background(), e.op(p, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ch, ended
+	}
+	now := e.clock.Now()
+	if n := e.sim.RunSubscriptions(now.AddDate(0, 0, 20), false); n != 0 {
+		t.Fatalf("%d charges before the first is due", n)
+	}
+	if n := e.sim.RunSubscriptions(now.AddDate(0, 1, 1), false); n != 1 {
+		t.Fatalf("%d charges a month on, want 1", n)
+	}
+	if ch, ended := charges(); len(ch) != 1 || ch[0].Number != 2 || ch[0].Amount != 999 || ch[0].Status != tender.StatusCaptured || ended {
+		t.Fatalf("after one month: %+v ended=%v", ch, ended)
+	}
+	if n := e.sim.RunSubscriptions(now.AddDate(1, 0, 0), false); n != 1 {
+		t.Fatalf("%d more charges a year on, want 1 (final number 3)", n)
+	}
+	ch, ended := charges()
+	if len(ch) != 2 || ch[1].Number != 3 || !ended {
+		t.Fatalf("at the end: %+v ended=%v", ch, ended)
+	}
+	// The first payment's own status ignores its subscription's charges.
+	p.Status = tender.StatusUnknown
+	st, err := e.conn.Status(context.Background(), e.op(p, 0))
+	if err != nil || st.Status != tender.StatusCaptured || st.ProviderReference != e.sim.Approved(p.ID)[0].Reference {
+		t.Fatalf("status of the first payment: %+v, %v", st, err)
+	}
+}
