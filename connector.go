@@ -122,6 +122,10 @@ type Update struct {
 	// provider reports it and raises a payment.discrepancy event, a
 	// webhook and a metric, so that a person looks at it.
 	Discrepancy string
+	// SavedCard, on a payment with SetupFutureUsage, is the card the
+	// provider stored for later charges; the engine saves it as a payment
+	// method of the payment's customer once the payment succeeded.
+	SavedCard *SavedCard
 }
 
 // OpKind names an operation on an existing payment.

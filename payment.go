@@ -38,6 +38,30 @@ type Payment struct {
 	// the connector.
 	Input json.RawMessage
 
+	// Customer is the merchant's own reference of the shopper, for a
+	// payment that saves a card or charges a saved one.
+	Customer string
+	// SetupFutureUsage is SetupOffSession when the shopper agrees to have
+	// the card saved for later charges without them; "" otherwise.
+	SetupFutureUsage string
+	// PaymentMethod is the saved card this payment charges (with
+	// OffSession), or the one it saved (with SetupFutureUsage).
+	PaymentMethod string
+	// PaymentMethodReference is the provider's reference of the saved card
+	// an off-session payment charges, copied at creation so that the
+	// payment stays recoverable whatever becomes of the method.
+	PaymentMethodReference string
+	// OffSession marks a merchant-initiated charge of a saved card: no
+	// shopper present, no checkout.
+	OffSession bool
+	// Subscription is the provider-run schedule the payment starts, or is
+	// a charge of.
+	Subscription *Subscription
+	// SavedMethod, when set on an update, is stored by UpdatePayment in the
+	// same transaction as a new payment method (once per payment). It is
+	// never read back.
+	SavedMethod *PaymentMethod
+
 	ProviderReference string      // the provider's id for the payment (PayID, transactionreference, ...)
 	NextAction        *NextAction // what a shopper must do, while requires_action
 	Failure           *Failure    // why it failed or was canceled

@@ -38,7 +38,8 @@ type Store interface {
 	// UpdatePayment stores p if the stored version equals p.Version, sets
 	// p.Version to the next version and p.UpdatedAt, and appends events, in
 	// one transaction. Otherwise it returns ErrVersionConflict and changes
-	// nothing.
+	// nothing. A p.SavedMethod is inserted in the same transaction, once
+	// per payment (a second one for the same payment is ignored).
 	UpdatePayment(ctx context.Context, p *Payment, events ...Event) error
 	// ListPayments returns payments newest first, and whether more follow.
 	ListPayments(ctx context.Context, f PaymentFilter) ([]*Payment, bool, error)
@@ -179,6 +180,19 @@ type Store interface {
 	// EConflict (an attempt may be in flight); a missing one, or one of a
 	// deleted endpoint, ENotFound.
 	RetryWebhookDelivery(ctx context.Context, endpointID string, id int64, at time.Time) (*WebhookDelivery, error)
+
+	// GetPaymentMethod returns the payment method with id, or ENotFound.
+	GetPaymentMethod(ctx context.Context, id string) (*PaymentMethod, error)
+	// ListPaymentMethods pages through a merchant's payment methods, oldest
+	// first, and says whether more follow.
+	ListPaymentMethods(ctx context.Context, f PaymentMethodFilter) ([]*PaymentMethod, bool, error)
+	// DetachPaymentMethod sets the method's DetachedAt to at if it is not
+	// detached yet. A missing method is ENotFound.
+	DetachPaymentMethod(ctx context.Context, id string, at time.Time) error
+	// ActiveSubscriptions returns up to limit payments whose Subscription
+	// is Active (first payments whose provider-run schedule Tender still
+	// follows), oldest first.
+	ActiveSubscriptions(ctx context.Context, limit int) ([]*Payment, error)
 
 	// Ping checks the database is reachable (for /readyz).
 	Ping(ctx context.Context) error

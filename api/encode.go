@@ -45,8 +45,14 @@ type payment struct {
 	Invoice       json.RawMessage   `json:"invoice,omitempty"`
 	Computop      json.RawMessage   `json:"computop,omitempty"`
 	TrustPayments json.RawMessage   `json:"trustpayments,omitempty"`
-	CreatedAt     string            `json:"created_at"`
-	UpdatedAt     string            `json:"updated_at"`
+	// Saved cards (methods.go): present only on payments that use them.
+	Customer         string               `json:"customer,omitempty"`
+	SetupFutureUsage string               `json:"setup_future_usage,omitempty"`
+	PaymentMethod    string               `json:"payment_method,omitempty"`
+	OffSession       bool                 `json:"off_session,omitempty"`
+	Subscription     *tender.Subscription `json:"subscription,omitempty"`
+	CreatedAt        string               `json:"created_at"`
+	UpdatedAt        string               `json:"updated_at"`
 }
 
 func nullable(s string) *string {
@@ -68,6 +74,8 @@ func toPayment(p *tender.Payment) payment {
 		CapturedAmount: p.CapturedAmount, RefundedAmount: p.RefundedAmount,
 		Details: p.Details, Metadata: p.Metadata, Discrepancy: nullable(p.Discrepancy),
 		CreatedAt: timestamp(p.CreatedAt), UpdatedAt: timestamp(p.UpdatedAt),
+		Customer: p.Customer, SetupFutureUsage: p.SetupFutureUsage, PaymentMethod: p.PaymentMethod, OffSession: p.OffSession,
+		Subscription: p.Subscription,
 	}
 	if out.Metadata == nil {
 		out.Metadata = map[string]string{}

@@ -81,6 +81,7 @@ func (e *env) as(key string) *env {
 type shop struct {
 	merchant, key, account, terminal, terminal2, payment, online, captured, endpoint, apiKey string
 	delivery                                                                                 string // one of endpoint's deliveries
+	method                                                                                   string // a saved card of customer "cust-1"
 }
 
 // newShop creates merchant id with a platform key: an account, two
@@ -110,6 +111,18 @@ func newShop(e *env, id string) shop {
 		e.t.Fatalf("endpoint %s of %s has no deliveries", s.endpoint, id)
 	}
 	s.delivery = fmt.Sprint(ds[0].(map[string]any)["id"])
+	// A saved card, as an update of the captured payment stores it (the
+	// test connector saves none itself).
+	p, err := e.store.GetPayment(context.Background(), s.captured)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	s.method = "pm_" + strings.ReplaceAll(id, "_", "")
+	p.SavedMethod = &tender.PaymentMethod{ID: s.method, Merchant: id, Customer: "cust-1", Connector: "testpay", Account: s.account,
+		ProviderReference: "ref-" + id, Payment: p.ID, Brand: "VISA", MaskedPAN: "411111######1111", CreatedAt: time.Now()}
+	if err := e.store.UpdatePayment(context.Background(), p); err != nil {
+		e.t.Fatal(err)
+	}
 	return s
 }
 
@@ -123,6 +136,8 @@ func idRoutes(b shop) map[string]string {
 		"POST /v1/payments/{id}/refunds":                              "/v1/payments/" + b.captured + "/refunds",
 		"GET /v1/payments/{id}/events":                                "/v1/payments/" + b.payment + "/events",
 		"POST /v1/payments/{id}/resolve_discrepancy":                  "/v1/payments/" + b.captured + "/resolve_discrepancy",
+		"GET /v1/payment_methods/{id}":                                "/v1/payment_methods/" + b.method,
+		"POST /v1/payment_methods/{id}/detach":                        "/v1/payment_methods/" + b.method + "/detach",
 		"GET /v1/terminals/{id}":                                      "/v1/terminals/" + b.terminal,
 		"POST /v1/terminals/{id}":                                     "/v1/terminals/" + b.terminal,
 		"GET /v1/accounts/{id}":                                       "/v1/accounts/" + b.account,
@@ -206,6 +221,9 @@ func TestIsolation(t *testing.T) {
 				{"POST", "/v1/payments", `{"amount":100,"currency":"EUR","connector":"testpay","account":"` + b.account + `"}`, `{"amount":100,"currency":"EUR","connector":"testpay","account":"zz-missing"}`},
 				{"POST", "/v1/terminals", `{"id":"t-new","account":"` + b.account + `","provider_id":"X"}`, `{"id":"t-new","account":"zz-missing","provider_id":"X"}`},
 				{"GET", "/v1/payments?starting_after=" + b.payment, "", ""},
+				{"GET", "/v1/payment_methods?starting_after=" + b.method, "", ""},
+				// Charging another merchant's saved card: as unknown as a made-up one.
+				{"POST", "/v1/payments", `{"amount":100,"currency":"EUR","payment_method":"` + b.method + `","off_session":true}`, `{"amount":100,"currency":"EUR","payment_method":"zz-missing","off_session":true}`},
 			} {
 				r := c.do(q.method, q.path, q.body, headers...)
 				if r.status != 400 {
@@ -217,6 +235,9 @@ func TestIsolation(t *testing.T) {
 					if strings.Contains(q.body, b.account) {
 						id = b.account
 					}
+					if strings.Contains(q.body, b.method) {
+						id = b.method
+					}
 					if !bytes.Equal(msg(t, r), bytes.ReplaceAll(msg(t, o), []byte("zz-missing"), []byte(id))) {
 						t.Errorf("%s: %s %s: B's id answers %s, a missing id %s", who, q.method, q.path, r.body, o.body)
 					}
@@ -225,13 +246,13 @@ func TestIsolation(t *testing.T) {
 			// Lists never show another merchant's objects.
 			for path, want := range map[string]string{
 				"/v1/payments?limit=100": a.payment, "/v1/accounts?limit=100": a.account, "/v1/terminals?limit=100": a.terminal,
-				"/v1/webhook_endpoints?limit=100": a.endpoint,
+				"/v1/webhook_endpoints?limit=100": a.endpoint, "/v1/payment_methods?customer=cust-1": a.method,
 			} {
 				got := listIDs(c.mustDo("GET", path, "", 200, headers...))
 				if !slices.Contains(got, want) {
 					t.Errorf("%s: %s lacks A's %s: %v", who, path, want, got)
 				}
-				for _, other := range []string{b.payment, b.online, b.captured, b.account, b.terminal, b.endpoint, "tp1", "till-1"} {
+				for _, other := range []string{b.payment, b.online, b.captured, b.account, b.terminal, b.endpoint, b.method, "tp1", "till-1"} {
 					if slices.Contains(got, other) {
 						t.Errorf("%s: %s shows %s of another merchant", who, path, other)
 					}
@@ -255,6 +276,9 @@ func TestIsolation(t *testing.T) {
 			}
 		}
 		e.mustDo("GET", "/v1/webhook_endpoints/"+b.endpoint, "", 200, "Tender-Merchant", b.merchant)
+		if m := e.mustDo("GET", "/v1/payment_methods/"+b.method, "", 200, "Tender-Merchant", b.merchant); m["detached_at"] != nil {
+			t.Errorf("B's payment method was detached by A: %v", m)
+		}
 		e.as(b.key).mustDo("GET", "/v1/payments", "", 200)
 		// Webhook endpoints receive only their merchant's events.
 		for _, s := range []shop{a, b} {

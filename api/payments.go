@@ -31,6 +31,12 @@ type createPaymentRequest struct {
 	Invoice       json.RawMessage `json:"invoice"`
 	Computop      json.RawMessage `json:"computop"`
 	TrustPayments json.RawMessage `json:"trustpayments"`
+	// Saving a card and charging a saved one (methods.go).
+	Customer         string               `json:"customer"`
+	SetupFutureUsage string               `json:"setup_future_usage"`
+	PaymentMethod    string               `json:"payment_method"`
+	OffSession       bool                 `json:"off_session"`
+	Subscription     *subscriptionRequest `json:"subscription"`
 }
 
 // inputNames maps a connector to the name of its input object in the API.
@@ -155,6 +161,7 @@ func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
 			Amount: req.Amount, Currency: req.Currency, Connector: req.Connector, Account: req.Account,
 			Terminal: req.Terminal, Reference: req.Reference, Description: req.Description,
 			ReturnURL: req.ReturnURL, Capture: req.Capture, Metadata: req.Metadata, Input: input,
+			CardRequest: req.cardRequest(),
 		}, opID)
 		if err != nil {
 			if p != nil {

@@ -33,6 +33,11 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /v1/payments/{id}/events", api(s.listEvents, platform, merchant, terminal))
 	s.mux.Handle("POST /v1/payments/{id}/resolve_discrepancy", api(s.resolveDiscrepancy, platform, merchant))
 
+	// Saved cards of the merchant's customers (methods.go).
+	s.mux.Handle("GET /v1/payment_methods", api(s.listPaymentMethods, platform, merchant))
+	s.mux.Handle("GET /v1/payment_methods/{id}", api(s.getPaymentMethod, platform, merchant))
+	s.mux.Handle("POST /v1/payment_methods/{id}/detach", api(s.detachPaymentMethod, platform, merchant))
+
 	s.mux.Handle("POST /v1/terminals", api(s.createTerminal, platform, merchant))
 	s.mux.Handle("GET /v1/terminals", api(s.listTerminals, platform, merchant))
 	s.mux.Handle("GET /v1/terminals/{id}", api(s.getTerminal, platform, merchant))

@@ -62,8 +62,14 @@ type Payment struct {
 	Invoice           json.RawMessage   `json:"invoice,omitempty"`
 	Computop          json.RawMessage   `json:"computop,omitempty"`
 	TrustPayments     json.RawMessage   `json:"trustpayments,omitempty"`
-	CreatedAt         time.Time         `json:"created_at"`
-	UpdatedAt         time.Time         `json:"updated_at"`
+	// Saved cards: set only on payments that save or charge one.
+	Customer         string        `json:"customer,omitempty"`
+	SetupFutureUsage string        `json:"setup_future_usage,omitempty"`
+	PaymentMethod    string        `json:"payment_method,omitempty"`
+	OffSession       bool          `json:"off_session,omitempty"`
+	Subscription     *Subscription `json:"subscription,omitempty"`
+	CreatedAt        time.Time     `json:"created_at"`
+	UpdatedAt        time.Time     `json:"updated_at"`
 }
 
 // NextAction is what a shopper must do while a payment requires action.
@@ -103,6 +109,60 @@ type CreatePayment struct {
 	Invoice       any               `json:"invoice,omitempty"`
 	Computop      any               `json:"computop,omitempty"`
 	TrustPayments any               `json:"trustpayments,omitempty"`
+	// Customer with SetupFutureUsage "off_session" saves the card; Amount
+	// 0 then only verifies it. PaymentMethod with OffSession charges a
+	// saved card without the shopper.
+	Customer         string        `json:"customer,omitempty"`
+	SetupFutureUsage string        `json:"setup_future_usage,omitempty"`
+	PaymentMethod    string        `json:"payment_method,omitempty"`
+	OffSession       bool          `json:"off_session,omitempty"`
+	Subscription     *Subscription `json:"subscription,omitempty"`
+}
+
+// Subscription is a schedule of charges the provider runs on a saved card.
+// Parent, Number and Active are set by Tender on payments.
+type Subscription struct {
+	Type        string `json:"type"` // "recurring" or "installment"
+	Unit        string `json:"unit"` // "day" or "month"
+	Frequency   int    `json:"frequency"`
+	FinalNumber int    `json:"final_number"`
+	BeginDate   string `json:"begin_date,omitempty"`
+	Parent      string `json:"parent,omitempty"`
+	Number      int    `json:"number,omitempty"`
+	Active      bool   `json:"active,omitempty"`
+}
+
+// PaymentMethod is a card saved for one of the merchant's customers: the
+// provider's reference and what it shows of the card, never the card.
+type PaymentMethod struct {
+	ID                string     `json:"id"`
+	Object            string     `json:"object"`
+	Merchant          string     `json:"merchant"`
+	Customer          string     `json:"customer"`
+	Type              string     `json:"type"`
+	Card              SavedCard  `json:"card"`
+	Connector         string     `json:"connector"`
+	Account           string     `json:"account"`
+	ProviderReference string     `json:"provider_reference"`
+	Payment           string     `json:"payment"`
+	DetachedAt        *time.Time `json:"detached_at"`
+	CreatedAt         time.Time  `json:"created_at"`
+}
+
+// SavedCard is what the provider shows of a saved card.
+type SavedCard struct {
+	Brand     *string `json:"brand"`
+	MaskedPAN *string `json:"masked_pan"`
+	Expiry    *string `json:"expiry"`
+}
+
+// ListPaymentMethods filters GET /v1/payment_methods; zero fields are
+// left out.
+type ListPaymentMethods struct {
+	Customer      string
+	Limit         int
+	StartingAfter string
+	Detached      bool
 }
 
 // ListPayments filters GET /v1/payments; zero fields are left out.

@@ -86,6 +86,13 @@ type Supports struct {
 	ManualCapture, PartialCapture, MultipleCaptures bool
 	// Refund: a captured payment can be refunded; PartialRefund: in part.
 	Refund, PartialRefund bool
+	// SavedCards: a checkout with setup_future_usage saves the card, and
+	// the saved card is charged off-session; ChargeRequests is how many
+	// requests to the provider such a charge makes before the one that
+	// moves money (a question first, for instance), so that the suite loses
+	// the answer of the right one.
+	SavedCards     bool
+	ChargeRequests int
 }
 
 // Outcome is a final status with its failure code.
@@ -176,4 +183,5 @@ var scenarios = []struct {
 	{"CrashDuringStart", testCrashDuringStart},
 	{"SecondInstance", testSecondInstance},
 	{"CaptureAnswerLost", testCaptureAnswerLost},
+	{"OffSessionAnswerLost", testOffSessionAnswerLost},
 }

@@ -360,6 +360,7 @@ func (env *Env) agree(t *testing.T) {
 // way a timeout or a dropped connection does.
 type Faults struct {
 	next     http.RoundTripper
+	skip     atomic.Int32 // requests that pass before dropNext counts
 	dropNext atomic.Int32
 	hang     chan struct{} // when set, a lost answer blocks until it is closed
 }
@@ -368,8 +369,19 @@ type Faults struct {
 // answers get lost.
 func (f *Faults) DropAnswers(n int) { f.dropNext.Store(int32(n)) }
 
+// DropAnswersAfter lets skip requests through, then makes the next n
+// reach the provider and their answers get lost.
+func (f *Faults) DropAnswersAfter(skip, n int) {
+	f.skip.Store(int32(skip))
+	f.dropNext.Store(int32(n))
+}
+
 // RoundTrip implements http.RoundTripper.
 func (f *Faults) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f.skip.Add(-1) >= 0 {
+		return f.next.RoundTrip(r)
+	}
+	f.skip.Store(0)
 	if f.dropNext.Add(-1) < 0 {
 		f.dropNext.Store(0)
 		return f.next.RoundTrip(r)

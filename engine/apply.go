@@ -146,6 +146,9 @@ func (e *Engine) applyUpdate(p *tender.Payment, u tender.Update, source string) 
 		}
 		e.metrics.transition(p.Connector, string(to))
 	}
+	if e.saveCard(p, u) {
+		changed = true
+	}
 	e.schedule(p, u.CheckIn, statusChanged)
 	if !changed {
 		return nil, false, nil
@@ -165,6 +168,9 @@ func (e *Engine) applyUpdate(p *tender.Payment, u tender.Update, source string) 
 	}
 	if len(u.Details) > 0 {
 		data["details"] = maps.Clone(u.Details)
+	}
+	if p.SavedMethod != nil {
+		data["payment_method"] = p.SavedMethod.ID
 	}
 	typ := EvUpdated
 	if statusChanged {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tenderpay/tender"
@@ -51,6 +52,9 @@ type Schedule struct {
 	// locked without renewal; the request renews it while it runs, so a
 	// retry after a crash takes the key over within about this long.
 	IdempotencyLease time.Duration
+	// Subscriptions is how often the reconciler asks providers for the
+	// charges they made on their own schedule (see DiscoverInstalments).
+	Subscriptions time.Duration
 }
 
 // DefaultSchedule is the schedule of a server started without configuration.
@@ -65,6 +69,7 @@ var DefaultSchedule = Schedule{
 	StartTimeout:     10 * time.Second,
 	MaxOpen:          30 * time.Minute,
 	IdempotencyLease: 30 * time.Second,
+	Subscriptions:    time.Minute,
 }
 
 // Options configure an Engine.
@@ -103,6 +108,8 @@ type Engine struct {
 	locks   keyedMutex
 	idemMu  sync.Mutex
 	idemWay map[string]chan struct{} // in-flight idempotent requests in this process
+
+	discovering atomic.Bool // a DiscoverInstalments is running (methods.go)
 }
 
 // New returns an Engine.
@@ -173,6 +180,9 @@ func New(o Options) (*Engine, error) {
 	}
 	if s.IdempotencyLease <= 0 {
 		s.IdempotencyLease = d.IdempotencyLease
+	}
+	if s.Subscriptions <= 0 {
+		s.Subscriptions = d.Subscriptions
 	}
 	if e.metrics == nil {
 		e.metrics = NewMetrics(nil)

@@ -25,6 +25,8 @@ type PaymentRequest struct {
 	// Input is provider-specific input (e.g. the Greek invoice), validated
 	// by the connector.
 	Input json.RawMessage
+
+	CardRequest // saving a card, charging a saved one (methods.go)
 }
 
 // Limits on free-form fields.
@@ -53,7 +55,7 @@ func validateText(param, s string, max int) error {
 }
 
 func (r *PaymentRequest) validate() error {
-	if r.Amount <= 0 {
+	if r.Amount < 0 || r.Amount == 0 && !r.verifyOnly() {
 		return tender.Invalid("amount", "amount must be a positive integer in minor units (e.g. 1050 for 10.50)")
 	}
 	if r.Amount > tender.MaxAmount {
@@ -65,8 +67,8 @@ func (r *PaymentRequest) validate() error {
 	if !tender.ValidCurrency(r.Currency) {
 		return tender.Invalid("currency", "currency %q is not an upper-case ISO 4217 code Tender knows", r.Currency)
 	}
-	if r.Connector == "" && r.Terminal == "" {
-		return tender.Invalid("connector", "connector is required unless a terminal is given")
+	if r.Connector == "" && r.Terminal == "" && r.PaymentMethod == "" {
+		return tender.Invalid("connector", "connector is required unless a terminal or payment_method is given")
 	}
 	if err := validateText("reference", r.Reference, maxReference); err != nil {
 		return err
@@ -133,6 +135,9 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 		}
 		r.Connector, r.Account, term = t.Connector, t.Account, t
 	}
+	if err := e.resolveMethod(ctx, &r); err != nil {
+		return nil, err
+	}
 	c, err := e.connector(r.Connector)
 	if err != nil {
 		return nil, err
@@ -162,6 +167,9 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 	}
 	if term != nil {
 		p.Terminal = term.ID
+	}
+	if err := r.CardRequest.apply(c, p); err != nil {
+		return nil, err
 	}
 	if err := c.ValidatePayment(p, acct, term); err != nil {
 		return nil, err

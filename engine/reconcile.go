@@ -19,6 +19,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer wg.Wait()
 	purge := time.NewTicker(time.Hour)
 	defer purge.Stop()
+	subs := time.NewTicker(e.sched.Subscriptions)
+	defer subs.Stop()
 	// freed wakes the loop when a worker finishes while more may be due,
 	// instead of sleeping a poll while due checks wait for a worker.
 	freed := make(chan struct{}, 1)
@@ -39,6 +41,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-onFree:
+		case <-subs.C:
+			e.discoverInBackground(ctx, &wg)
 		case <-purge.C:
 			if _, err := e.store.PurgeIdempotency(ctx, e.clock.Now()); err != nil {
 				e.log.Error("purge idempotency keys", "err", err)

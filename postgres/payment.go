@@ -104,6 +104,11 @@ func (db *DB) UpdatePayment(ctx context.Context, p *tender.Payment, events ...te
 			}
 			return tender.ErrVersionConflict
 		}
+		if m := p.SavedMethod; m != nil {
+			if _, err := tx.Exec(ctx, dialect.Rebind(sqldb.InsertMethod), sqldb.MethodArgs(&dialect, m)...); err != nil {
+				return dbError(err)
+			}
+		}
 		return appendEvents(ctx, tx, q.ID, q.UpdatedAt, events)
 	})
 	if err != nil {

@@ -100,6 +100,11 @@ func (db *DB) UpdatePayment(ctx context.Context, p *tender.Payment, events ...te
 			}
 			return tender.ErrVersionConflict
 		}
+		if m := p.SavedMethod; m != nil {
+			if _, err := tx.ExecContext(ctx, sqldb.InsertMethod, sqldb.MethodArgs(&dialect, m)...); err != nil {
+				return dbError(err)
+			}
+		}
 		if len(events) == 0 {
 			return nil
 		}

@@ -110,3 +110,48 @@ const checkoutGrace = 15 * time.Minute
 // so a retried refund can be found by TRANSACTIONQUERY and never sent twice.
 // orderreference is Alphanumeric(25) (seed field table).
 const refundReferencePrefix = "rf"
+
+// Credentials on file (seed field table: credentialsonfile is Numeric(1),
+// "0", "1" or "2"; notes §3.3): 1 stores the card at a checkout the
+// shopper authenticates, 2 charges the stored card. The seed's excerpt
+// lost the list's meanings; these follow the notes.
+const (
+	credentialsStore = "1"
+	credentialsUse   = "2"
+)
+
+// initiationReasonUnscheduled is the initiationreason of a merchant-
+// initiated charge of a saved card. The seed allows "A", "C", "D", "S" and
+// "X" and refers to Visa's documentation for their meaning, which the
+// notes did not see; Visa's merchant-initiated reasons are, by our
+// reading, A reauthorisation, C unscheduled credential on file, D delayed
+// charge, S resubmission, X no-show. An off-session charge the merchant
+// starts is an unscheduled credential-on-file charge: "C".
+const initiationReasonUnscheduled = "C"
+
+// instalmentAccountType: the charges the gateway's subscription module
+// makes carry accounttypedescription RECUR (notes §6.5: "response shows
+// RECUR"), the SUBSCRIPTION as their parenttransactionreference, their
+// subscriptionnumber, and, inherited from the parent ("De belangrijkste
+// details zijn overgenomen", seed on parenttransactionreference), the
+// first payment's orderreference. That they name the SUBSCRIPTION (not the
+// previous charge) as parent is our inference; a TRANSACTIONQUERY on the
+// orderreference finds them either way.
+const instalmentAccountType = "RECUR"
+
+// mitRecordWindow: a merchant-initiated AUTH is answered synchronously by
+// the Webservices API, so a charge in doubt that the gateway has no record
+// of this long after it was sent never reached it, and fails (nothing was
+// taken). Comfortably longer than any Webservices timeout.
+const mitRecordWindow = 10 * time.Minute
+
+// subscriptionRecordWindow is how long after the first payment Tender
+// keeps looking for a SUBSCRIPTION the gateway has no record of before it
+// stops following the subscription.
+const subscriptionRecordWindow = 24 * time.Hour
+
+// Verify-only payments: an ACCOUNTCHECK of baseamount 0 ("like AUTH with
+// baseamount 0", notes §6.5) answered with errorcode 0 ends the payment
+// captured for 0: nothing moved, the card is verified and saved. The
+// gateway's settlestatus on an ACCOUNTCHECK is not documented; Tender reads
+// it like an AUTH's (0 verified; the simulator answers 0).

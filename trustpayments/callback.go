@@ -93,6 +93,9 @@ func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.
 	}
 	reply(p.ID)
 	u := UpdateOf(resp)
+	if a, ok := resp.Auth(); ok && (u.Status == tender.StatusCaptured || u.Status == tender.StatusAuthorized) {
+		u.SavedCard = savedCard(p, a)
+	}
 	switch {
 	case p.Status == tender.StatusRequiresAction || p.Status == tender.StatusUnknown || p.Status == tender.StatusPending:
 		if u.Status != "" || u.Note != "" {

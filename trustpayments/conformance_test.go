@@ -41,6 +41,9 @@ func TestConformance(t *testing.T) {
 			ManualCapture: true, PartialCapture: true, MultipleCaptures: false,
 			// README: "Refund = REFUND (full/partial)".
 			Refund: true, PartialRefund: true,
+			// README (saved cards): the off-session charge asks
+			// TRANSACTIONQUERY first, then sends the AUTH.
+			SavedCards: true, ChargeRequests: 1,
 		},
 		// README (sandbox): "54 cardholder abandons 3-D Secure (60022)";
 		// "60022 → failed/authentication_failed".

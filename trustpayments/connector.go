@@ -98,8 +98,11 @@ func (c *Connector) ValidatePayment(p *tender.Payment, a *tender.Account, t *ten
 	if err != nil {
 		return err
 	}
-	if p.Amount <= 0 {
-		return tender.Invalid("amount", "amount must be positive")
+	if p.Amount < 0 || p.Amount == 0 && p.SetupFutureUsage == "" {
+		return tender.Invalid("amount", "amount must be positive (0 only verifies and saves a card, with setup_future_usage)")
+	}
+	if p.OffSession {
+		return validateOffSession(cfg, p)
 	}
 	extra, err := extraOf(p)
 	if err != nil {
@@ -110,7 +113,7 @@ func (c *Connector) ValidatePayment(p *tender.Payment, a *tender.Account, t *ten
 }
 
 func orderOf(p *tender.Payment, extra map[string]string) Order {
-	return Order{Reference: p.ID, Amount: p.Amount, Currency: p.Currency, Manual: p.CaptureMode == tender.CaptureManual, Extra: extra}
+	return Order{Reference: p.ID, Amount: p.Amount, Currency: p.Currency, Manual: p.CaptureMode == tender.CaptureManual, Extra: extra, Cards: cardOrderOf(p)}
 }
 
 func extraOf(p *tender.Payment) (map[string]string, error) {
@@ -146,6 +149,9 @@ func (c *Connector) Start(ctx context.Context, op *tender.Op) (tender.Update, er
 	cfg, err := ParseConfig(op.Account)
 	if err != nil {
 		return tender.Update{}, err
+	}
+	if op.Payment.OffSession {
+		return c.chargeSaved(ctx, cfg, op)
 	}
 	extra, err := extraOf(op.Payment)
 	if err != nil {
@@ -194,10 +200,13 @@ func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, e
 	var approved, failed []Result
 	inDoubt := false
 	for _, r := range records {
-		if r.Get("orderreference") != "" && r.Get("orderreference") != p.ID {
-			continue
+		if r.Get("orderreference") != "" && r.Get("orderreference") != p.ID || isInstalment(r) {
+			continue // a charge of the payment's subscription is a payment of its own
 		}
 		typ := r.Get("requesttypedescription")
+		if p.Amount == 0 && isVerify(r) {
+			typ = "AUTH" // a verify-only payment's result (cards.go)
+		}
 		switch Classify(r.Get("errorcode")) {
 		case OutcomeOK:
 			if typ == "AUTH" {
@@ -244,13 +253,19 @@ func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, e
 		if !ok {
 			return tender.Update{Note: "trustpayments: AUTH with unexpected settlestatus"}, nil
 		}
-		u := tender.Update{Status: st, ProviderReference: a.Get("transactionreference"), Details: Details(a), Note: "trustpayments: reconciled by TRANSACTIONQUERY"}
+		u := tender.Update{Status: st, ProviderReference: a.Get("transactionreference"), Details: Details(a), Note: "trustpayments: reconciled by TRANSACTIONQUERY",
+			SavedCard: savedCard(p, a)}
 		if st == tender.StatusCanceled {
 			u.Failure = &tender.Failure{Code: tender.FailCanceled, Message: "the authorization was cancelled at Trust Payments"}
 		}
 		return u, nil
 	}
 	expired := c.clock.Now().After(issuedAt(p).Add(cfg.MaxAge + DefaultSkew + checkoutGrace))
+	if p.OffSession {
+		// No checkout: a charge the gateway has no record of this long
+		// after it was sent never reached it (cards.go).
+		expired = c.clock.Now().After(issuedAt(p).Add(mitRecordWindow))
+	}
 	if p.Status == tender.StatusPending && !inDoubt && len(failed) == 0 {
 		return c.neverStarted(ctx, op, expired)
 	}

@@ -198,6 +198,15 @@ func ValidatePayload(p map[string]json.RawMessage) []FieldError {
 			if tdq >= 0 && auth >= 0 && tdq > auth {
 				add("requesttypedescriptions", "THREEDQUERY must come before AUTH")
 			}
+			if sub := slices.Index(list, "SUBSCRIPTION"); sub >= 0 {
+				// notes §6.5: chained on an AUTH or ACCOUNTCHECK before it.
+				if !slices.Contains(list[:sub], "AUTH") && !slices.Contains(list[:sub], "ACCOUNTCHECK") {
+					add("requesttypedescriptions", "SUBSCRIPTION must follow AUTH or ACCOUNTCHECK")
+				}
+				if _, ok := p["subscriptiontype"]; !ok {
+					add("subscriptiontype", "is required with SUBSCRIPTION")
+				}
+			}
 			seen := map[string]bool{}
 			for _, v := range list {
 				if seen[v] {

@@ -46,7 +46,7 @@ func (c *Connector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, e
 			return tender.Update{}, notSent(err, "cancel")
 		}
 		for _, r := range records {
-			if r.Get("requesttypedescription") == "AUTH" && r.Get("errorcode") == "0" {
+			if r.Get("requesttypedescription") == "AUTH" && r.Get("errorcode") == "0" && !isInstalment(r) {
 				ref, auth = r.Get("transactionreference"), r
 			}
 		}

@@ -22,6 +22,8 @@ type Order struct {
 	// Extra holds optional billing*/customer*/customfield*/locale fields,
 	// included only when the merchant passed them.
 	Extra map[string]string
+	// Cards are the credentials-on-file fields (cards.go).
+	Cards CardOrder
 }
 
 // extraPrefixes are the payload fields a merchant may add through the
@@ -53,9 +55,10 @@ func (cfg Config) Payload(o Order) (map[string]any, error) {
 		"currencyiso3a":           o.Currency,
 		"sitereference":           cfg.SiteReference,
 		"orderreference":          o.Reference,
-		"requesttypedescriptions": []string{"THREEDQUERY", "AUTH"},
+		"requesttypedescriptions": o.Cards.requestTypes(),
 		"termurl":                 cfg.TermURL,
 	}
+	o.Cards.addFields(p)
 	if cfg.AmountField == "mainamount" {
 		p["mainamount"] = tender.FormatMinor(o.Amount, o.Currency)
 	} else if baseAmountAsNumber {

@@ -34,10 +34,17 @@ func (r *Response) Main() Result {
 }
 
 // Auth returns the AUTH element, the only one that means money (seed:
-// "Alleen waarden van "AUTH" geven de autorisatie van een betaling aan").
+// "Alleen waarden van "AUTH" geven de autorisatie van een betaling aan"),
+// or, in a chain with no AUTH, an ACCOUNTCHECK of amount 0: the result of
+// a verify-only payment, which moves no money (cards.go).
 func (r *Response) Auth() (Result, bool) {
 	for _, e := range r.Envelope.Response {
 		if e.Get("requesttypedescription") == "AUTH" {
+			return e, true
+		}
+	}
+	for _, e := range r.Envelope.Response {
+		if isVerify(e) {
 			return e, true
 		}
 	}
@@ -237,6 +244,14 @@ var detailFields = []string{"settlestatus", "enrolled", "status", "transactionre
 func Details(elems ...Result) map[string]string {
 	d := map[string]string{}
 	for _, e := range elems {
+		if e.Get("requesttypedescription") == "SUBSCRIPTION" {
+			// The schedule's own transaction: kept apart, so the AUTH's
+			// reference and settlestatus stay the payment's.
+			if v := e.Get("transactionreference"); v != "" {
+				d["subscription_transactionreference"] = v
+			}
+			continue
+		}
 		for _, f := range detailFields {
 			if v := e.Get(f); v != "" {
 				d[f] = v

@@ -129,6 +129,7 @@ type serveConfig struct {
 	metricsAddr                                                    string
 	sandbox, webhookPrivate, providerPrivate                       bool
 	checkEvery, startTimeout                                       time.Duration
+	subscriptionsEvery                                             time.Duration
 	// The reconciliation schedule's other knobs (engine.Schedule), for
 	// operators and for the fault harness, which must finish in bounded time.
 	requiresActionEvery, providerTimeout time.Duration
@@ -168,6 +169,8 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.Var(&c.unknownBackoff, "unknown-backoff", "pauses between checks of a payment in doubt, comma-separated; the last repeats")
 	fs.DurationVar(&c.providerTimeout, "provider-timeout", engine.DefaultSchedule.ProviderTimeout, "bound on each call to a provider")
 	fs.IntVar(&c.maxPollsPerKey, "max-polls-per-key", api.DefaultMaxPollsPerKey, "long-polls one API key may hold open at once on this server")
+	fs.DurationVar(&c.subscriptionsEvery, "subscription-interval", engine.DefaultSchedule.Subscriptions,
+		"how often the providers of active subscriptions are asked for the charges they made on their schedule")
 	fs.DurationVar(&c.startTimeout, "start-timeout", engine.DefaultSchedule.StartTimeout,
 		"how long POST /v1/payments waits for the provider to accept a payment before it answers with the payment unknown (the POS long-polls for the rest)")
 	if err := parseFlags(fs, args); err != nil {
@@ -232,7 +235,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		PublicURL: c.publicURL, Metrics: engine.NewMetrics(reg),
 		Schedule: engine.Schedule{Processing: c.checkEvery, Poll: min(c.checkEvery, engine.DefaultSchedule.Poll),
 			RequiresAction: c.requiresActionEvery, Unknown: c.unknownBackoff, ProviderTimeout: c.providerTimeout,
-			StartTimeout: c.startTimeout},
+			StartTimeout: c.startTimeout, Subscriptions: c.subscriptionsEvery},
 		// Sandbox mode accepts http:// webhook URLs, for a receiver on
 		// the developer's own machine.
 		Webhooks: engine.WebhookOptions{Object: api.PaymentObject, AllowHTTP: c.sandbox, Client: webhookClient, PublicOnly: webhookClient != nil},

@@ -15,7 +15,8 @@ var PaymentColumns = []string{"id", "amount", "currency", "status", "connector",
 	"reference", "description", "return_url", "capture_mode", "metadata", "input",
 	"provider_reference", "next_action", "failure", "receipt", "details",
 	"captured_amount", "refunded_amount", "state", "next_check_at", "check_count",
-	"operation_id", "version", "created_at", "updated_at", "discrepancy", "merchant"}
+	"operation_id", "version", "created_at", "updated_at", "discrepancy", "merchant",
+	"customer", "setup_future_usage", "payment_method", "payment_method_reference", "off_session", "subscription", "subscription_active"}
 
 // SelectPayment selects PaymentColumns from payments.
 var SelectPayment = `SELECT ` + strings.Join(PaymentColumns, ", ") + ` FROM payments`
@@ -26,12 +27,15 @@ func ScanPayment(row Row, extra ...any) (*tender.Payment, error) {
 		p                                                          tender.Payment
 		status, captureMode                                        string
 		metadata, input, nextAction, failure, receipt, details, st *string
+		subscription                                               *string
+		offSession, subActive                                      int64
 	)
 	dest := []any{&p.ID, &p.Amount, &p.Currency, &status, &p.Connector, &p.Account, &p.Terminal,
 		&p.Reference, &p.Description, &p.ReturnURL, &captureMode, &metadata, &input,
 		&p.ProviderReference, &nextAction, &failure, &receipt, &details,
 		&p.CapturedAmount, &p.RefundedAmount, &st, TimeDest(&p.NextCheckAt), &p.CheckCount,
-		&p.OperationID, &p.Version, TimeDest(&p.CreatedAt), TimeDest(&p.UpdatedAt), &p.Discrepancy, &p.Merchant}
+		&p.OperationID, &p.Version, TimeDest(&p.CreatedAt), TimeDest(&p.UpdatedAt), &p.Discrepancy, &p.Merchant,
+		&p.Customer, &p.SetupFutureUsage, &p.PaymentMethod, &p.PaymentMethodReference, &offSession, &subscription, &subActive}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -41,7 +45,7 @@ func ScanPayment(row Row, extra ...any) (*tender.Payment, error) {
 		dst any
 	}{
 		{metadata, &p.Metadata}, {nextAction, &p.NextAction}, {failure, &p.Failure},
-		{receipt, &p.Receipt}, {details, &p.Details},
+		{receipt, &p.Receipt}, {details, &p.Details}, {subscription, &p.Subscription},
 	} {
 		if f.col != nil {
 			if err := json.Unmarshal([]byte(*f.col), f.dst); err != nil {
@@ -49,6 +53,7 @@ func ScanPayment(row Row, extra ...any) (*tender.Payment, error) {
 			}
 		}
 	}
+	p.OffSession = offSession != 0
 	if input != nil {
 		p.Input = json.RawMessage(*input)
 	}
@@ -62,13 +67,14 @@ func ScanPayment(row Row, extra ...any) (*tender.Payment, error) {
 // columns are NULL when the Go value is nil, so nil and empty survive a
 // round trip.
 func PaymentArgs(d *Dialect, p *tender.Payment) ([]any, error) {
-	var js [5]any
+	var js [6]any
 	for i, v := range []struct {
 		nil bool
 		v   any
 	}{
 		{p.Metadata == nil, p.Metadata}, {p.NextAction == nil, p.NextAction},
 		{p.Failure == nil, p.Failure}, {p.Receipt == nil, p.Receipt}, {p.Details == nil, p.Details},
+		{p.Subscription == nil, p.Subscription},
 	} {
 		if v.nil {
 			continue
@@ -83,7 +89,9 @@ func PaymentArgs(d *Dialect, p *tender.Payment) ([]any, error) {
 		p.Reference, p.Description, p.ReturnURL, string(p.CaptureMode), js[0], raw(p.Input),
 		p.ProviderReference, js[1], js[2], js[3], js[4],
 		p.CapturedAmount, p.RefundedAmount, raw(p.State), d.Time(p.NextCheckAt), p.CheckCount,
-		p.OperationID, p.Version, d.Time(p.CreatedAt), d.Time(p.UpdatedAt), p.Discrepancy, tender.MerchantOr(p.Merchant)}, nil
+		p.OperationID, p.Version, d.Time(p.CreatedAt), d.Time(p.UpdatedAt), p.Discrepancy, tender.MerchantOr(p.Merchant),
+		p.Customer, p.SetupFutureUsage, p.PaymentMethod, p.PaymentMethodReference, boolInt(p.OffSession), js[5],
+		boolInt(p.Subscription != nil && p.Subscription.Active)}, nil
 }
 
 // raw stores an empty RawMessage as NULL.

@@ -198,6 +198,22 @@ func (s *Sim) chain(site *Site, o order, types []string, payload map[string]json
 			}
 			out = append(out, s.auth(site, o, c, parent, enrolled, status, eci))
 			parent = out[len(out)-1]["transactionreference"].(string)
+		case "ACCOUNTCHECK":
+			if f := s.checkCard(c); f != "" {
+				return append(out, errElem(typ, "30000", "Invalid field", f)), types[i:], ""
+			}
+			e := s.accountCheck(site, o, c, parent)
+			out = append(out, e)
+			if e["errorcode"] != "0" {
+				return out, types[i:], ""
+			}
+			parent = e["transactionreference"].(string)
+		case "SUBSCRIPTION":
+			e := s.subscribe(site, o, payload, parent)
+			out = append(out, e)
+			if e["errorcode"] != "0" {
+				return out, types[i:], ""
+			}
 		default:
 			return append(out, errElem(typ, "60018", "Invalid requesttype")), types[i:], ""
 		}
@@ -209,7 +225,10 @@ func (s *Sim) chain(site *Site, o order, types []string, payload map[string]json
 func (s *Sim) auth(site *Site, o order, c card, parent, enrolled, status, eci string) elem {
 	tx := Tx{Type: "AUTH", Site: site.Reference, OrderReference: o.ref, Parent: parent, BaseAmount: o.amount, Currency: o.currency,
 		MaskedPAN: mask(c.pan), PaymentType: paymentType(c.pan), Enrolled: enrolled, Status: status,
-		ErrorCode: "0", ErrorMessage: "Ok", SettleStatus: o.settle, SettleAmount: o.amount}
+		ErrorCode: "0", ErrorMessage: "Ok", SettleStatus: o.settle, SettleAmount: o.amount, CredentialsOnFile: o.cof}
+	if o.cof == "1" {
+		tx.pan = c.pan // stored for later merchant-initiated charges
+	}
 	cvvOK := c.cvv == "123" || c.cvv == "1234"
 	switch {
 	case o.amount%100 == 51, o.amount == 70000, declineCards[c.pan], !cvvOK:

@@ -201,11 +201,13 @@ type order struct {
 	currency string
 	settle   string
 	parent   string
+	cof      string // credentialsonfile
 }
 
 func (s *Sim) order(p map[string]json.RawMessage) (order, error) {
 	o := order{ref: tp.ScalarField(p, "orderreference"), currency: tp.ScalarField(p, "currencyiso3a"),
-		settle: tp.ScalarField(p, "settlestatus"), parent: tp.ScalarField(p, "parenttransactionreference")}
+		settle: tp.ScalarField(p, "settlestatus"), parent: tp.ScalarField(p, "parenttransactionreference"),
+		cof: tp.ScalarField(p, "credentialsonfile")}
 	if b := tp.ScalarField(p, "baseamount"); b != "" {
 		v, err := strconv.ParseInt(b, 10, 64)
 		if err != nil {

@@ -6,6 +6,11 @@ package sim
 type Money struct {
 	Authorized         int
 	Captured, Refunded int64
+	// Instalments are the approved AUTHs the subscription module made on
+	// the payment's schedule (accounttypedescription RECUR), and what they
+	// settle; each is a payment of its own at Tender.
+	Instalments         int
+	InstalmentsCaptured int64
 }
 
 // Money sums the ledger per orderreference (Tender's payment id): approved
@@ -20,10 +25,18 @@ func (s *Sim) Money() map[string]Money {
 			continue
 		}
 		m := out[tx.OrderReference]
-		m.Authorized++
-		switch tx.SettleStatus {
-		case "0", "1", "10", "100":
-			m.Captured += tx.SettleAmount
+		settles := tx.SettleStatus == "0" || tx.SettleStatus == "1" || tx.SettleStatus == "10" || tx.SettleStatus == "100"
+		switch {
+		case tx.AccountType == "RECUR":
+			m.Instalments++
+			if settles {
+				m.InstalmentsCaptured += tx.SettleAmount
+			}
+		default:
+			m.Authorized++
+			if settles {
+				m.Captured += tx.SettleAmount
+			}
 		}
 		out[tx.OrderReference] = m
 		order[tx.Reference] = tx.OrderReference

@@ -53,6 +53,12 @@ type Tx struct {
 	Enrolled       string
 	Status         string
 	Started        time.Time
+
+	AccountType       string // accounttypedescription; "" is ECOM
+	CredentialsOnFile string // "1": the card is stored for later charges
+	InitiationReason  string
+	Sub               *Schedule // a SUBSCRIPTION's schedule; an instalment's number in Sub.Number
+	pan               string    // the stored card (credentialsonfile 1), never shown
 }
 
 // Sim is the simulated Trust Payments gateway.
@@ -115,6 +121,8 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(stJS))
 	case "/acs/challenge":
 		s.cors(w, r, s.serveChallenge)
+	case "/_sim/subscriptions/run", "/_sim/money":
+		s.serveControl(w, r)
 	case "/":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "Trust Payments simulator: POST /jwt/ (JS library, SDKs), POST /json/ (Webservices), GET /js/v3/st.js")
@@ -204,11 +212,15 @@ func (s *Sim) newTx(t Tx) *Tx {
 
 // record renders a transaction as a TRANSACTIONQUERY record or response element.
 func (t *Tx) record() map[string]string {
+	acct := t.AccountType
+	if acct == "" {
+		acct = "ECOM"
+	}
 	m := map[string]string{
 		"requesttypedescription":      t.Type,
 		"transactionreference":        t.Reference,
 		"sitereference":               t.Site,
-		"accounttypedescription":      "ECOM",
+		"accounttypedescription":      acct,
 		"errorcode":                   t.ErrorCode,
 		"errormessage":                t.ErrorMessage,
 		"transactionstartedtimestamp": t.Started.Format("2006-01-02 15:04:05"),
@@ -228,6 +240,9 @@ func (t *Tx) record() map[string]string {
 	set("authcode", t.AuthCode)
 	set("enrolled", t.Enrolled)
 	set("status", t.Status)
+	set("credentialsonfile", t.CredentialsOnFile)
+	set("initiationreason", t.InitiationReason)
+	t.Sub.fields(m)
 	if t.Type != "THREEDQUERY" {
 		m["baseamount"] = fmt.Sprint(t.BaseAmount)
 		m["settlestatus"] = t.SettleStatus

@@ -64,9 +64,18 @@ func (s *Sim) serveJSON(w http.ResponseWriter, r *http.Request) {
 		reply(errMap("ERROR", "60018", "Invalid requesttype"))
 		return
 	}
+	rule := s.wsRule(env.Request)
+	if rule == 61 {
+		hijackDrop(w) // sandbox rule 61: the first request fails before anything is done
+		return
+	}
 	var out []map[string]any
 	for _, req := range env.Request {
 		out = append(out, s.wsRequest(site, req))
+	}
+	if rule == 55 {
+		hijackDrop(w) // sandbox rule 55: done, but the answer never comes
+		return
 	}
 	reply(out...)
 }
@@ -109,6 +118,8 @@ func (s *Sim) wsRequest(site *Site, req map[string]json.RawMessage) map[string]a
 		return s.update(site, req)
 	case "REFUND":
 		return s.refund(site, req)
+	case "AUTH":
+		return s.mitAuth(site, req)
 	}
 	return errMap(typ, "60018", "Invalid requesttype")
 }
