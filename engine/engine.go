@@ -103,6 +103,9 @@ type Engine struct {
 	locks   keyedMutex
 	idemMu  sync.Mutex
 	idemWay map[string]chan struct{} // in-flight idempotent requests in this process
+
+	credMu sync.Mutex
+	creds  map[string]openedCredentials // kind and id → credentials opened (see openCredentials)
 }
 
 // New returns an Engine.
@@ -126,6 +129,7 @@ func New(o Options) (*Engine, error) {
 		hooks:      o.Webhooks,
 		hookKick:   make(chan struct{}, 1),
 		idemWay:    map[string]chan struct{}{},
+		creds:      map[string]openedCredentials{},
 	}
 	for _, c := range o.Connectors {
 		if _, dup := e.connectors[c.Name()]; dup {
