@@ -162,6 +162,11 @@ func dsn(path string, readOnly bool) string {
 	// FULL: a commit acknowledged to a POS survives power loss, not only a
 	// crash of the process (NORMAL in WAL mode may lose the last commits).
 	q.Add("_pragma", "synchronous(FULL)")
+	// Savepoints (one per write of a group commit) journal the pages they
+	// change so they can be rolled back alone; that journal lives only
+	// until the transaction ends and is no part of durability (the WAL
+	// is), so it is kept in memory, not in a temporary file.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if path != ":memory:" {
 		q.Add("_pragma", "journal_mode(WAL)")
 	}
