@@ -71,6 +71,23 @@ func appendEventsWith(ctx context.Context, tx pgx.Tx, id string, at time.Time, e
 		return nil
 	}
 	var b pgx.Batch
+	queueEvents(&b, id, at, events, false)
+	if more != nil {
+		more(&b)
+	}
+	return dbError(tx.SendBatch(ctx, &b).Close())
+}
+
+// queueEvents queues the statements that insert events for payment id
+// with their webhook deliveries (see appendEvents). ifUpdated inserts them
+// only if this transaction wrote the payment's row as it is now (its xmin
+// is this transaction's id): a batch whose version-checked update found a
+// newer version writes no events.
+func queueEvents(b *pgx.Batch, id string, at time.Time, events []tender.Event, ifUpdated bool) {
+	cond := ``
+	if ifUpdated {
+		cond = ` AND ` + updatedHere
+	}
 	for _, e := range events {
 		created := utc(e.CreatedAt)
 		if created.IsZero() {
@@ -78,7 +95,7 @@ func appendEventsWith(ctx context.Context, tx pgx.Tx, id string, at time.Time, e
 		}
 		b.Queue(`WITH ev AS (
 				INSERT INTO events (payment_id, merchant, type, data, created_at)
-				SELECT $1, p.merchant, $2, $3, $4 FROM payments p WHERE p.id = $1
+				SELECT $1, p.merchant, $2, $3, $4 FROM payments p WHERE p.id = $1`+cond+`
 				RETURNING id, merchant
 			)
 			INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payment_id, status, next_attempt_at, created_at)
@@ -86,11 +103,11 @@ func appendEventsWith(ctx context.Context, tx pgx.Tx, id string, at time.Time, e
 			WHERE w.merchant = ev.merchant AND w.deleted_at IS NULL AND w.events ? $2::text`,
 			id, e.Type, sqldb.Raw(e.Data), created)
 	}
-	if more != nil {
-		more(&b)
-	}
-	return dbError(tx.SendBatch(ctx, &b).Close())
 }
+
+// updatedHere holds for a row of payments p that the current transaction
+// wrote (PostgreSQL 13+: pg_current_xact_id).
+const updatedHere = `p.xmin = pg_current_xact_id()::xid`
 
 // UpdatePayment stores p if the stored version is p.Version, then bumps
 // p.Version and sets p.UpdatedAt; events are appended in the same
