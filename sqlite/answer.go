@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/internal/sqldb"
@@ -21,20 +19,31 @@ func (db *DB) CreatePaymentReserving(ctx context.Context, rec *tender.Idempotenc
 	}
 	var existing *tender.IdempotencyRecord
 	err = db.tx(ctx, func(tx txStmts) error {
-		old, err := sqldb.ScanIdempotency(tx.QueryRowContext(ctx, `SELECT `+sqldb.IdempotencyColumns+`
-			FROM idempotency_keys WHERE scope = ? AND key = ?`, rec.Scope, rec.Key))
-		switch {
-		case err == nil && old.ExpiresAt.After(rec.CreatedAt):
-			existing = old
-			return nil
-		case err != nil && !errors.Is(err, sql.ErrNoRows):
+		existing = nil
+		// Insert it, or replace an expired record; a live one stays.
+		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys AS k
+				(scope, key, request_hash, done, status, body, created_at, expires_at, locked_until)
+			VALUES (?, ?, ?, 0, 0, NULL, ?, ?, ?)
+			ON CONFLICT (scope, key) DO UPDATE SET
+				request_hash = excluded.request_hash, done = 0, status = 0, body = NULL,
+				created_at = excluded.created_at, expires_at = excluded.expires_at,
+				locked_until = excluded.locked_until
+			WHERE k.expires_at <= excluded.created_at`,
+			rec.Scope, rec.Key, rec.RequestHash, micros(rec.CreatedAt), micros(rec.ExpiresAt), dialect.LockTime(rec.LockedUntil))
+		if err != nil {
 			return dbError(err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency_keys
-			(scope, key, request_hash, done, status, body, created_at, expires_at, locked_until)
-			VALUES (?, ?, ?, 0, 0, NULL, ?, ?, ?)`,
-			rec.Scope, rec.Key, rec.RequestHash, micros(rec.CreatedAt), micros(rec.ExpiresAt), dialect.LockTime(rec.LockedUntil)); err != nil {
-			return dbError(err)
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err != nil {
+				return dbError(err)
+			}
+			old, err := sqldb.ScanIdempotency(tx.QueryRowContext(ctx, `SELECT `+sqldb.IdempotencyColumns+`
+				FROM idempotency_keys WHERE scope = ? AND key = ?`, rec.Scope, rec.Key))
+			if err != nil {
+				return dbError(err)
+			}
+			existing = old
+			return nil
 		}
 		return db.insertPayment(ctx, tx, &q, insert, args, events)
 	})

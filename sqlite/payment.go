@@ -117,9 +117,13 @@ func (db *DB) updatePayment(ctx context.Context, tx txStmts, q *tender.Payment, 
 	if len(events) == 0 {
 		return nil
 	}
-	var merchant string
-	if err := tx.QueryRowContext(ctx, `SELECT merchant FROM payments WHERE id = ?`, q.ID).Scan(&merchant); err != nil {
-		return dbError(err)
+	// A payment's merchant never changes: the one it was read with is
+	// the stored one (read it only for a caller that did not say).
+	merchant := q.Merchant
+	if merchant == "" {
+		if err := tx.QueryRowContext(ctx, `SELECT merchant FROM payments WHERE id = ?`, q.ID).Scan(&merchant); err != nil {
+			return dbError(err)
+		}
 	}
 	return db.appendEvents(ctx, tx, q.ID, merchant, q.UpdatedAt, events)
 }
