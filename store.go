@@ -77,6 +77,31 @@ type Store interface {
 	// PurgeIdempotency deletes records that expired before t.
 	PurgeIdempotency(ctx context.Context, before time.Time) (int64, error)
 
+	// Fewer commits per create (see README, "What each durable write
+	// costs"): the key is reserved with the payment's insert and answered
+	// with the start's update.
+
+	// GetIdempotency returns the record of scope and key, expired or not,
+	// or ENotFound. It is a read: it locks and changes nothing.
+	GetIdempotency(ctx context.Context, scope, key string) (*IdempotencyRecord, error)
+	// CreatePaymentReserving is CreatePayment and ReserveIdempotency(rec)
+	// in one transaction: if a record with rec's Scope and Key exists that
+	// has not expired at rec.CreatedAt (in flight or done, whatever its
+	// lock), it returns that record and stores nothing; otherwise it
+	// stores rec in flight and the payment with its events, or nothing of
+	// either if the payment cannot be stored (an error). It never takes a
+	// key over: that is ReserveIdempotency's. Of concurrent reservers of
+	// one key (this or ReserveIdempotency) exactly one wins.
+	CreatePaymentReserving(ctx context.Context, rec *IdempotencyRecord, p *Payment, events ...Event) (*IdempotencyRecord, error)
+	// UpdatePaymentAnswering is UpdatePayment that in the same transaction
+	// stores the response of the in-flight record of a.Scope and a.Key,
+	// made by a.Respond from the payment as it is about to be stored
+	// (its new Version and UpdatedAt). It reports whether the record took
+	// the response: false when Respond declines or no in-flight record
+	// exists, and the payment is stored all the same. A version conflict
+	// stores neither.
+	UpdatePaymentAnswering(ctx context.Context, p *Payment, a IdempotencyAnswer, events ...Event) (bool, error)
+
 	// CreateAPIKey inserts k; an existing id or hash is EConflict.
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	// APIKeyByHash returns the key with the hash (revoked or not), or
@@ -225,6 +250,15 @@ type ListFilter struct {
 	Limit         int
 	StartingAfter string
 	Connector     string
+}
+
+// IdempotencyAnswer is the response UpdatePaymentAnswering stores for an
+// in-flight Idempotency-Key.
+type IdempotencyAnswer struct {
+	Scope, Key string
+	// Respond makes the response from the payment as it will be stored;
+	// keep false stores none. It runs before the transaction begins.
+	Respond func(p *Payment) (status int, body []byte, keep bool)
 }
 
 // IdempotencyRecord remembers one Idempotency-Key and the first response

@@ -92,17 +92,32 @@ func (s *Server) idempotentThen(w http.ResponseWriter, r *http.Request, fn func(
 	}
 	key := r.Header.Get("Idempotency-Key")
 	resp, err := s.eng.Idempotent(r.Context(), engine.IdempotencyScope(callerOf(r).merchant, callerOf(r).key.ID), key, requestHash(r, body), func(opID string) engine.Response {
-		res := fn(body, opID)
-		if res.err != nil {
-			status, eb := errorResponse(res.err, requestID(r), res.payment)
-			if status >= 500 {
-				s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", res.err)
-			}
-			inDoubt := tender.ErrorCodeOf(res.err) == tender.EUnavailable || status == http.StatusInternalServerError
-			return engine.Response{Status: status, Body: mustJSON(eb), Keep: res.worked && !inDoubt}
-		}
-		return engine.Response{Status: res.status, Body: mustJSON(res.v), Keep: true}
+		return s.logged(r, fn(body, opID))
 	})
+	s.writeIdempotent(w, r, resp, err, finish)
+}
+
+// logged is the response of res, with a server error logged.
+func (s *Server) logged(r *http.Request, res result) engine.Response {
+	resp := responseOf(r, res)
+	if res.err != nil && resp.Status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", res.err)
+	}
+	return resp
+}
+
+// responseOf is the response of res (and whether to remember it).
+func responseOf(r *http.Request, res result) engine.Response {
+	if res.err != nil {
+		status, eb := errorResponse(res.err, requestID(r), res.payment)
+		inDoubt := tender.ErrorCodeOf(res.err) == tender.EUnavailable || status == http.StatusInternalServerError
+		return engine.Response{Status: status, Body: mustJSON(eb), Keep: res.worked && !inDoubt}
+	}
+	return engine.Response{Status: res.status, Body: mustJSON(res.v), Keep: true}
+}
+
+// writeIdempotent writes the response of an idempotent request.
+func (s *Server) writeIdempotent(w http.ResponseWriter, r *http.Request, resp engine.Response, err error, finish func(resp *engine.Response)) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -143,34 +158,55 @@ func requestHash(r *http.Request, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// createPayment runs under engine.IdempotentCreate: its key is stored
+// with the payment and, when the provider answers in time, answered with
+// the start's answer (two commits, not four).
 func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
-	s.idempotent(w, r, func(body []byte, opID string) result {
-		var req createPaymentRequest
-		if err := decode(body, &req); err != nil {
-			return result{err: err}
+	body, err := readBody(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	render := func(p *tender.Payment, err error) engine.Response { return responseOf(r, paymentResult(p, err)) }
+	resp, err := s.eng.IdempotentCreate(r.Context(), engine.IdempotencyScope(callerOf(r).merchant, callerOf(r).key.ID),
+		r.Header.Get("Idempotency-Key"), requestHash(r, body), func(ctx context.Context, opID string) engine.Response {
+			return s.logged(r, s.createPaymentOnce(ctx, r, body, opID))
+		}, render)
+	s.writeIdempotent(w, r, resp, err, nil)
+}
+
+// paymentResult is the result of a create that made p (or failed with err).
+func paymentResult(p *tender.Payment, err error) result {
+	if err != nil {
+		if p != nil {
+			return result{err: err, payment: p.ID, worked: true}
 		}
-		_, input, err := req.input()
-		if err != nil {
-			return result{err: err}
-		}
-		if c := callerOf(r); !c.mayUseTerminal(req.Terminal) {
-			// The same words whether the terminal exists or not.
-			return result{err: tender.Invalid("terminal", "a terminal key pays only on its terminals; terminal %q is not one of them", req.Terminal)}
-		}
-		p, err := s.eng.CreatePayment(r.Context(), engine.PaymentRequest{
-			Amount: req.Amount, Currency: req.Currency, Connector: req.Connector, Account: req.Account,
-			Terminal: req.Terminal, Reference: req.Reference, Description: req.Description,
-			ReturnURL: req.ReturnURL, Capture: req.Capture, Metadata: req.Metadata, Input: input,
-			CardRequest: req.cardRequest(),
-		}, opID)
-		if err != nil {
-			if p != nil {
-				return result{err: err, payment: p.ID, worked: true}
-			}
-			return result{err: err}
-		}
-		return result{status: http.StatusCreated, v: toPayment(p)}
-	})
+		return result{err: err}
+	}
+	return result{status: http.StatusCreated, v: toPayment(p)}
+}
+
+// createPaymentOnce is what a create does under its key.
+func (s *Server) createPaymentOnce(ctx context.Context, r *http.Request, body []byte, opID string) result {
+	var req createPaymentRequest
+	if err := decode(body, &req); err != nil {
+		return result{err: err}
+	}
+	_, input, err := req.input()
+	if err != nil {
+		return result{err: err}
+	}
+	if c := callerOf(r); !c.mayUseTerminal(req.Terminal) {
+		// The same words whether the terminal exists or not.
+		return result{err: tender.Invalid("terminal", "a terminal key pays only on its terminals; terminal %q is not one of them", req.Terminal)}
+	}
+	p, err := s.eng.CreatePayment(ctx, engine.PaymentRequest{
+		Amount: req.Amount, Currency: req.Currency, Connector: req.Connector, Account: req.Account,
+		Terminal: req.Terminal, Reference: req.Reference, Description: req.Description,
+		ReturnURL: req.ReturnURL, Capture: req.Capture, Metadata: req.Metadata, Input: input,
+		CardRequest: req.cardRequest(),
+	}, opID)
+	return paymentResult(p, err)
 }
 
 func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -35,6 +37,40 @@ func (e *Engine) openCredentials(kind, id string, sealed []byte) (map[string]str
 	if len(sealed) == 0 {
 		return map[string]string{}, nil
 	}
+	// Opened credentials are kept, keyed by what they were opened from:
+	// every update seals anew, so a changed account is never served from
+	// here (its old entry is dropped on its next open).
+	cacheKey := kind + "\x00" + id
+	e.credMu.Lock()
+	c, ok := e.creds[cacheKey]
+	e.credMu.Unlock()
+	if ok && string(c.sealed) == string(sealed) {
+		return maps.Clone(c.open), nil
+	}
+	creds, err := e.unseal(kind, id, sealed)
+	if err != nil {
+		return nil, err
+	}
+	e.credMu.Lock()
+	if len(e.creds) >= maxCachedCredentials {
+		clear(e.creds)
+	}
+	e.creds[cacheKey] = openedCredentials{sealed: slices.Clone(sealed), open: maps.Clone(creds)}
+	e.credMu.Unlock()
+	return creds, nil
+}
+
+// maxCachedCredentials bounds the opened credentials kept in memory.
+const maxCachedCredentials = 4096
+
+// openedCredentials are an account's or terminal's credentials as opened
+// from sealed.
+type openedCredentials struct {
+	sealed []byte
+	open   map[string]string
+}
+
+func (e *Engine) unseal(kind, id string, sealed []byte) (map[string]string, error) {
 	raw, err := e.sealer.Open(sealed, kind+":"+id)
 	if err != nil {
 		return nil, tender.Wrap(tender.EInternal, err, "the credentials of %s %q do not open with this server's master key", kind, id)
@@ -177,17 +213,23 @@ func (e *Engine) loadAccount(ctx context.Context, id string) (*tender.Account, e
 
 // resolveAccount finds the account a payment uses.
 func (e *Engine) resolveAccount(ctx context.Context, connector, id string) (*tender.Account, error) {
+	var a *tender.Account
+	var err error
 	if id == "" {
-		a, err := e.store.DefaultAccount(ctx, tender.MerchantFrom(ctx), connector)
+		a, err = e.store.DefaultAccount(ctx, tender.MerchantFrom(ctx), connector)
 		if tender.ErrorCodeOf(err) == tender.ENotFound {
 			return nil, tender.Invalid("account", "connector %q has no account yet; create one with POST /v1/accounts", connector)
 		}
 		if err != nil {
 			return nil, err
 		}
-		id = a.ID
+		// The default account as read: no second read by its id.
+		if a.Credentials, err = e.openCredentials("account", a.ID, a.Sealed); err != nil {
+			return nil, err
+		}
+	} else {
+		a, err = e.loadAccount(ctx, id)
 	}
-	a, err := e.loadAccount(ctx, id)
 	if tender.ErrorCodeOf(err) == tender.ENotFound {
 		return nil, tender.Invalid("account", "account %q does not exist", id)
 	}

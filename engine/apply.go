@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -51,14 +52,37 @@ func (e *Engine) newEvent(typ string, data any) tender.Event {
 // one with an operation open always has a check due, so that a crash
 // never leaves work nobody looks at.
 func (e *Engine) mutate(ctx context.Context, id string, fn func(p *tender.Payment, events []tender.Event) (newEvents []tender.Event, changed bool, err error)) (*tender.Payment, error) {
-	for attempt := 0; ; attempt++ {
-		p, err := e.store.GetPayment(ctx, id)
-		if err != nil {
-			return nil, err
+	return e.mutateFrom(ctx, id, nil, nil, nil, fn)
+}
+
+// saveFunc stores a changed payment with its new events (UpdatePayment,
+// or a variant that stores more in the same transaction).
+type saveFunc func(ctx context.Context, p *tender.Payment, events []tender.Event) error
+
+// mutateFrom is mutate that starts from known, the payment as this
+// process just stored it with its events past (nil: read them), sparing a
+// re-read of what it wrote, and saves with save (nil: UpdatePayment). A
+// version conflict reads the payment again, as mutate does.
+func (e *Engine) mutateFrom(ctx context.Context, id string, known *tender.Payment, knownEvents []tender.Event, save saveFunc,
+	fn func(p *tender.Payment, events []tender.Event) (newEvents []tender.Event, changed bool, err error)) (*tender.Payment, error) {
+	if save == nil {
+		save = func(ctx context.Context, p *tender.Payment, events []tender.Event) error {
+			return e.store.UpdatePayment(ctx, p, events...)
 		}
-		past, err := e.store.ListEvents(ctx, id)
-		if err != nil {
-			return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		var p *tender.Payment
+		var past []tender.Event
+		if attempt == 0 && known != nil {
+			p, past = clonePayment(known), slices.Clone(knownEvents)
+		} else {
+			var err error
+			if p, err = e.store.GetPayment(ctx, id); err != nil {
+				return nil, err
+			}
+			if past, err = e.store.ListEvents(ctx, id); err != nil {
+				return nil, err
+			}
 		}
 		events, changed, err := fn(p, past)
 		if err != nil {
@@ -69,7 +93,7 @@ func (e *Engine) mutate(ctx context.Context, id string, fn func(p *tender.Paymen
 		}
 		e.settleSchedule(p, append(past, events...))
 		p.UpdatedAt = e.clock.Now().UTC()
-		err = e.store.UpdatePayment(ctx, p, events...)
+		err = save(ctx, p, events)
 		if errors.Is(err, tender.ErrVersionConflict) && attempt < 20 {
 			continue
 		}
@@ -80,6 +104,27 @@ func (e *Engine) mutate(ctx context.Context, id string, fn func(p *tender.Paymen
 		e.kickWebhooks()
 		return p, nil
 	}
+}
+
+// clonePayment copies p so that changing the copy's fields and maps
+// leaves p alone.
+func clonePayment(p *tender.Payment) *tender.Payment {
+	q := *p
+	q.Details = maps.Clone(p.Details)
+	q.Metadata = maps.Clone(p.Metadata)
+	if p.NextAction != nil {
+		na := *p.NextAction
+		q.NextAction = &na
+	}
+	if p.Failure != nil {
+		f := *p.Failure
+		q.Failure = &f
+	}
+	if p.Receipt != nil {
+		r := *p.Receipt
+		q.Receipt = &r
+	}
+	return &q
 }
 
 // applyUpdate merges what a connector reported into p, in memory, and

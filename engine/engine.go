@@ -110,6 +110,8 @@ type Engine struct {
 	idemWay map[string]chan struct{} // in-flight idempotent requests in this process
 
 	discovering atomic.Bool // a DiscoverInstalments is running (methods.go)
+	credMu sync.Mutex
+	creds  map[string]openedCredentials // kind and id → credentials opened (see openCredentials)
 }
 
 // New returns an Engine.
@@ -133,6 +135,7 @@ func New(o Options) (*Engine, error) {
 		hooks:      o.Webhooks,
 		hookKick:   make(chan struct{}, 1),
 		idemWay:    map[string]chan struct{}{},
+		creds:      map[string]openedCredentials{},
 	}
 	for _, c := range o.Connectors {
 		if _, dup := e.connectors[c.Name()]; dup {

@@ -57,13 +57,8 @@ func (e *Engine) Idempotent(ctx context.Context, scope, key, requestHash string,
 	if key == "" {
 		return fn(randomOperationID()), nil
 	}
-	if len(key) > maxIdempotencyKey {
-		return Response{}, tender.Invalid("Idempotency-Key", "Idempotency-Key must be at most %d characters", maxIdempotencyKey)
-	}
-	for _, r := range key {
-		if r < 0x21 || r > 0x7e {
-			return Response{}, tender.Invalid("Idempotency-Key", "Idempotency-Key must be printable ASCII without spaces")
-		}
+	if err := checkIdempotencyKey(key); err != nil {
+		return Response{}, err
 	}
 	opID := OperationID(scope, key)
 	wayKey := scope + "\x00" + key
@@ -114,6 +109,18 @@ func (e *Engine) Idempotent(ctx context.Context, scope, key, requestHash string,
 	}
 }
 
+func checkIdempotencyKey(key string) error {
+	if len(key) > maxIdempotencyKey {
+		return tender.Invalid("Idempotency-Key", "Idempotency-Key must be at most %d characters", maxIdempotencyKey)
+	}
+	for _, r := range key {
+		if r < 0x21 || r > 0x7e {
+			return tender.Invalid("Idempotency-Key", "Idempotency-Key must be printable ASCII without spaces")
+		}
+	}
+	return nil
+}
+
 func (e *Engine) runReserved(ctx context.Context, scope, key, opID, wayKey string, way chan struct{}, mine bool, fn func(string) Response) (resp Response, err error) {
 	done := false
 	defer func() {
@@ -128,24 +135,8 @@ func (e *Engine) runReserved(ctx context.Context, scope, key, opID, wayKey strin
 	// Hold the key while fn runs: renew its lease, so that only a request
 	// whose process died loses it (and a retry takes over within a lease).
 	sctx := context.WithoutCancel(ctx)
-	stop := make(chan struct{})
-	renewed := make(chan struct{})
-	go func() {
-		defer close(renewed)
-		t := time.NewTicker(e.sched.IdempotencyLease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				if err := e.store.RenewIdempotency(sctx, scope, key, e.clock.Now().UTC().Add(e.sched.IdempotencyLease)); err != nil {
-					e.log.Warn("idempotency: renew lease", "err", err)
-				}
-			}
-		}
-	}()
-	defer func() { close(stop); <-renewed }()
+	stop := e.renewLease(sctx, scope, key)
+	defer stop()
 	resp = fn(opID)
 	if resp.Keep {
 		err = e.store.CompleteIdempotency(sctx, scope, key, resp.Status, resp.Body)

@@ -222,10 +222,28 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 	// this process dies before the provider's answer is stored, the
 	// reconciler finds the payment and asks the provider about it.
 	p.NextCheckAt = now.Add(e.guard())
-	if err := e.store.CreatePayment(ctx, p, e.newEvent(EvCreated, map[string]any{
+	created := e.newEvent(EvCreated, map[string]any{
 		"amount": p.Amount, "currency": p.Currency, "connector": p.Connector, "account": p.Account, "terminal": p.Terminal,
-	})); err != nil {
-		return nil, err
+	})
+	claim := claimFrom(ctx)
+	if claim != nil && opID != "" {
+		// The Idempotency-Key is stored with the payment (IdempotentCreate).
+		existing, err := e.store.CreatePaymentReserving(ctx, claim.rec, p, created)
+		if err != nil {
+			return nil, err
+		}
+		if existing != nil {
+			claim.mu.Lock()
+			claim.existing = existing
+			claim.mu.Unlock()
+			return nil, errKeyTaken
+		}
+		claim.move(claimFree, claimReserved)
+	} else {
+		claim = nil
+		if err := e.store.CreatePayment(ctx, p, created); err != nil {
+			return nil, err
+		}
 	}
 	e.metrics.transition(p.Connector, string(tender.StatusPending))
 
@@ -237,8 +255,9 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 	}
 	done := make(chan started, 1)
 	sctx := context.WithoutCancel(ctx)
+	stored := clonePayment(p)
 	go func() {
-		p, err := e.start(sctx, c, p, acct, term, opID)
+		p, err := e.start(sctx, c, stored, []tender.Event{created}, acct, term, opID, claim)
 		done <- started{p, err}
 	}()
 	timer := time.NewTimer(e.sched.StartTimeout)
@@ -247,6 +266,12 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 	case r := <-done:
 		return r.p, r.err
 	case <-timer.C:
+	}
+	if claim != nil && !claim.move(claimReserved, claimLate) {
+		// The start's answer is being stored with the response: it is
+		// as good as here.
+		r := <-done
+		return r.p, r.err
 	}
 	// The provider has not answered yet: the payment is in doubt until it
 	// does (the start goes on, and a check follows after the guard).
@@ -263,7 +288,10 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 }
 
 // start sends a stored payment to its provider and records the answer.
-func (e *Engine) start(ctx context.Context, c tender.Connector, p *tender.Payment, acct *tender.Account, term *tender.Terminal, opID string) (*tender.Payment, error) {
+// p is the payment as stored, with its events; claim, if not nil, is the
+// create's Idempotency-Key, answered with the start's answer if the create
+// still waits for it.
+func (e *Engine) start(ctx context.Context, c tender.Connector, p *tender.Payment, past []tender.Event, acct *tender.Account, term *tender.Terminal, opID string, claim *keyClaim) (*tender.Payment, error) {
 	op := e.op(p, acct, term, 0, opID)
 	pctx, cancel := e.providerContext(ctx)
 	start := time.Now()
@@ -285,7 +313,15 @@ func (e *Engine) start(ctx context.Context, c tender.Connector, p *tender.Paymen
 		reply = startErr
 	}
 	seen := p.Version
-	stored, err := e.mutate(ctx, p.ID, func(q *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
+	// What the create answers: the refusal, unless the payment as stored
+	// says otherwise (a callback came first).
+	replyFor := func(q *tender.Payment) error {
+		if reply != nil && q.Status != tender.StatusFailed {
+			return nil
+		}
+		return reply
+	}
+	stored, err := e.mutateFrom(ctx, p.ID, p, past, e.answerer(claim, replyFor), func(q *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
 		if q.Version != seen && len(q.State) > 0 {
 			u.State = nil // a callback or check came first and knows more
 		}
@@ -300,10 +336,7 @@ func (e *Engine) start(ctx context.Context, c tender.Connector, p *tender.Paymen
 	if err != nil {
 		return nil, err
 	}
-	if reply != nil && stored.Status != tender.StatusFailed {
-		reply = nil // the provider's callback says otherwise
-	}
-	return stored, reply
+	return stored, replyFor(stored)
 }
 
 // inDoubt reports whether err leaves the outcome of a provider call unknown.

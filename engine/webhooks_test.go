@@ -508,6 +508,11 @@ func TestWebhookTwoDispatchers(t *testing.T) {
 			}
 			wg.Wait()
 			waitFor(t, "every event delivered", func() bool { return len(r.delivered()) == 2*n })
+			// A dispatcher counts a delivery once its attempt is recorded,
+			// which may commit after the receiver answered.
+			waitFor(t, "every delivery recorded", func() bool {
+				return counter(t, reg1, "delivered")+counter(t, reg2, "delivered") >= 2*n
+			})
 			time.Sleep(100 * time.Millisecond)
 			r.mu.Lock()
 			defer r.mu.Unlock()

@@ -23,14 +23,7 @@ const defaultIdempotencyTTL = 24 * time.Hour
 // ... ON CONFLICT and the takeover one conditional UPDATE: of many
 // concurrent reservers exactly one gets a row back.
 func (db *DB) ReserveIdempotency(ctx context.Context, rec *tender.IdempotencyRecord) (*tender.IdempotencyRecord, error) {
-	rec.CreatedAt = utc(rec.CreatedAt)
-	if rec.CreatedAt.IsZero() {
-		rec.CreatedAt = db.now()
-	}
-	rec.ExpiresAt = utc(rec.ExpiresAt)
-	if rec.ExpiresAt.IsZero() {
-		rec.ExpiresAt = rec.CreatedAt.Add(defaultIdempotencyTTL)
-	}
+	db.normalizeRecord(rec)
 	// The existing record may be released or purged between the insert that
 	// found it and the select that reads it: then try again.
 	for range 10 {
@@ -75,4 +68,16 @@ func (db *DB) ReserveIdempotency(ctx context.Context, rec *tender.IdempotencyRec
 		return old, dbError(err)
 	}
 	return nil, tender.Errorf(tender.EInternal, "idempotency key %q keeps changing; try again", rec.Key)
+}
+
+// normalizeRecord gives rec the times a new record is stored with.
+func (db *DB) normalizeRecord(rec *tender.IdempotencyRecord) {
+	rec.CreatedAt = utc(rec.CreatedAt)
+	if rec.CreatedAt.IsZero() {
+		rec.CreatedAt = db.now()
+	}
+	rec.ExpiresAt = utc(rec.ExpiresAt)
+	if rec.ExpiresAt.IsZero() {
+		rec.ExpiresAt = rec.CreatedAt.Add(defaultIdempotencyTTL)
+	}
 }

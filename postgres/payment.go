@@ -19,37 +19,40 @@ func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...te
 	if err != nil {
 		return err
 	}
-	err = db.tx(ctx, func(tx pgx.Tx) error {
-		if q.Terminal != "" {
-			// One open payment per terminal across instances: the
-			// transaction lock serializes creators on one terminal until
-			// commit, so the check below cannot miss a concurrent insert.
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('tender.terminal.' || $1))`, q.Terminal); err != nil {
-				return dbError(err)
-			}
-			open, err := sqldb.ScanPayment(tx.QueryRow(ctx, sqldb.SelectPayment+` WHERE `+dialect.Rebind(sqldb.OpenOnTerminal)+`
-				ORDER BY created_at DESC, id DESC LIMIT 1`, q.Terminal))
-			if err == nil {
-				return tender.TerminalBusy(q.Terminal, open)
-			}
-			if !errors.Is(err, pgx.ErrNoRows) {
-				return dbError(err)
-			}
-		}
-		_, err := tx.Exec(ctx, insert, args...)
-		if uniqueViolation(err) != "" {
-			return tender.Errorf(tender.EConflict, "payment %s already exists", p.ID)
-		}
-		if err != nil {
-			return dbError(err)
-		}
-		return appendEvents(ctx, tx, q.ID, q.UpdatedAt, events)
-	})
+	err = db.tx(ctx, func(tx pgx.Tx) error { return insertPayment(ctx, tx, &q, insert, args, events) })
 	if err != nil {
 		return err
 	}
 	*p = q
 	return nil
+}
+
+// insertPayment is CreatePayment's transaction.
+func insertPayment(ctx context.Context, tx pgx.Tx, q *tender.Payment, insert string, args []any, events []tender.Event) error {
+	if q.Terminal != "" {
+		// One open payment per terminal across instances: the
+		// transaction lock serializes creators on one terminal until
+		// commit, so the check below cannot miss a concurrent insert.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('tender.terminal.' || $1))`, q.Terminal); err != nil {
+			return dbError(err)
+		}
+		open, err := sqldb.ScanPayment(tx.QueryRow(ctx, sqldb.SelectPayment+` WHERE `+dialect.Rebind(sqldb.OpenOnTerminal)+`
+			ORDER BY created_at DESC, id DESC LIMIT 1`, q.Terminal))
+		if err == nil {
+			return tender.TerminalBusy(q.Terminal, open)
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return dbError(err)
+		}
+	}
+	_, err := tx.Exec(ctx, insert, args...)
+	if uniqueViolation(err) != "" {
+		return tender.Errorf(tender.EConflict, "payment %s already exists", q.ID)
+	}
+	if err != nil {
+		return dbError(err)
+	}
+	return appendEvents(ctx, tx, q.ID, q.UpdatedAt, events)
 }
 
 // appendEvents inserts events for payment id, in order, in one round trip,
@@ -58,10 +61,33 @@ func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...te
 // exactly once, whether or not any endpoint matches. An event's PaymentID
 // is always id; a zero CreatedAt becomes at.
 func appendEvents(ctx context.Context, tx pgx.Tx, id string, at time.Time, events []tender.Event) error {
-	if len(events) == 0 {
+	return appendEventsWith(ctx, tx, id, at, events, nil)
+}
+
+// appendEventsWith is appendEvents that also sends the statements more
+// queues, in the same round trip.
+func appendEventsWith(ctx context.Context, tx pgx.Tx, id string, at time.Time, events []tender.Event, more func(*pgx.Batch)) error {
+	if len(events) == 0 && more == nil {
 		return nil
 	}
 	var b pgx.Batch
+	queueEvents(&b, id, at, events, false)
+	if more != nil {
+		more(&b)
+	}
+	return dbError(tx.SendBatch(ctx, &b).Close())
+}
+
+// queueEvents queues the statements that insert events for payment id
+// with their webhook deliveries (see appendEvents). ifUpdated inserts them
+// only if this transaction wrote the payment's row as it is now (its xmin
+// is this transaction's id): a batch whose version-checked update found a
+// newer version writes no events.
+func queueEvents(b *pgx.Batch, id string, at time.Time, events []tender.Event, ifUpdated bool) {
+	cond := ``
+	if ifUpdated {
+		cond = ` AND ` + updatedHere
+	}
 	for _, e := range events {
 		created := utc(e.CreatedAt)
 		if created.IsZero() {
@@ -69,7 +95,7 @@ func appendEvents(ctx context.Context, tx pgx.Tx, id string, at time.Time, event
 		}
 		b.Queue(`WITH ev AS (
 				INSERT INTO events (payment_id, merchant, type, data, created_at)
-				SELECT $1, p.merchant, $2, $3, $4 FROM payments p WHERE p.id = $1
+				SELECT $1, p.merchant, $2, $3, $4 FROM payments p WHERE p.id = $1`+cond+`
 				RETURNING id, merchant
 			)
 			INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, payment_id, status, next_attempt_at, created_at)
@@ -77,8 +103,11 @@ func appendEvents(ctx context.Context, tx pgx.Tx, id string, at time.Time, event
 			WHERE w.merchant = ev.merchant AND w.deleted_at IS NULL AND w.events ? $2::text`,
 			id, e.Type, sqldb.Raw(e.Data), created)
 	}
-	return dbError(tx.SendBatch(ctx, &b).Close())
 }
+
+// updatedHere holds for a row of payments p that the current transaction
+// wrote (PostgreSQL 13+: pg_current_xact_id).
+const updatedHere = `p.xmin = pg_current_xact_id()::xid`
 
 // UpdatePayment stores p if the stored version is p.Version, then bumps
 // p.Version and sets p.UpdatedAt; events are appended in the same
@@ -89,28 +118,7 @@ func (db *DB) UpdatePayment(ctx context.Context, p *tender.Payment, events ...te
 	if err != nil {
 		return err
 	}
-	err = db.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, stmt, vals...)
-		if err != nil {
-			return dbError(err)
-		}
-		if tag.RowsAffected() == 0 {
-			var exists bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM payments WHERE id = $1)`, q.ID).Scan(&exists); err != nil {
-				return dbError(err)
-			}
-			if !exists {
-				return notFound("payment", q.ID)
-			}
-			return tender.ErrVersionConflict
-		}
-		if m := p.SavedMethod; m != nil {
-			if _, err := tx.Exec(ctx, dialect.Rebind(sqldb.InsertMethod), sqldb.MethodArgs(&dialect, m)...); err != nil {
-				return dbError(err)
-			}
-		}
-		return appendEvents(ctx, tx, q.ID, q.UpdatedAt, events)
-	})
+	err = db.tx(ctx, func(tx pgx.Tx) error { return updatePayment(ctx, tx, &q, stmt, vals, events, nil) })
 	if err != nil {
 		return err
 	}
@@ -118,6 +126,31 @@ func (db *DB) UpdatePayment(ctx context.Context, p *tender.Payment, events ...te
 	p.UpdatedAt = q.UpdatedAt
 	p.CreatedAt, p.NextCheckAt = q.CreatedAt, q.NextCheckAt
 	return nil
+}
+
+// updatePayment is UpdatePayment's transaction; more queues statements
+// sent with the events.
+func updatePayment(ctx context.Context, tx pgx.Tx, q *tender.Payment, stmt string, vals []any, events []tender.Event, more func(*pgx.Batch)) error {
+	tag, err := tx.Exec(ctx, stmt, vals...)
+	if err != nil {
+		return dbError(err)
+	}
+	if tag.RowsAffected() == 0 {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM payments WHERE id = $1)`, q.ID).Scan(&exists); err != nil {
+			return dbError(err)
+		}
+		if !exists {
+			return notFound("payment", q.ID)
+		}
+		return tender.ErrVersionConflict
+	}
+	if m := q.SavedMethod; m != nil {
+		if _, err := tx.Exec(ctx, dialect.Rebind(sqldb.InsertMethod), sqldb.MethodArgs(&dialect, m)...); err != nil {
+			return dbError(err)
+		}
+	}
+	return appendEventsWith(ctx, tx, q.ID, q.UpdatedAt, events, more)
 }
 
 // ClaimDue returns up to limit payments due at now (oldest due first) and

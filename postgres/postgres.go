@@ -44,6 +44,9 @@ type DB struct {
 
 var _ tender.Store = (*DB)(nil)
 
+// defaultMaxConns is the pool size when the DSN sets no pool_max_conns.
+const defaultMaxConns = 16
+
 // Open connects to the database at dsn (a postgres:// URL or key=value
 // string), checks that it answers, and applies pending migrations.
 func Open(ctx context.Context, dsn string) (*DB, error) {
@@ -51,6 +54,12 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		// The DSN may hold a password: do not echo it.
 		return nil, errors.New("postgres: invalid connection string")
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// pgx's default (4 on 2 cores) queues concurrent requests behind
+		// a create's round trips; more connections let PostgreSQL flush
+		// several commits with one WAL write.
+		cfg.MaxConns = defaultMaxConns
 	}
 	return OpenConfig(ctx, cfg)
 }

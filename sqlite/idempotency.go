@@ -23,14 +23,7 @@ const defaultIdempotencyTTL = 24 * time.Hour
 // in one write transaction, so of many concurrent reservers exactly one
 // wins.
 func (db *DB) ReserveIdempotency(ctx context.Context, rec *tender.IdempotencyRecord) (*tender.IdempotencyRecord, error) {
-	rec.CreatedAt = utc(rec.CreatedAt)
-	if rec.CreatedAt.IsZero() {
-		rec.CreatedAt = db.now()
-	}
-	rec.ExpiresAt = utc(rec.ExpiresAt)
-	if rec.ExpiresAt.IsZero() {
-		rec.ExpiresAt = rec.CreatedAt.Add(defaultIdempotencyTTL)
-	}
+	db.normalizeRecord(rec)
 	var existing *tender.IdempotencyRecord
 	err := db.tx(ctx, func(tx txStmts) error {
 		old, err := sqldb.ScanIdempotency(tx.QueryRowContext(ctx, `SELECT `+sqldb.IdempotencyColumns+`
@@ -63,4 +56,16 @@ func (db *DB) ReserveIdempotency(ctx context.Context, rec *tender.IdempotencyRec
 		rec.Done, rec.Status, rec.Body = false, 0, nil
 	}
 	return existing, nil
+}
+
+// normalizeRecord gives rec the times a new record is stored with.
+func (db *DB) normalizeRecord(rec *tender.IdempotencyRecord) {
+	rec.CreatedAt = utc(rec.CreatedAt)
+	if rec.CreatedAt.IsZero() {
+		rec.CreatedAt = db.now()
+	}
+	rec.ExpiresAt = utc(rec.ExpiresAt)
+	if rec.ExpiresAt.IsZero() {
+		rec.ExpiresAt = rec.CreatedAt.Add(defaultIdempotencyTTL)
+	}
 }

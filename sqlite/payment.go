@@ -19,31 +19,34 @@ func (db *DB) CreatePayment(ctx context.Context, p *tender.Payment, events ...te
 	if err != nil {
 		return err
 	}
-	err = db.tx(ctx, func(tx txStmts) error {
-		if q.Terminal != "" {
-			open, err := sqldb.ScanPayment(tx.QueryRowContext(ctx, sqldb.SelectPayment+`
-				WHERE `+sqldb.OpenOnTerminal+` ORDER BY created_at DESC, id DESC LIMIT 1`, q.Terminal))
-			if err == nil {
-				return tender.TerminalBusy(q.Terminal, open)
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return dbError(err)
-			}
-		}
-		_, err := tx.ExecContext(ctx, insert, args...)
-		if isUnique(err) {
-			return tender.Errorf(tender.EConflict, "payment %s already exists", p.ID)
-		}
-		if err != nil {
-			return dbError(err)
-		}
-		return db.appendEvents(ctx, tx, q.ID, q.Merchant, q.UpdatedAt, events)
-	})
+	err = db.tx(ctx, func(tx txStmts) error { return db.insertPayment(ctx, tx, &q, insert, args, events) })
 	if err != nil {
 		return err
 	}
 	*p = q
 	return nil
+}
+
+// insertPayment is CreatePayment's transaction.
+func (db *DB) insertPayment(ctx context.Context, tx txStmts, q *tender.Payment, insert string, args []any, events []tender.Event) error {
+	if q.Terminal != "" {
+		open, err := sqldb.ScanPayment(tx.QueryRowContext(ctx, sqldb.SelectPayment+`
+			WHERE `+sqldb.OpenOnTerminal+` ORDER BY created_at DESC, id DESC LIMIT 1`, q.Terminal))
+		if err == nil {
+			return tender.TerminalBusy(q.Terminal, open)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return dbError(err)
+		}
+	}
+	_, err := tx.ExecContext(ctx, insert, args...)
+	if isUnique(err) {
+		return tender.Errorf(tender.EConflict, "payment %s already exists", q.ID)
+	}
+	if err != nil {
+		return dbError(err)
+	}
+	return db.appendEvents(ctx, tx, q.ID, q.Merchant, q.UpdatedAt, events)
 }
 
 // appendEvents inserts events for payment id, in order, and queues their
@@ -80,40 +83,7 @@ func (db *DB) UpdatePayment(ctx context.Context, p *tender.Payment, events ...te
 	if err != nil {
 		return err
 	}
-	err = db.tx(ctx, func(tx txStmts) error {
-		res, err := tx.ExecContext(ctx, update, vals...)
-		if err != nil {
-			return dbError(err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return dbError(err)
-		}
-		if n == 0 {
-			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM payments WHERE id = ?`, q.ID).Scan(&one)
-			if errors.Is(err, sql.ErrNoRows) {
-				return notFound("payment", q.ID)
-			}
-			if err != nil {
-				return dbError(err)
-			}
-			return tender.ErrVersionConflict
-		}
-		if m := p.SavedMethod; m != nil {
-			if _, err := tx.ExecContext(ctx, sqldb.InsertMethod, sqldb.MethodArgs(&dialect, m)...); err != nil {
-				return dbError(err)
-			}
-		}
-		if len(events) == 0 {
-			return nil
-		}
-		var merchant string
-		if err := tx.QueryRowContext(ctx, `SELECT merchant FROM payments WHERE id = ?`, q.ID).Scan(&merchant); err != nil {
-			return dbError(err)
-		}
-		return db.appendEvents(ctx, tx, q.ID, merchant, q.UpdatedAt, events)
-	})
+	err = db.tx(ctx, func(tx txStmts) error { return db.updatePayment(ctx, tx, &q, update, vals, events) })
 	if err != nil {
 		return err
 	}
@@ -121,6 +91,46 @@ func (db *DB) UpdatePayment(ctx context.Context, p *tender.Payment, events ...te
 	p.UpdatedAt = q.UpdatedAt
 	p.CreatedAt, p.NextCheckAt = q.CreatedAt, q.NextCheckAt
 	return nil
+}
+
+// updatePayment is UpdatePayment's transaction.
+func (db *DB) updatePayment(ctx context.Context, tx txStmts, q *tender.Payment, update string, vals []any, events []tender.Event) error {
+	res, err := tx.ExecContext(ctx, update, vals...)
+	if err != nil {
+		return dbError(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return dbError(err)
+	}
+	if n == 0 {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM payments WHERE id = ?`, q.ID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("payment", q.ID)
+		}
+		if err != nil {
+			return dbError(err)
+		}
+		return tender.ErrVersionConflict
+	}
+	if m := q.SavedMethod; m != nil {
+		if _, err := tx.ExecContext(ctx, sqldb.InsertMethod, sqldb.MethodArgs(&dialect, m)...); err != nil {
+			return dbError(err)
+		}
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	// A payment's merchant never changes: the one it was read with is
+	// the stored one (read it only for a caller that did not say).
+	merchant := q.Merchant
+	if merchant == "" {
+		if err := tx.QueryRowContext(ctx, `SELECT merchant FROM payments WHERE id = ?`, q.ID).Scan(&merchant); err != nil {
+			return dbError(err)
+		}
+	}
+	return db.appendEvents(ctx, tx, q.ID, merchant, q.UpdatedAt, events)
 }
 
 type querier interface {

@@ -6,7 +6,8 @@
 //
 // Concurrency: all writes go through one connection (a pool of size one), so
 // goroutines of this process queue in Go instead of fighting over SQLite's
-// write lock; every write transaction starts with BEGIN IMMEDIATE and the
+// write lock, and the writes that queue up while one commits are committed
+// together, one fsync for all (group.go); every transaction starts with BEGIN IMMEDIATE and the
 // connection has a busy_timeout, so another process on the same file (a
 // `tender migrate` next to a running server) waits instead of failing with
 // "database is locked". Reads use a separate pool of read-only connections,
@@ -26,6 +27,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tenderpay/tender"
@@ -53,6 +56,11 @@ type DB struct {
 	read  *sql.DB // read-only connections; the same as write for ":memory:"
 
 	writeStmts, readStmts *stmts // prepared statements of write and read
+
+	writes        chan *write // to the writer goroutine (see "Group commit")
+	quit, stopped chan struct{}
+	stopOnce      sync.Once
+	commits       atomic.Int64 // batches committed (for tests)
 }
 
 var _ tender.Store = (*DB)(nil)
@@ -108,7 +116,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if db.read == db.write {
 		db.readStmts = db.writeStmts
 	}
-	db.Queries = sqldb.New(&dialect, conn{db.readStmts}, conn{db.writeStmts}, db.sharedTx, db.now)
+	db.startWriter()
+	db.Queries = sqldb.New(&dialect, conn{db.readStmts}, writeConn{conn{db.writeStmts}, db}, db.sharedTx, db.now)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -153,6 +162,11 @@ func dsn(path string, readOnly bool) string {
 	// FULL: a commit acknowledged to a POS survives power loss, not only a
 	// crash of the process (NORMAL in WAL mode may lose the last commits).
 	q.Add("_pragma", "synchronous(FULL)")
+	// Savepoints (one per write of a group commit) journal the pages they
+	// change so they can be rolled back alone; that journal lives only
+	// until the transaction ends and is no part of durability (the WAL
+	// is), so it is kept in memory, not in a temporary file.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if path != ":memory:" {
 		q.Add("_pragma", "journal_mode(WAL)")
 	}
@@ -232,6 +246,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.stopWriter()
 	var err error
 	for _, s := range []*stmts{db.readStmts, db.writeStmts} {
 		if s != nil {
@@ -244,15 +259,6 @@ func (db *DB) Close() error {
 	if db.write != nil {
 		err = errors.Join(err, db.write.Close())
 	}
-	return err
-}
-
-// tx runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
-// connection) with the writer's cached statements, and commits if fn
-// returns nil.
-func (db *DB) tx(ctx context.Context, fn func(txStmts) error) error {
-	err := db.rawTx(ctx, func(tx *sql.Tx) error { return fn(txStmts{tx, db.writeStmts}) })
-	db.writeStmts.preparePending(context.WithoutCancel(ctx))
 	return err
 }
 

@@ -115,13 +115,17 @@ func (s *stmts) QueryContext(ctx context.Context, q string, args ...any) (*sql.R
 
 // txStmts is a write transaction that runs the writer's cached statements
 // (Tx.StmtContext reuses a statement already prepared on the transaction's
-// connection, and the writer has one).
+// connection, and the writer has one). Its statements ignore the caller's
+// cancellation: SQLite rolls back the whole transaction when a write
+// statement in it is interrupted, and a transaction carries a batch of
+// writes (see "Group commit").
 type txStmts struct {
 	tx *sql.Tx
 	s  *stmts
 }
 
 func (t txStmts) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = context.WithoutCancel(ctx)
 	if st := t.s.cached(q); st != nil {
 		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
@@ -129,6 +133,7 @@ func (t txStmts) ExecContext(ctx context.Context, q string, args ...any) (sql.Re
 }
 
 func (t txStmts) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = context.WithoutCancel(ctx)
 	if st := t.s.cached(q); st != nil {
 		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
@@ -136,6 +141,7 @@ func (t txStmts) QueryRowContext(ctx context.Context, q string, args ...any) *sq
 }
 
 func (t txStmts) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = context.WithoutCancel(ctx)
 	if st := t.s.cached(q); st != nil {
 		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}

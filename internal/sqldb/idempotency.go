@@ -91,3 +91,22 @@ func (q *Queries) PurgeIdempotency(ctx context.Context, before time.Time) (int64
 	n, err := q.exec(ctx, `DELETE FROM idempotency_keys WHERE expires_at < ?`, q.d.Time(before))
 	return n, dbError(err)
 }
+
+// GetIdempotency returns the record of scope and key, or ENotFound.
+func (q *Queries) GetIdempotency(ctx context.Context, scope, key string) (*tender.IdempotencyRecord, error) {
+	r, err := ScanIdempotency(q.queryRow(ctx, `SELECT `+IdempotencyColumns+` FROM idempotency_keys WHERE scope = ? AND key = ?`, scope, key))
+	if q.d.IsNoRows(err) {
+		return nil, notFound("idempotency key", key)
+	}
+	return r, dbError(err)
+}
+
+// AnswerIdempotency is the statement that stores the response of an
+// in-flight record, with its arguments.
+func (d *Dialect) AnswerIdempotency(scope, key string, status int, body []byte) (string, []any) {
+	if body == nil {
+		body = []byte{}
+	}
+	return d.Rebind(`UPDATE idempotency_keys SET done = ?, status = ?, body = ? WHERE scope = ? AND key = ? AND done = ?`),
+		[]any{true, status, body, scope, key, false}
+}

@@ -1,0 +1,214 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/internal/sqldb"
+)
+
+// CreatePaymentReserving inserts rec in flight and p with its events in
+// one transaction, unless a record of rec's Scope and Key exists that has
+// not expired at rec.CreatedAt: then it returns that record and stores
+// nothing. The key's INSERT ... ON CONFLICT comes first, so a concurrent
+// reserver of the same key waits for this transaction and then finds the
+// key taken (or free again, if this one rolled back).
+func (db *DB) CreatePaymentReserving(ctx context.Context, rec *tender.IdempotencyRecord, p *tender.Payment, events ...tender.Event) (*tender.IdempotencyRecord, error) {
+	db.normalizeRecord(rec)
+	q, insert, args, err := sqldb.NewPaymentRow(&dialect, p, db.now())
+	if err != nil {
+		return nil, err
+	}
+	if q.Terminal == "" {
+		return db.createReservingOneTrip(ctx, rec, p, &q, args, events)
+	}
+	var existing *tender.IdempotencyRecord
+	err = db.tx(ctx, func(tx pgx.Tx) error {
+		for range 10 {
+			var won bool
+			err := tx.QueryRow(ctx, `INSERT INTO idempotency_keys AS k
+					(scope, key, request_hash, done, status, body, created_at, expires_at, locked_until)
+				VALUES ($1, $2, $3, false, 0, NULL, $4, $5, $6)
+				ON CONFLICT (scope, key) DO UPDATE SET
+					request_hash = EXCLUDED.request_hash, done = false, status = 0, body = NULL,
+					created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at,
+					locked_until = EXCLUDED.locked_until
+				WHERE k.expires_at <= EXCLUDED.created_at
+				RETURNING true`,
+				rec.Scope, rec.Key, rec.RequestHash, rec.CreatedAt, rec.ExpiresAt, dialect.LockTime(rec.LockedUntil)).Scan(&won)
+			if err == nil {
+				return insertPayment(ctx, tx, &q, insert, args, events)
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return dbError(err)
+			}
+			old, err := sqldb.ScanIdempotency(tx.QueryRow(ctx, `SELECT `+sqldb.IdempotencyColumns+`
+				FROM idempotency_keys WHERE scope = $1 AND key = $2`, rec.Scope, rec.Key))
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue // released or purged meanwhile: try again
+			}
+			existing = old
+			return dbError(err)
+		}
+		return tender.Errorf(tender.EInternal, "idempotency key %q keeps changing; try again", rec.Key)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil {
+		return existing, nil
+	}
+	rec.Done, rec.Status, rec.Body = false, 0, nil
+	*p = q
+	return nil, nil
+}
+
+// UpdatePaymentAnswering is UpdatePayment that also stores a's response
+// for its in-flight record, sent with the events in one round trip of the
+// same transaction.
+func (db *DB) UpdatePaymentAnswering(ctx context.Context, p *tender.Payment, a tender.IdempotencyAnswer, events ...tender.Event) (bool, error) {
+	q, stmt, vals, err := sqldb.UpdatedPaymentRow(&dialect, p, db.now())
+	if err != nil {
+		return false, err
+	}
+	status, body, keep := a.Respond(&q)
+	answered := false
+	// A card saved with the update goes the transaction path: the one-trip
+	// batch holds the payment, its events and the key's answer only.
+	if oneTrip && q.SavedMethod == nil {
+		return db.answerOneTrip(ctx, p, &q, stmt, vals, a, status, body, keep, events)
+	}
+	err = db.tx(ctx, func(tx pgx.Tx) error {
+		answered = false
+		var more func(*pgx.Batch)
+		if keep {
+			more = func(b *pgx.Batch) {
+				s, args := dialect.AnswerIdempotency(a.Scope, a.Key, status, body)
+				b.Queue(s, args...).Exec(func(ct pgconn.CommandTag) error {
+					answered = ct.RowsAffected() == 1
+					return nil
+				})
+			}
+		}
+		return updatePayment(ctx, tx, &q, stmt, vals, events, more)
+	})
+	if err != nil {
+		return false, err
+	}
+	p.Version = q.Version
+	p.UpdatedAt = q.UpdatedAt
+	p.CreatedAt, p.NextCheckAt = q.CreatedAt, q.NextCheckAt
+	return answered, nil
+}
+
+// oneTrip sends a create's two transactions as one batch each (one round
+// trip, an implicit transaction) instead of BEGIN, statements, COMMIT.
+const oneTrip = true
+
+// createReservingOneTrip is CreatePaymentReserving for a payment on no
+// terminal (no advisory lock to take): the key's insert and the payment's
+// are one statement, the payment inserted only if the key was won, and
+// its events follow in the same round trip (they find no payment to
+// attach to if it was not inserted).
+func (db *DB) createReservingOneTrip(ctx context.Context, rec *tender.IdempotencyRecord, p, q *tender.Payment, args []any, events []tender.Event) (*tender.IdempotencyRecord, error) {
+	n := len(sqldb.PaymentColumns)
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = "$" + strconv.Itoa(i+1)
+	}
+	k := func(i int) string { return "$" + strconv.Itoa(n+i) }
+	stmt := `WITH won AS (
+			INSERT INTO idempotency_keys AS k
+				(scope, key, request_hash, done, status, body, created_at, expires_at, locked_until)
+			VALUES (` + k(1) + `, ` + k(2) + `, ` + k(3) + `, false, 0, NULL, ` + k(4) + `, ` + k(5) + `, ` + k(6) + `)
+			ON CONFLICT (scope, key) DO UPDATE SET
+				request_hash = EXCLUDED.request_hash, done = false, status = 0, body = NULL,
+				created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at,
+				locked_until = EXCLUDED.locked_until
+			WHERE k.expires_at <= EXCLUDED.created_at
+			RETURNING 1
+		)
+		INSERT INTO payments (` + strings.Join(sqldb.PaymentColumns, ", ") + `)
+		SELECT ` + strings.Join(marks, ", ") + ` WHERE EXISTS (SELECT 1 FROM won)
+		RETURNING true`
+	all := append(append([]any{}, args...), rec.Scope, rec.Key, rec.RequestHash, rec.CreatedAt, rec.ExpiresAt, dialect.LockTime(rec.LockedUntil))
+	for range 10 {
+		var b pgx.Batch
+		won := false
+		b.Queue(stmt, all...).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&won)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			return err
+		})
+		queueEvents(&b, q.ID, q.UpdatedAt, events, false)
+		err := db.pool.SendBatch(ctx, &b).Close()
+		if c := uniqueViolation(err); c != "" {
+			return nil, tender.Errorf(tender.EConflict, "payment %s already exists", q.ID)
+		}
+		if err != nil {
+			return nil, dbError(err)
+		}
+		if won {
+			rec.Done, rec.Status, rec.Body = false, 0, nil
+			*p = *q
+			return nil, nil
+		}
+		old, err := sqldb.ScanIdempotency(db.pool.QueryRow(ctx, `SELECT `+sqldb.IdempotencyColumns+`
+			FROM idempotency_keys WHERE scope = $1 AND key = $2`, rec.Scope, rec.Key))
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue // released or purged meanwhile: try again
+		}
+		return old, dbError(err)
+	}
+	return nil, tender.Errorf(tender.EInternal, "idempotency key %q keeps changing; try again", rec.Key)
+}
+
+// answerOneTrip is UpdatePaymentAnswering in one round trip: the
+// version-checked update, then its events and the key's response, each
+// written only if that update wrote the payment's row (so a lost update
+// writes nothing).
+func (db *DB) answerOneTrip(ctx context.Context, p, q *tender.Payment, stmt string, vals []any, a tender.IdempotencyAnswer, status int, body []byte, keep bool, events []tender.Event) (bool, error) {
+	var b pgx.Batch
+	updated, answered := false, false
+	b.Queue(stmt, vals...).Exec(func(ct pgconn.CommandTag) error {
+		updated = ct.RowsAffected() == 1
+		return nil
+	})
+	queueEvents(&b, q.ID, q.UpdatedAt, events, true)
+	if keep {
+		if body == nil {
+			body = []byte{}
+		}
+		b.Queue(`UPDATE idempotency_keys SET done = true, status = $1, body = $2
+			WHERE scope = $3 AND key = $4 AND NOT done
+				AND EXISTS (SELECT 1 FROM payments p WHERE p.id = $5 AND `+updatedHere+`)`,
+			status, body, a.Scope, a.Key, q.ID).Exec(func(ct pgconn.CommandTag) error {
+			answered = ct.RowsAffected() == 1
+			return nil
+		})
+	}
+	if err := db.pool.SendBatch(ctx, &b).Close(); err != nil {
+		return false, dbError(err)
+	}
+	if !updated {
+		var exists bool
+		if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM payments WHERE id = $1)`, q.ID).Scan(&exists); err != nil {
+			return false, dbError(err)
+		}
+		if !exists {
+			return false, notFound("payment", q.ID)
+		}
+		return false, tender.ErrVersionConflict
+	}
+	p.Version = q.Version
+	p.UpdatedAt = q.UpdatedAt
+	p.CreatedAt, p.NextCheckAt = q.CreatedAt, q.NextCheckAt
+	return answered, nil
+}
