@@ -77,6 +77,7 @@ func (e *Engine) mutate(ctx context.Context, id string, fn func(p *tender.Paymen
 			return nil, err
 		}
 		e.watch.notify(p.ID)
+		e.terminalChanged(p)
 		e.kickWebhooks()
 		return p, nil
 	}
@@ -153,6 +154,9 @@ func (e *Engine) applyUpdate(p *tender.Payment, u tender.Update, source string) 
 	data := map[string]any{"status": p.Status, "source": source}
 	if statusChanged {
 		data["previous_status"] = from
+		if to == tender.StatusCaptured {
+			data["captured_amount"] = p.CapturedAmount // what the end of day counts (reports.go)
+		}
 	}
 	if u.Note != "" {
 		data["note"] = u.Note
