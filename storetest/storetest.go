@@ -63,6 +63,8 @@ func Run(t *testing.T, open func(t *testing.T) tender.Store) {
 		{"WebhookRetry", testWebhookRetry},
 		{"Ping", testPing},
 		{"Users", testUsers},
+		{"MoneyEvents", testMoneyEvents},
+		{"TouchTerminal", testTouchTerminal},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
