@@ -107,8 +107,8 @@ func openInDoubt(events []tender.Event) string {
 }
 
 type terminalView struct {
-	T    *tender.Terminal
-	Open *tender.Payment
+	T  *tender.Terminal
+	St engine.TerminalState
 }
 
 type terminalsData struct {
@@ -128,14 +128,14 @@ func (s *Server) terminals(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	sts, err := s.eng.TerminalStates(ctx, terms)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	d := terminalsData{Accounts: accts}
-	for _, t := range terms {
-		open, err := s.eng.Store().OpenPaymentOnTerminal(ctx, t.ID)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		d.Terminals = append(d.Terminals, terminalView{T: t, Open: open})
+	for i, t := range terms {
+		d.Terminals = append(d.Terminals, terminalView{T: t, St: sts[i]})
 	}
 	s.render(w, r, http.StatusOK, "terminals.html", page{Title: "Terminals and accounts", Nav: "terminals", Data: d})
 }

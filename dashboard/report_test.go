@@ -136,7 +136,7 @@ func TestEditTerminal(t *testing.T) {
 	if got.Label != "Front desk" {
 		t.Errorf("label %q", got.Label)
 	}
-	if _, page := e.get(c, "/dashboard/terminals"); !strings.Contains(page, "Front desk") || strings.Contains(page, "second-secret") {
+	if _, page := e.get(c, "/dashboard/terminals"); !strings.Contains(page, "Front desk") || strings.Contains(page, "second-secret") || !strings.Contains(page, `">idle</span>`) {
 		t.Errorf("terminals page: %s", page)
 	}
 }
