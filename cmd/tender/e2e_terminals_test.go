@@ -42,7 +42,7 @@ func TestTerminalStateThroughAPI(t *testing.T) {
 	if pay := p.mustCall("GET", "/v1/payments/"+id, "", 200); pay["status"] != "captured" {
 		t.Errorf("the payment ended %v", pay["status"])
 	}
-	seen, err = time.Parse(time.RFC3339Nano, term["last_seen_at"].(string))
+	seen, err2 := time.Parse(time.RFC3339Nano, term["last_seen_at"].(string))
 	if err2 != nil || time.Since(seen) > time.Minute {
 		t.Errorf("last_seen_at %v (%v)", term["last_seen_at"], err2)
 	}
