@@ -46,9 +46,16 @@ func (e *Engine) terminalSeen(p *tender.Payment, err error) {
 	if p.Terminal == "" || err != nil && inDoubt(err) {
 		return
 	}
+	now := e.clock.Now().UTC()
+	// At most one write per terminal and seenEvery from this instance
+	// (the store's condition bounds it across instances).
+	if last, ok := e.touched.Load(p.Terminal); ok && now.Sub(last.(time.Time)) < seenEvery {
+		return
+	}
+	e.touched.Store(p.Terminal, now)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := e.store.TouchTerminal(ctx, p.Terminal, e.clock.Now().UTC(), seenEvery); err != nil {
+	if err := e.store.TouchTerminal(ctx, p.Terminal, now, seenEvery); err != nil {
 		e.log.Warn("terminal: record the provider's answer", "terminal", p.Terminal, "err", err)
 	}
 }
