@@ -5,5 +5,5 @@
 -- provider last answered about one of its payments (last_seen_at).
 ALTER TABLE merchants ADD COLUMN time_zone TEXT NOT NULL DEFAULT '';
 CREATE INDEX events_merchant_created ON events (merchant, created_at);
-CREATE INDEX payments_terminal_created ON payments (terminal, created_at DESC, id DESC) WHERE terminal <> '';
+CREATE INDEX payments_terminal_created ON payments (terminal, created_at DESC, id DESC);
 ALTER TABLE terminals ADD COLUMN last_seen_at INTEGER;
