@@ -20,9 +20,12 @@ type Merchant struct {
 	Name          string
 	Country       string // ISO 3166-1 alpha-2, "" when not given
 	DefaultLocale string // BCP 47, e.g. "nl-NL"; "" when not given
-	Branding      Branding
-	Metadata      map[string]string
-	CreatedAt     time.Time
+	// TimeZone is the IANA name of the zone the merchant's days are
+	// counted in (the end-of-day report), e.g. "Europe/Athens"; "" is UTC.
+	TimeZone  string
+	Branding  Branding
+	Metadata  map[string]string
+	CreatedAt time.Time
 }
 
 // Branding is how Tender's hosted pages present a merchant.

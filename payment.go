@@ -179,6 +179,9 @@ type Terminal struct {
 	Credentials map[string]string `json:"-"`
 	Sealed      []byte            `json:"-"`
 	CreatedAt   time.Time
+	// LastSeenAt is when the provider last answered about a payment on
+	// the terminal (kept to within a few seconds); zero if never.
+	LastSeenAt time.Time
 }
 
 // APIKey is a key to Tender's API. Only a hash of the secret is stored.

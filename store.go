@@ -50,6 +50,11 @@ type Store interface {
 	// up on and handed to a person frees its terminal), or nil if there is
 	// none.
 	OpenPaymentOnTerminal(ctx context.Context, terminal string) (*Payment, error)
+	// ListMoneyEvents returns the events of f.Types written in [f.From,
+	// f.To) on f.Merchant's payments (of f.Terminals and f.Connector when
+	// set), in the order they were written, with what a report groups
+	// them by.
+	ListMoneyEvents(ctx context.Context, f MoneyFilter) ([]MoneyEvent, error)
 	// ClaimDue returns up to limit payments whose NextCheckAt is set and not
 	// after now, oldest due first, and moves their NextCheckAt to
 	// now+lease in the same transaction (bumping Version), so that another
@@ -125,8 +130,8 @@ type Store interface {
 	GetMerchant(ctx context.Context, id string) (*Merchant, error)
 	// ListMerchants pages through merchants in id order.
 	ListMerchants(ctx context.Context, f MerchantFilter) ([]*Merchant, bool, error)
-	// UpdateMerchant stores m's name, country, locale, branding and
-	// metadata. A missing merchant is ENotFound.
+	// UpdateMerchant stores m's name, country, locale, time zone,
+	// branding and metadata. A missing merchant is ENotFound.
 	UpdateMerchant(ctx context.Context, m *Merchant) error
 
 	// CreateAccount inserts an account; an existing id is EConflict. Only
@@ -155,6 +160,10 @@ type Store interface {
 	// terminal t.ID. A missing terminal is ENotFound. ifSealed works as for
 	// UpdateAccount.
 	UpdateTerminal(ctx context.Context, t *Terminal, ifSealed []byte) error
+	// TouchTerminal sets the terminal's LastSeenAt to at if it is older
+	// than at-every (a cheap no-op otherwise). A missing terminal is not
+	// an error.
+	TouchTerminal(ctx context.Context, id string, at time.Time, every time.Duration) error
 
 	// CreateWebhookEndpoint inserts an endpoint; an existing id is
 	// EConflict. Of the secret only w.Sealed is stored.

@@ -144,33 +144,8 @@ func (s *Server) createTerminal(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return result{err: err}
 		}
-		return result{status: http.StatusCreated, v: toTerminal(t, keysOf(req.Credentials))}
+		return result{status: http.StatusCreated, v: s.withState(r, toTerminal(t, keysOf(req.Credentials)), t)}
 	})
-}
-
-func (s *Server) getTerminal(w http.ResponseWriter, r *http.Request) {
-	t, err := s.eng.GetTerminal(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, toTerminal(t, s.credentialKeys(r, "terminal", t.ID)))
-}
-
-func (s *Server) listTerminals(w http.ResponseWriter, r *http.Request) {
-	f, err := listFilter(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	list, more, err := s.eng.ListTerminals(r.Context(), f)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, newList(list, more, func(t *tender.Terminal) terminal {
-		return toTerminal(t, s.credentialKeys(r, "terminal", t.ID))
-	}))
 }
 
 // updateAccountRequest is POST /v1/accounts/{id}. Connector, environment
@@ -220,7 +195,7 @@ func (s *Server) updateTerminal(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return result{err: err}
 		}
-		return result{status: http.StatusOK, v: toTerminal(t, keysOf(t.Credentials))}
+		return result{status: http.StatusOK, v: s.withState(r, toTerminal(t, keysOf(t.Credentials)), t)}
 	})
 }
 

@@ -129,6 +129,7 @@ type terminal struct {
 	Settings    map[string]string `json:"settings"`
 	Credentials []string          `json:"credentials_set"`
 	CreatedAt   string            `json:"created_at"`
+	terminalState
 }
 
 type list[T any] struct {

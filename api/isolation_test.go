@@ -259,6 +259,27 @@ func TestIsolation(t *testing.T) {
 				}
 			}
 		}
+		// The end of day shows A's money only; B's terminal is as empty as
+		// a missing one, and a long-poll of B's terminal is not found.
+		today := time.Now().UTC().Format(time.DateOnly)
+		for who, c := range callers {
+			var headers []string
+			if who == "platform key as mer_a" {
+				headers = []string{"Tender-Merchant", a.merchant}
+			}
+			rows := c.mustDo("GET", "/v1/reports/daily?date="+today, "", 200, headers...)["rows"].([]any)
+			if len(rows) != 1 || rows[0].(map[string]any)["gross"].(float64) != 1200 {
+				t.Errorf("%s: A's end of day: %v, want A's one capture of 1200", who, rows)
+			}
+			for _, term := range []string{b.terminal, "zz-missing"} {
+				if rows := c.mustDo("GET", "/v1/reports/daily?date="+today+"&terminal="+term, "", 200, headers...)["rows"].([]any); len(rows) != 0 {
+					t.Errorf("%s: end of day of terminal %s: %v", who, term, rows)
+				}
+			}
+			if r := c.do("GET", "/v1/terminals/"+b.terminal+"?wait=1s", "", headers...); r.status != 404 {
+				t.Errorf("%s: long-poll of B's terminal: %d, want 404: %s", who, r.status, r.body)
+			}
+		}
 		keys := listIDs(e.as(a.key).mustDo("GET", "/v1/api_keys", "", 200))
 		if !slices.Equal(keys, []string{a.apiKey}) {
 			t.Errorf("merchant A's key lists keys %v, want only %s", keys, a.apiKey)
@@ -359,12 +380,29 @@ func TestIsolationScopes(t *testing.T) {
 			{"POST", "/v1/payments/" + mine + "/cancel"}, {"POST", "/v1/payments/" + mine + "/capture"},
 			{"POST", "/v1/payments/" + mine + "/refunds"}, {"POST", "/v1/payments/" + a.payment + "/cancel"},
 			{"POST", "/v1/payments/" + mine + "/resolve_discrepancy"},
-			{"GET", "/v1/accounts"}, {"POST", "/v1/accounts"}, {"GET", "/v1/terminals"}, {"GET", "/v1/terminals/" + a.terminal2},
+			{"GET", "/v1/accounts"}, {"POST", "/v1/accounts"}, {"GET", "/v1/terminals"}, {"POST", "/v1/terminals/" + a.terminal2},
 			{"GET", "/v1/webhook_endpoints"}, {"GET", "/v1/api_keys"}, {"POST", "/v1/api_keys"}, {"GET", "/v1/merchants"},
 		} {
 			if r := pos.do(q[0], q[1], "{}"); r.status != 403 {
 				t.Errorf("terminal key: %s %s: %d, want 403: %s", q[0], q[1], r.status, r.body)
 			}
+		}
+		// Its terminal and its state; another terminal is not found, in
+		// the words of a missing one; its end of day is its terminal's.
+		if term := pos.mustDo("GET", "/v1/terminals/"+a.terminal2+"?wait=1ms", "", 200); term["state"] != "busy" || term["payment"] != mine {
+			t.Errorf("terminal key reading its terminal: %v", term)
+		}
+		for _, id := range []string{a.terminal, "zz-missing"} {
+			if r := pos.do("GET", "/v1/terminals/"+id, ""); r.status != 404 || !strings.Contains(string(r.body), `no terminal \"`+id+`\"`) {
+				t.Errorf("terminal key reading terminal %s: %d, want 404: %s", id, r.status, r.body)
+			}
+		}
+		today := time.Now().UTC().Format(time.DateOnly)
+		if rows := pos.mustDo("GET", "/v1/reports/daily?date="+today, "", 200)["rows"].([]any); len(rows) != 0 {
+			t.Errorf("terminal key's end of day shows others' money: %v", rows)
+		}
+		if r := pos.do("GET", "/v1/reports/daily?date="+today+"&terminal="+a.terminal, ""); r.status != 400 {
+			t.Errorf("terminal key's end of day of another terminal: %d %s", r.status, r.body)
 		}
 		if p := e.mustDo("GET", "/v1/payments/"+mine, "", 200, "Tender-Merchant", "mer_a"); p["status"] != "processing" {
 			t.Errorf("the terminal key's payment was changed: %v", p)

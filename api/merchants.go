@@ -16,6 +16,7 @@ type merchant struct {
 	Name          string            `json:"name"`
 	Country       *string           `json:"country"`
 	DefaultLocale *string           `json:"default_locale"`
+	TimeZone      string            `json:"time_zone"`
 	Branding      branding          `json:"branding"`
 	Metadata      map[string]string `json:"metadata"`
 	CreatedAt     string            `json:"created_at"`
@@ -33,6 +34,7 @@ func toMerchant(m *tender.Merchant) merchant {
 		md = map[string]string{}
 	}
 	return merchant{ID: m.ID, Object: "merchant", Name: m.Name, Country: nullable(m.Country), DefaultLocale: nullable(m.DefaultLocale),
+		TimeZone: engine.TimeZoneName(m.TimeZone),
 		Branding: branding{DisplayName: nullable(m.Branding.DisplayName), LogoURL: nullable(m.Branding.LogoURL), Color: nullable(m.Branding.Color)},
 		Metadata: md, CreatedAt: timestamp(m.CreatedAt)}
 }
@@ -42,13 +44,14 @@ type merchantRequest struct {
 	Name          *string           `json:"name"`
 	Country       *string           `json:"country"`
 	DefaultLocale *string           `json:"default_locale"`
+	TimeZone      *string           `json:"time_zone"`
 	Branding      *tender.Branding  `json:"branding"`
 	Metadata      map[string]string `json:"metadata"`
 }
 
 func (m merchantRequest) engine() engine.MerchantRequest {
 	return engine.MerchantRequest{ID: m.ID, Name: m.Name, Country: m.Country, DefaultLocale: m.DefaultLocale,
-		Branding: m.Branding, Metadata: m.Metadata}
+		TimeZone: m.TimeZone, Branding: m.Branding, Metadata: m.Metadata}
 }
 
 func (s *Server) createMerchant(w http.ResponseWriter, r *http.Request) {

@@ -23,7 +23,8 @@ func (s *Server) routes() {
 	// The description of all of this (api/openapi.json), for anyone.
 	s.mux.Handle("GET /v1/openapi.json", open(s.openapi))
 
-	// A terminal key pays on its terminals and reads those payments.
+	// A terminal key pays on its terminals and reads those payments (and
+	// those terminals).
 	s.mux.Handle("POST /v1/payments", api(s.createPayment, platform, merchant, terminal))
 	s.mux.Handle("GET /v1/payments", api(s.listPayments, platform, merchant, terminal))
 	s.mux.Handle("GET /v1/payments/{id}", api(s.getPayment, platform, merchant, terminal))
@@ -40,8 +41,11 @@ func (s *Server) routes() {
 
 	s.mux.Handle("POST /v1/terminals", api(s.createTerminal, platform, merchant))
 	s.mux.Handle("GET /v1/terminals", api(s.listTerminals, platform, merchant))
-	s.mux.Handle("GET /v1/terminals/{id}", api(s.getTerminal, platform, merchant))
+	s.mux.Handle("GET /v1/terminals/{id}", api(s.getTerminal, platform, merchant, terminal))
 	s.mux.Handle("POST /v1/terminals/{id}", api(s.updateTerminal, platform, merchant))
+
+	// End of day; a terminal key sees its terminals' only.
+	s.mux.Handle("GET /v1/reports/daily", api(s.dailyReport, platform, merchant, terminal))
 
 	s.mux.Handle("POST /v1/accounts", api(s.createAccount, platform, merchant))
 	s.mux.Handle("GET /v1/accounts", api(s.listAccounts, platform, merchant))

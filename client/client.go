@@ -348,6 +348,30 @@ func (c *Client) GetTerminal(ctx context.Context, id string) (*Terminal, error) 
 	return result(&out, c.do(ctx, http.MethodGet, "/v1/terminals/"+url.PathEscape(id), nil, nil, &out))
 }
 
+// WaitTerminal long-polls a terminal (GET ?wait=): it returns once its
+// state or open payment changes, or after wait (at most 60 s).
+func (c *Client) WaitTerminal(ctx context.Context, id string, wait time.Duration) (*Terminal, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait+20*time.Second)
+	defer cancel()
+	q := url.Values{"wait": {strconv.FormatInt(int64(wait/time.Second), 10) + "s"}}
+	var out Terminal
+	return result(&out, c.do(ctx, http.MethodGet, "/v1/terminals/"+url.PathEscape(id), q, nil, &out))
+}
+
+// DailyReport returns the end of day of date (YYYY-MM-DD, in the
+// merchant's time zone); terminal and connector narrow it when not "".
+func (c *Client) DailyReport(ctx context.Context, date, terminal, connector string) (*DailyReport, error) {
+	q := url.Values{"date": {date}}
+	if terminal != "" {
+		q.Set("terminal", terminal)
+	}
+	if connector != "" {
+		q.Set("connector", connector)
+	}
+	var out DailyReport
+	return result(&out, c.do(ctx, http.MethodGet, "/v1/reports/daily", q, nil, &out))
+}
+
 // ListAccounts returns a page of provider accounts.
 func (c *Client) ListAccounts(ctx context.Context, limit int, startingAfter string) (*List[Account], error) {
 	var out List[Account]

@@ -15,6 +15,7 @@ type Merchant struct {
 	Name          string            `json:"name"`
 	Country       *string           `json:"country"`
 	DefaultLocale *string           `json:"default_locale"`
+	TimeZone      string            `json:"time_zone"` // IANA name the merchant's days are counted in; "UTC" by default
 	Branding      Branding          `json:"branding"`
 	Metadata      map[string]string `json:"metadata"`
 	CreatedAt     time.Time         `json:"created_at"`
@@ -41,6 +42,7 @@ type CreateMerchant struct {
 	Name          string            `json:"name"`
 	Country       string            `json:"country,omitempty"`        // ISO 3166-1 alpha-2, e.g. "NL"
 	DefaultLocale string            `json:"default_locale,omitempty"` // BCP 47, e.g. "nl-NL"
+	TimeZone      string            `json:"time_zone,omitempty"`      // IANA name, e.g. "Europe/Athens"; "" is UTC
 	Branding      *SetBranding      `json:"branding,omitempty"`
 	Metadata      map[string]string `json:"metadata,omitempty"`
 }
@@ -52,6 +54,7 @@ type UpdateMerchant struct {
 	Name          *string           `json:"name,omitempty"`
 	Country       *string           `json:"country,omitempty"`
 	DefaultLocale *string           `json:"default_locale,omitempty"`
+	TimeZone      *string           `json:"time_zone,omitempty"` // IANA name; "" is UTC
 	Branding      *SetBranding      `json:"branding,omitempty"`
 	Metadata      map[string]string `json:"metadata,omitempty"`
 }

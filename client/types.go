@@ -204,6 +204,36 @@ type Terminal struct {
 	Settings       map[string]string `json:"settings"`
 	CredentialsSet []string          `json:"credentials_set"`
 	CreatedAt      time.Time         `json:"created_at"`
+	// State is "idle", "busy", "offline" or "unknown"; Payment the open
+	// payment (busy, unknown); LastSeenAt when the provider last answered
+	// about a payment on it.
+	State       string     `json:"state"`
+	Payment     *string    `json:"payment"`
+	StateReason *string    `json:"state_reason"`
+	LastSeenAt  *time.Time `json:"last_seen_at"`
+}
+
+// DailyReport is one day's end-of-day totals (GET /v1/reports/daily).
+type DailyReport struct {
+	Object   string      `json:"object"`
+	Date     string      `json:"date"`
+	TimeZone string      `json:"time_zone"`
+	From     time.Time   `json:"from"`
+	To       time.Time   `json:"to"`
+	Rows     []ReportRow `json:"rows"`
+}
+
+// ReportRow is what moved on one terminal (nil: online) of one connector
+// in one currency; amounts in minor units.
+type ReportRow struct {
+	Terminal    *string `json:"terminal"`
+	Connector   string  `json:"connector"`
+	Currency    string  `json:"currency"`
+	Count       int     `json:"count"`
+	Gross       int64   `json:"gross"`
+	RefundCount int     `json:"refund_count"`
+	Refunds     int64   `json:"refunds"`
+	Net         int64   `json:"net"`
 }
 
 // Account is a provider account.

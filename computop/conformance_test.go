@@ -98,19 +98,13 @@ func forgedNotify(t *testing.T, env *connectortest.Env, p *tender.Payment) *http
 	return req
 }
 
-// paygateLedger reads what the simulated Paygate believes: a payment with
+// paygateLedger reads what the simulated Paygate believes (sim.Money): a payment with
 // Code 00000000 was authorized; AmountCap is what is captured and not
 // reversed, AmountCred what is credited back.
 func paygateLedger(t *testing.T, env *connectortest.Env) map[string]connectortest.Ledger {
 	out := map[string]connectortest.Ledger{}
-	for _, e := range env.Sandbox.Handler.(*sim.Sim).Ledger() {
-		l := out[e.TransID]
-		if e.Code == computop.CodeOK {
-			l.Authorized++
-			l.Captured += e.AmountCap
-			l.Refunded += e.AmountCred
-		}
-		out[e.TransID] = l
+	for ref, m := range env.Sandbox.Handler.(*sim.Sim).Money() {
+		out[ref] = connectortest.Ledger{Authorized: m.Authorized, Captured: m.Captured, Refunded: m.Refunded}
 	}
 	return out
 }

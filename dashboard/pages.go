@@ -1,11 +1,9 @@
 package dashboard
 
 import (
-	"encoding/csv"
 	"fmt"
 	"html/template"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -109,8 +107,8 @@ func openInDoubt(events []tender.Event) string {
 }
 
 type terminalView struct {
-	T    *tender.Terminal
-	Open *tender.Payment
+	T  *tender.Terminal
+	St engine.TerminalState
 }
 
 type terminalsData struct {
@@ -130,14 +128,14 @@ func (s *Server) terminals(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	sts, err := s.eng.TerminalStates(ctx, terms)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	d := terminalsData{Accounts: accts}
-	for _, t := range terms {
-		open, err := s.eng.Store().OpenPaymentOnTerminal(ctx, t.ID)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		d.Terminals = append(d.Terminals, terminalView{T: t, Open: open})
+	for i, t := range terms {
+		d.Terminals = append(d.Terminals, terminalView{T: t, St: sts[i]})
 	}
 	s.render(w, r, http.StatusOK, "terminals.html", page{Title: "Terminals and accounts", Nav: "terminals", Data: d})
 }
@@ -180,78 +178,46 @@ func (s *Server) redeliver(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/dashboard/webhooks", http.StatusSeeOther)
 }
 
-// ReportRow is one line of the end-of-day report.
-type ReportRow struct {
-	Terminal, Connector, Currency string
-	Count                         int
-	Gross, Refunds, Net           int64
-}
-
 type reportsData struct {
 	Day      string
-	Rows     []ReportRow
+	TimeZone string
+	Rows     []engine.ReportRow
 	Currency string
 	Bars     []Bar
 }
 
-// reports totals a day's payments (UTC) per terminal, connector and
-// currency: gross is what was captured, net what stays after refunds.
+// reports shows a day's end-of-day totals per terminal, connector and
+// currency, and the net of the 30 days up to it; both, and the CSV, come
+// from the engine's one end-of-day computation (engine.Reports).
 func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
 	day := r.URL.Query().Get("day")
 	if _, err := time.Parse(time.DateOnly, day); err != nil {
-		day = s.clock.Now().UTC().Format(time.DateOnly)
+		day = ""
 	}
-	list, err := s.rangePayments(r, day, day)
+	if day == "" {
+		var err error
+		if day, err = s.eng.Today(ctx); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	t, _ := time.Parse(time.DateOnly, day)
+	month, err := s.eng.Reports(ctx, engine.ReportRequest{Date: t.AddDate(0, 0, -29).Format(time.DateOnly), Days: 30})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	rows := endOfDay(list)
+	today := month[len(month)-1]
 	if r.URL.Query().Get("format") == "csv" {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="tender-`+day+`.csv"`)
-		cw := csv.NewWriter(w)
-		cw.Write([]string{"day", "terminal", "connector", "currency", "count", "gross", "refunds", "net"})
-		for _, x := range rows {
-			cw.Write([]string{day, x.Terminal, x.Connector, x.Currency, strconv.Itoa(x.Count),
-				tender.FormatMinor(x.Gross, x.Currency), tender.FormatMinor(x.Refunds, x.Currency), tender.FormatMinor(x.Net, x.Currency)})
-		}
-		cw.Flush()
+		engine.WriteReportCSV(w, today)
 		return
 	}
-	d := reportsData{Day: day, Rows: rows}
-	t, _ := time.Parse(time.DateOnly, day)
-	if month, err := s.rangePayments(r, t.AddDate(0, 0, -29).Format(time.DateOnly), day); err == nil {
-		d.Currency, d.Bars = chart(month, t)
-	}
+	d := reportsData{Day: day, TimeZone: today.TimeZone, Rows: today.Rows}
+	d.Currency, d.Bars = chart(month)
 	s.render(w, r, http.StatusOK, "reports.html", page{Title: "Reports", Nav: "reports", Data: d})
-}
-
-// rangePayments returns the payments created on the days from to to
-// (UTC, inclusive), newest first.
-func (s *Server) rangePayments(r *http.Request, from, to string) ([]*tender.Payment, error) {
-	var out []*tender.Payment
-	f := tender.PaymentFilter{Limit: 100}
-	for range 100 {
-		list, more, err := s.eng.ListPayments(r.Context(), f)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range list {
-			d := p.CreatedAt.UTC().Format(time.DateOnly)
-			if d < from {
-				return out, nil // newest first: the rest is older
-			}
-			if d <= to {
-				out = append(out, p)
-			}
-		}
-		if !more || len(list) == 0 {
-			break
-		}
-		f.StartingAfter = list[len(list)-1].ID
-	}
-	return out, nil
 }
 
 // Bar is one day of the 30-day chart, drawn in SVG on the server.
@@ -261,12 +227,14 @@ type Bar struct {
 	X, Y, H, W int
 }
 
-// chart draws the net of each of the 30 days up to day in the currency
+// chart draws the net of each day of days (30 of them) in the currency
 // with the most net, as bars 600 by 120 units.
-func chart(list []*tender.Payment, day time.Time) (string, []Bar) {
+func chart(days []engine.DailyReport) (string, []Bar) {
 	byCur := map[string]int64{}
-	for _, p := range list {
-		byCur[p.Currency] += p.CapturedAmount - p.RefundedAmount
+	for _, d := range days {
+		for _, r := range d.Rows {
+			byCur[r.Currency] += r.Net
+		}
 	}
 	cur := ""
 	for c, v := range byCur {
@@ -274,52 +242,15 @@ func chart(list []*tender.Payment, day time.Time) (string, []Bar) {
 			cur = c
 		}
 	}
-	nets := map[string]int64{}
-	for _, p := range list {
-		if p.Currency == cur {
-			nets[p.CreatedAt.UTC().Format(time.DateOnly)] += p.CapturedAmount - p.RefundedAmount
-		}
-	}
 	var top int64 = 1
-	for _, v := range nets {
-		top = max(top, v)
+	for _, d := range days {
+		top = max(top, d.Net(cur))
 	}
-	bars := make([]Bar, 30)
-	for i := range bars {
-		d := day.AddDate(0, 0, i-29).Format(time.DateOnly)
-		v := nets[d]
+	bars := make([]Bar, len(days))
+	for i, d := range days {
+		v := d.Net(cur)
 		h := int(max(v, 0) * 110 / top)
-		bars[i] = Bar{Day: d, Net: v, X: i * 20, W: 16, H: h, Y: 120 - h}
+		bars[i] = Bar{Day: d.Date, Net: v, X: i * 20, W: 16, H: h, Y: 120 - h}
 	}
 	return cur, bars
-}
-
-// endOfDay groups payments with money captured by terminal, connector
-// and currency.
-func endOfDay(list []*tender.Payment) []ReportRow {
-	type k struct{ t, c, cur string }
-	m := map[k]*ReportRow{}
-	for _, p := range list {
-		if p.CapturedAmount == 0 {
-			continue
-		}
-		key := k{p.Terminal, p.Connector, p.Currency}
-		row := m[key]
-		if row == nil {
-			row = &ReportRow{Terminal: p.Terminal, Connector: p.Connector, Currency: p.Currency}
-			m[key] = row
-		}
-		row.Count++
-		row.Gross += p.CapturedAmount
-		row.Refunds += p.RefundedAmount
-		row.Net = row.Gross - row.Refunds
-	}
-	var rows []ReportRow
-	for _, r := range m {
-		rows = append(rows, *r)
-	}
-	slices.SortFunc(rows, func(a, b ReportRow) int {
-		return strings.Compare(a.Terminal+"\x00"+a.Connector+"\x00"+a.Currency, b.Terminal+"\x00"+b.Connector+"\x00"+b.Currency)
-	})
-	return rows
 }

@@ -10,28 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/engine"
 )
-
-func TestEndOfDay(t *testing.T) {
-	list := []*tender.Payment{
-		{Terminal: "t1", Connector: "sepay", Currency: "EUR", CapturedAmount: 1000, RefundedAmount: 200},
-		{Terminal: "t1", Connector: "sepay", Currency: "EUR", CapturedAmount: 500},
-		{Terminal: "t1", Connector: "sepay", Currency: "EUR", Status: tender.StatusFailed}, // no money: left out
-		{Connector: "computop", Currency: "EUR", CapturedAmount: 2500, RefundedAmount: 2500},
-		{Connector: "trustpayments", Currency: "GBP", CapturedAmount: 100},
-	}
-	want := []ReportRow{
-		{Connector: "computop", Currency: "EUR", Count: 1, Gross: 2500, Refunds: 2500, Net: 0},
-		{Connector: "trustpayments", Currency: "GBP", Count: 1, Gross: 100, Net: 100},
-		{Terminal: "t1", Connector: "sepay", Currency: "EUR", Count: 2, Gross: 1500, Refunds: 200, Net: 1300},
-	}
-	if diff := cmp.Diff(want, endOfDay(list)); diff != "" {
-		t.Errorf("end of day (-want +got):\n%s", diff)
-	}
-}
 
 func TestFilterMatch(t *testing.T) {
 	p := &tender.Payment{ID: "pay_1", Reference: "Order-77", Amount: 1050, Currency: "EUR",
@@ -98,7 +79,7 @@ func TestPagesRender(t *testing.T) {
 		}
 	}
 	resp, body := e.get(c, "/dashboard/reports?day=2026-12-01&format=csv")
-	if resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" || body != "day,terminal,connector,currency,count,gross,refunds,net\n" {
+	if resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" || body != "date,time_zone,terminal,connector,currency,count,gross,refund_count,refunds,net\n" {
 		t.Errorf("CSV: %s %q", resp.Header.Get("Content-Type"), body)
 	}
 	if resp, _ := e.get(c, "/dashboard/payments/pay_nope"); resp.StatusCode != http.StatusNotFound {
@@ -107,13 +88,14 @@ func TestPagesRender(t *testing.T) {
 }
 
 func TestChart(t *testing.T) {
+	days := make([]engine.DailyReport, 30)
 	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	list := []*tender.Payment{
-		{Currency: "EUR", CapturedAmount: 1000, CreatedAt: day.Add(10 * time.Hour)},
-		{Currency: "EUR", CapturedAmount: 500, RefundedAmount: 0, CreatedAt: day.AddDate(0, 0, -1)},
-		{Currency: "GBP", CapturedAmount: 100, CreatedAt: day},
+	for i := range days {
+		days[i].Date = day.AddDate(0, 0, i-29).Format(time.DateOnly)
 	}
-	cur, bars := chart(list, day)
+	days[29].Rows = []engine.ReportRow{{Currency: "EUR", Net: 1000}, {Currency: "GBP", Net: 100}}
+	days[28].Rows = []engine.ReportRow{{Currency: "EUR", Net: 700}, {Currency: "EUR", Net: -200}}
+	cur, bars := chart(days)
 	if cur != "EUR" || len(bars) != 30 {
 		t.Fatalf("chart in %s with %d bars", cur, len(bars))
 	}
@@ -154,7 +136,7 @@ func TestEditTerminal(t *testing.T) {
 	if got.Label != "Front desk" {
 		t.Errorf("label %q", got.Label)
 	}
-	if _, page := e.get(c, "/dashboard/terminals"); !strings.Contains(page, "Front desk") || strings.Contains(page, "second-secret") {
+	if _, page := e.get(c, "/dashboard/terminals"); !strings.Contains(page, "Front desk") || strings.Contains(page, "second-secret") || !strings.Contains(page, `">idle</span>`) {
 		t.Errorf("terminals page: %s", page)
 	}
 }

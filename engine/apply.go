@@ -101,6 +101,7 @@ func (e *Engine) mutateFrom(ctx context.Context, id string, known *tender.Paymen
 			return nil, err
 		}
 		e.watch.notify(p.ID)
+		e.terminalChanged(p)
 		e.kickWebhooks()
 		return p, nil
 	}
@@ -201,6 +202,9 @@ func (e *Engine) applyUpdate(p *tender.Payment, u tender.Update, source string) 
 	data := map[string]any{"status": p.Status, "source": source}
 	if statusChanged {
 		data["previous_status"] = from
+		if to == tender.StatusCaptured {
+			data["captured_amount"] = p.CapturedAmount // what the end of day counts (reports.go)
+		}
 	}
 	if u.Note != "" {
 		data["note"] = u.Note

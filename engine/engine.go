@@ -105,6 +105,7 @@ type Engine struct {
 	hookKick   chan struct{} // wakes RunWebhooks after a commit
 
 	watch   *watchers
+	touched sync.Map // terminal id → when this instance last wrote its LastSeenAt
 	locks   keyedMutex
 	idemMu  sync.Mutex
 	idemWay map[string]chan struct{} // in-flight idempotent requests in this process

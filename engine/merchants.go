@@ -26,6 +26,7 @@ type MerchantRequest struct {
 	Name          *string
 	Country       *string
 	DefaultLocale *string
+	TimeZone      *string // IANA name; "" is UTC
 	Branding      *tender.Branding
 	// Metadata replaces the merchant's metadata when not nil.
 	Metadata map[string]string
@@ -49,6 +50,12 @@ func (r *MerchantRequest) apply(m *tender.Merchant) error {
 			return tender.Invalid("default_locale", "default_locale must be a BCP 47 tag, e.g. nl-NL")
 		}
 		m.DefaultLocale = *r.DefaultLocale
+	}
+	if r.TimeZone != nil {
+		if _, err := timeZone(*r.TimeZone); err != nil {
+			return err
+		}
+		m.TimeZone = *r.TimeZone
 	}
 	if b := r.Branding; b != nil {
 		if err := validateText("branding.display_name", b.DisplayName, 200); err != nil {

@@ -264,6 +264,7 @@ func (e *Engine) moneyOp(ctx context.Context, m moneyOp, id string, amount int64
 	u, callErr := m.call(c, pctx, op)
 	cancel()
 	e.metrics.providerCall(p.Connector, m.name(), callErr, time.Since(start))
+	e.terminalSeen(p, callErr)
 
 	if callErr != nil && inDoubt(callErr) {
 		// The reservation stays; the reconciler asks the provider what
@@ -414,6 +415,7 @@ func (e *Engine) cancel(ctx context.Context, id string, opID string) (*tender.Pa
 	cu, callErr := c.Cancel(pctx, op)
 	cancel()
 	e.metrics.providerCall(p.Connector, "cancel", callErr, time.Since(start))
+	e.terminalSeen(p, callErr)
 	if callErr != nil && inDoubt(callErr) {
 		e.log.Warn("cancel in doubt", "payment", p.ID, "op", opID, "err", callErr)
 		p, _ := e.mutate(ctx, id, func(p *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
@@ -464,6 +466,7 @@ func (e *Engine) confirmCancel(ctx context.Context, c tender.Connector, id, opID
 	su, statusErr := c.Status(pctx, op)
 	cancel()
 	e.metrics.providerCall(p.Connector, "status", statusErr, time.Since(start))
+	e.terminalSeen(p, statusErr)
 	seen := p.Version
 	return e.mutate(ctx, id, func(p *tender.Payment, events []tender.Event) ([]tender.Event, bool, error) {
 		if _, open := readOps(events).find(tender.OpCancel, opID); !open {

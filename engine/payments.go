@@ -246,6 +246,7 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 		}
 	}
 	e.metrics.transition(p.Connector, string(tender.StatusPending))
+	e.terminalChanged(p)
 
 	// The start runs apart from the caller: a POS that hangs up, or a
 	// create that answers before the provider did, changes nothing of it.
@@ -298,6 +299,7 @@ func (e *Engine) start(ctx context.Context, c tender.Connector, p *tender.Paymen
 	u, startErr := c.Start(pctx, op)
 	cancel()
 	e.metrics.providerCall(p.Connector, "start", startErr, time.Since(start))
+	e.terminalSeen(p, startErr)
 
 	var reply error
 	switch {

@@ -208,6 +208,7 @@ func (e *Engine) checkStatus(ctx context.Context, c tender.Connector, id string,
 		u, callErr := c.Status(pctx, op)
 		cancel()
 		e.metrics.providerCall(p.Connector, "status", callErr, time.Since(start))
+		e.terminalSeen(p, callErr)
 		e.metrics.check(p.Connector, p.Status)
 
 		seen := p.Version

@@ -63,17 +63,12 @@ func forgedCallback(t *testing.T, env *connectortest.Env, p *tender.Payment) *ht
 	return req
 }
 
-// wecrLedger reads what the simulated Sepay believes: a transaction per
+// wecrLedger reads what the simulated Sepay believes (sim.Money): a transaction per
 // transactionref, charged when the terminal approved it.
 func wecrLedger(t *testing.T, env *connectortest.Env) map[string]connectortest.Ledger {
 	out := map[string]connectortest.Ledger{}
-	for _, e := range env.Sandbox.Handler.(*sim.Sim).Ledger() {
-		l := out[e.TransactionRef]
-		if e.Charged {
-			l.Authorized++
-			l.Captured += e.Amount
-		}
-		out[e.TransactionRef] = l
+	for ref, m := range env.Sandbox.Handler.(*sim.Sim).Money() {
+		out[ref] = connectortest.Ledger{Authorized: m.Authorized, Captured: m.Captured, Refunded: m.Refunded}
 	}
 	return out
 }

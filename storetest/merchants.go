@@ -18,7 +18,7 @@ func testMerchants(t *testing.T, s tender.Store) {
 	if def.ID != tender.DefaultMerchant || def.CreatedAt.IsZero() {
 		t.Errorf("default merchant = %+v", def)
 	}
-	m := &tender.Merchant{ID: "mer_b", Name: "Bakkerij B", Country: "NL", DefaultLocale: "nl-NL",
+	m := &tender.Merchant{ID: "mer_b", Name: "Bakkerij B", Country: "NL", DefaultLocale: "nl-NL", TimeZone: "Europe/Amsterdam",
 		Branding: tender.Branding{DisplayName: "Bakker B", LogoURL: "https://b.example/logo.png", Color: "#aa3300"},
 		Metadata: map[string]string{"crm": "42"}, CreatedAt: base}
 	if err := s.CreateMerchant(ctx, m); err != nil {
@@ -48,7 +48,7 @@ func testMerchants(t *testing.T, s tender.Store) {
 	}
 
 	upd := want
-	upd.Name, upd.Country, upd.Branding, upd.Metadata = "Bakkerij B & Zn", "BE", tender.Branding{Color: "#000000"}, nil
+	upd.Name, upd.Country, upd.TimeZone, upd.Branding, upd.Metadata = "Bakkerij B & Zn", "BE", "Europe/Brussels", tender.Branding{Color: "#000000"}, nil
 	upd.CreatedAt = base.Add(time.Hour) // ignored
 	if err := s.UpdateMerchant(ctx, &upd); err != nil {
 		t.Fatalf("UpdateMerchant: %v", err)

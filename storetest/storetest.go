@@ -67,6 +67,8 @@ func Run(t *testing.T, open func(t *testing.T) tender.Store) {
 		{"Ping", testPing},
 		{"Users", testUsers},
 		{"PaymentMethods", testPaymentMethods},
+		{"MoneyEvents", testMoneyEvents},
+		{"TouchTerminal", testTouchTerminal},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -177,10 +177,8 @@ func TestComputopRefundThroughAPI(t *testing.T) {
 	computopLedgerAgrees(t, p, a, b)
 }
 
-// computopLedgerAgrees asks the simulated Paygate's inquire.aspx, with the
-// sandbox merchant's keys, what it captured and credited for each payment,
-// and compares that with Tender's record.
-func computopLedgerAgrees(t *testing.T, p *tenderProc, ids ...string) {
+// computopClient is a Paygate client with the sandbox merchant's keys.
+func computopClient(t *testing.T, p *tenderProc) *computop.Client {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(p.Data, "sim", "computop", "computop-sandbox.json"))
 	if err != nil {
@@ -197,7 +195,15 @@ func computopLedgerAgrees(t *testing.T, p *tenderProc, ids ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := &computop.Client{BaseURL: p.SimURL + "/sim/computop", Merchant: &computop.Merchant{ID: cpsim.SandboxMerchantID, Cipher: c, HMACKey: []byte(k.HMACKey)}}
+	return &computop.Client{BaseURL: p.SimURL + "/sim/computop", Merchant: &computop.Merchant{ID: cpsim.SandboxMerchantID, Cipher: c, HMACKey: []byte(k.HMACKey)}}
+}
+
+// computopLedgerAgrees asks the simulated Paygate's inquire.aspx, with the
+// sandbox merchant's keys, what it captured and credited for each payment,
+// and compares that with Tender's record.
+func computopLedgerAgrees(t *testing.T, p *tenderProc, ids ...string) {
+	t.Helper()
+	cl := computopClient(t, p)
 	for _, id := range ids {
 		pay := p.mustCall("GET", "/v1/payments/"+id, "", 200)
 		r, err := cl.Inquire(context.Background(), pay["provider_reference"].(string), id)

@@ -146,7 +146,7 @@ func terminalsCmd(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCONNECTOR\tACCOUNT\tPROVIDER ID\tLABEL")
+	fmt.Fprintln(tw, "ID\tCONNECTOR\tACCOUNT\tPROVIDER ID\tLABEL\tSTATE\tPAYMENT\tLAST SEEN")
 	after := ""
 	for {
 		l, err := c.ListTerminals(ctx, 100, after)
@@ -154,7 +154,11 @@ func terminalsCmd(ctx context.Context, args []string, getenv func(string) string
 			return err
 		}
 		for _, t := range l.Data {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Connector, t.Account, t.ProviderID, deref(t.Label))
+			seen := "-"
+			if t.LastSeenAt != nil {
+				seen = t.LastSeenAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Connector, t.Account, t.ProviderID, deref(t.Label), t.State, deref(t.Payment), seen)
 		}
 		if !l.HasMore || len(l.Data) == 0 {
 			break

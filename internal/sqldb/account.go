@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/tenderpay/tender"
 )
@@ -178,13 +179,13 @@ func (q *Queries) UpdateTerminal(ctx context.Context, t *tender.Terminal, ifSeal
 }
 
 func (q *Queries) terminalColumns() string {
-	return `id, merchant, connector, account, provider_id, label, settings` + q.d.JSONText + `, sealed, created_at`
+	return `id, merchant, connector, account, provider_id, label, settings` + q.d.JSONText + `, sealed, created_at, last_seen_at`
 }
 
 func scanTerminal(s Row) (*tender.Terminal, error) {
 	var t tender.Terminal
 	var settings *string
-	if err := s.Scan(&t.ID, &t.Merchant, &t.Connector, &t.Account, &t.ProviderID, &t.Label, &settings, &t.Sealed, TimeDest(&t.CreatedAt)); err != nil {
+	if err := s.Scan(&t.ID, &t.Merchant, &t.Connector, &t.Account, &t.ProviderID, &t.Label, &settings, &t.Sealed, TimeDest(&t.CreatedAt), TimeDest(&t.LastSeenAt)); err != nil {
 		return nil, err
 	}
 	if settings != nil {
@@ -193,6 +194,15 @@ func scanTerminal(s Row) (*tender.Terminal, error) {
 		}
 	}
 	return &t, nil
+}
+
+// TouchTerminal sets the terminal's LastSeenAt to at if it is older than
+// at-every.
+func (q *Queries) TouchTerminal(ctx context.Context, id string, at time.Time, every time.Duration) error {
+	at = utc(at)
+	_, err := q.exec(ctx, `UPDATE terminals SET last_seen_at = ?
+		WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)`, q.d.Time(at), id, q.d.Time(at.Add(-every)))
+	return dbError(err)
 }
 
 // GetTerminal returns the terminal with id, or ENotFound.

@@ -17,8 +17,8 @@ func (q *Queries) CreateMerchant(ctx context.Context, m *tender.Merchant) error 
 	if err != nil {
 		return err
 	}
-	_, err = q.exec(ctx, `INSERT INTO merchants (id, name, country, default_locale, branding, metadata, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, m.ID, m.Name, m.Country, m.DefaultLocale, branding, metadata, q.d.Time(m.CreatedAt))
+	_, err = q.exec(ctx, `INSERT INTO merchants (id, name, country, default_locale, time_zone, branding, metadata, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, m.ID, m.Name, m.Country, m.DefaultLocale, m.TimeZone, branding, metadata, q.d.Time(m.CreatedAt))
 	if q.d.IsUnique(err) {
 		return tender.Errorf(tender.EConflict, "merchant %s already exists", m.ID)
 	}
@@ -41,13 +41,13 @@ func merchantJSON(m *tender.Merchant) (branding, metadata any, err error) {
 }
 
 func (q *Queries) merchantColumns() string {
-	return `id, name, country, default_locale, branding` + q.d.JSONText + `, metadata` + q.d.JSONText + `, created_at`
+	return `id, name, country, default_locale, time_zone, branding` + q.d.JSONText + `, metadata` + q.d.JSONText + `, created_at`
 }
 
 func scanMerchant(s Row) (*tender.Merchant, error) {
 	var m tender.Merchant
 	var branding, metadata *string
-	if err := s.Scan(&m.ID, &m.Name, &m.Country, &m.DefaultLocale, &branding, &metadata, TimeDest(&m.CreatedAt)); err != nil {
+	if err := s.Scan(&m.ID, &m.Name, &m.Country, &m.DefaultLocale, &m.TimeZone, &branding, &metadata, TimeDest(&m.CreatedAt)); err != nil {
 		return nil, err
 	}
 	if branding != nil {
@@ -84,8 +84,8 @@ func (q *Queries) UpdateMerchant(ctx context.Context, m *tender.Merchant) error 
 	if err != nil {
 		return err
 	}
-	n, err := q.exec(ctx, `UPDATE merchants SET name = ?, country = ?, default_locale = ?, branding = ?, metadata = ?
-		WHERE id = ?`, m.Name, m.Country, m.DefaultLocale, branding, metadata, m.ID)
+	n, err := q.exec(ctx, `UPDATE merchants SET name = ?, country = ?, default_locale = ?, time_zone = ?, branding = ?, metadata = ?
+		WHERE id = ?`, m.Name, m.Country, m.DefaultLocale, m.TimeZone, branding, metadata, m.ID)
 	if err != nil {
 		return dbError(err)
 	}
