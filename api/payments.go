@@ -25,38 +25,9 @@ type createPaymentRequest struct {
 	ReturnURL   string             `json:"return_url"`
 	Capture     tender.CaptureMode `json:"capture"`
 	Metadata    map[string]string  `json:"metadata"`
-	// Provider-specific input, one named object per connector that takes
-	// any: the Greek invoice an epay payment pays, Computop's billing data,
-	// Trust Payments' billing and customer fields (see each README).
-	Invoice       json.RawMessage `json:"invoice"`
-	Computop      json.RawMessage `json:"computop"`
-	TrustPayments json.RawMessage `json:"trustpayments"`
-}
-
-// inputNames maps a connector to the name of its input object in the API.
-var inputNames = map[string]string{"epay": "invoice", "computop": "computop", "trustpayments": "trustpayments"}
-
-// input returns the one provider-specific object given, checked against the
-// connector (or terminal) the payment is for.
-func (r *createPaymentRequest) input() (string, json.RawMessage, error) {
-	var name string
-	var raw json.RawMessage
-	for n, v := range map[string]json.RawMessage{"invoice": r.Invoice, "computop": r.Computop, "trustpayments": r.TrustPayments} {
-		if len(v) == 0 || string(v) == "null" {
-			continue
-		}
-		if name != "" {
-			return "", nil, tender.Invalid(n, "give only one provider object (%s or %s)", name, n)
-		}
-		name, raw = n, v
-	}
-	if name != "" && r.Connector != "" && inputNames[r.Connector] != name {
-		return "", nil, tender.Invalid(name, "%s is not input of connector %q", name, r.Connector)
-	}
-	if name != "" && raw[0] != '{' {
-		return "", nil, tender.Invalid(name, "%s must be an object", name)
-	}
-	return name, raw, nil
+	Locale      string             `json:"locale"`
+	// Provider-specific input (the epay invoice, ...) is not a field: each
+	// connector names its own (tender.Description.Input); see splitInput.
 }
 
 // result is what a POST handler did: an object to return, or an error;
@@ -108,7 +79,7 @@ func (s *Server) idempotentThen(w http.ResponseWriter, r *http.Request, fn func(
 		var ref struct{ ID, Object string }
 		if json.Unmarshal(resp.Body, &ref) == nil && ref.Object == "payment" && ref.ID != "" {
 			if p, err := s.eng.GetPayment(r.Context(), ref.ID); err == nil {
-				resp.Body = mustJSON(toPayment(p))
+				resp.Body = mustJSON(s.prov.payment(p))
 			}
 		}
 	}
@@ -139,12 +110,15 @@ func requestHash(r *http.Request, body []byte) string {
 
 func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
 	s.idempotent(w, r, func(body []byte, opID string) result {
-		var req createPaymentRequest
-		if err := decode(body, &req); err != nil {
+		rest, field, input, err := s.prov.splitInput(body)
+		if err != nil {
 			return result{err: err}
 		}
-		_, input, err := req.input()
-		if err != nil {
+		var req createPaymentRequest
+		if err := decode(rest, &req); err != nil {
+			return result{err: err}
+		}
+		if err := s.prov.checkInput(field, req.Connector); err != nil {
 			return result{err: err}
 		}
 		if c := callerOf(r); !c.mayUseTerminal(req.Terminal) {
@@ -154,7 +128,7 @@ func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
 		p, err := s.eng.CreatePayment(r.Context(), engine.PaymentRequest{
 			Amount: req.Amount, Currency: req.Currency, Connector: req.Connector, Account: req.Account,
 			Terminal: req.Terminal, Reference: req.Reference, Description: req.Description,
-			ReturnURL: req.ReturnURL, Capture: req.Capture, Metadata: req.Metadata, Input: input,
+			ReturnURL: req.ReturnURL, Capture: req.Capture, Metadata: req.Metadata, Input: input, Locale: req.Locale,
 		}, opID)
 		if err != nil {
 			if p != nil {
@@ -162,7 +136,7 @@ func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
 			}
 			return result{err: err}
 		}
-		return result{status: http.StatusCreated, v: toPayment(p)}
+		return result{status: http.StatusCreated, v: s.prov.payment(p)}
 	})
 }
 
@@ -195,7 +169,7 @@ func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toPayment(p))
+	writeJSON(w, http.StatusOK, s.prov.payment(p))
 }
 
 // parseWait accepts a Go duration ("30s") or plain seconds ("30").
@@ -251,7 +225,7 @@ func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(list, more, func(p *tender.Payment) payment { return toPayment(p) }))
+	writeJSON(w, http.StatusOK, newList(list, more, func(p *tender.Payment) payment { return s.prov.payment(p) }))
 }
 
 type amountRequest struct {
@@ -285,7 +259,7 @@ func (s *Server) moneyOp(w http.ResponseWriter, r *http.Request, op func(ctx con
 			worked := operationWorked(err)
 			return result{err: err, payment: id, worked: worked}
 		}
-		return result{status: status, v: toPayment(p)}
+		return result{status: status, v: s.prov.payment(p)}
 	})
 }
 
@@ -301,7 +275,7 @@ func (s *Server) cancelPayment(w http.ResponseWriter, r *http.Request) {
 			worked := operationWorked(err)
 			return result{err: err, payment: id, worked: worked}
 		}
-		return result{status: http.StatusOK, v: toPayment(p)}
+		return result{status: http.StatusOK, v: s.prov.payment(p)}
 	})
 }
 
