@@ -25,6 +25,8 @@ type PaymentRequest struct {
 	// Input is provider-specific input (e.g. the Greek invoice), validated
 	// by the connector.
 	Input json.RawMessage
+	// Locale is the shopper's language (see tender.Payment.Locale).
+	Locale string
 }
 
 // Limits on free-form fields.
@@ -112,6 +114,10 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
+	locale, err := paymentLocale(r)
+	if err != nil {
+		return nil, err
+	}
 	merchant := tender.MerchantFrom(ctx)
 	var term *tender.Terminal
 	if r.Terminal != "" {
@@ -157,6 +163,7 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 		Metadata:    r.Metadata,
 		Input:       r.Input,
 		OperationID: opID,
+		Locale:      locale,
 		CreatedAt:   now,
 		UpdatedAt:   now,
 	}
@@ -257,6 +264,7 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 // start sends a stored payment to its provider and records the answer.
 func (e *Engine) start(ctx context.Context, c tender.Connector, p *tender.Payment, acct *tender.Account, term *tender.Terminal, opID string) (*tender.Payment, error) {
 	op := e.op(p, acct, term, 0, opID)
+	op.Locale = e.opLocale(ctx, p)
 	pctx, cancel := e.providerContext(ctx)
 	start := time.Now()
 	u, startErr := c.Start(pctx, op)

@@ -15,7 +15,7 @@ var PaymentColumns = []string{"id", "amount", "currency", "status", "connector",
 	"reference", "description", "return_url", "capture_mode", "metadata", "input",
 	"provider_reference", "next_action", "failure", "receipt", "details",
 	"captured_amount", "refunded_amount", "state", "next_check_at", "check_count",
-	"operation_id", "version", "created_at", "updated_at", "discrepancy", "merchant"}
+	"operation_id", "version", "created_at", "updated_at", "discrepancy", "merchant", "locale"}
 
 // SelectPayment selects PaymentColumns from payments.
 var SelectPayment = `SELECT ` + strings.Join(PaymentColumns, ", ") + ` FROM payments`
@@ -31,7 +31,7 @@ func ScanPayment(row Row, extra ...any) (*tender.Payment, error) {
 		&p.Reference, &p.Description, &p.ReturnURL, &captureMode, &metadata, &input,
 		&p.ProviderReference, &nextAction, &failure, &receipt, &details,
 		&p.CapturedAmount, &p.RefundedAmount, &st, TimeDest(&p.NextCheckAt), &p.CheckCount,
-		&p.OperationID, &p.Version, TimeDest(&p.CreatedAt), TimeDest(&p.UpdatedAt), &p.Discrepancy, &p.Merchant}
+		&p.OperationID, &p.Version, TimeDest(&p.CreatedAt), TimeDest(&p.UpdatedAt), &p.Discrepancy, &p.Merchant, &p.Locale}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func PaymentArgs(d *Dialect, p *tender.Payment) ([]any, error) {
 		p.Reference, p.Description, p.ReturnURL, string(p.CaptureMode), js[0], raw(p.Input),
 		p.ProviderReference, js[1], js[2], js[3], js[4],
 		p.CapturedAmount, p.RefundedAmount, raw(p.State), d.Time(p.NextCheckAt), p.CheckCount,
-		p.OperationID, p.Version, d.Time(p.CreatedAt), d.Time(p.UpdatedAt), p.Discrepancy, tender.MerchantOr(p.Merchant)}, nil
+		p.OperationID, p.Version, d.Time(p.CreatedAt), d.Time(p.UpdatedAt), p.Discrepancy, tender.MerchantOr(p.Merchant), p.Locale}, nil
 }
 
 // raw stores an empty RawMessage as NULL.
