@@ -86,6 +86,10 @@ type Supports struct {
 	ManualCapture, PartialCapture, MultipleCaptures bool
 	// Refund: a captured payment can be refunded; PartialRefund: in part.
 	Refund, PartialRefund bool
+	// TryAgain: a declined or failed attempt on an online payment leaves
+	// it requires_action for another attempt (tender.Update.Retry), with
+	// a payment.attempt_failed event; it ends when the shopper gives up.
+	TryAgain bool
 }
 
 // Outcome is a final status with its failure code.
