@@ -89,6 +89,10 @@ type Op struct {
 	// and forwards to the merchant's return URL, or serves a checkout (see
 	// CheckoutPager).
 	PageURL string
+	// Locale is the language for the provider's own texts shown to the
+	// shopper (BCP 47, "nl-NL"): the payment's locale, else its merchant's
+	// default; "" when neither is known. Set for Start.
+	Locale string
 	// CancelRequested says the merchant has asked to cancel the payment. A
 	// Status call must then never send the payment to the provider (again):
 	// a payment the provider does not know is canceled, not re-sent.
@@ -116,6 +120,11 @@ type Update struct {
 	// the payment's amount. An amount other than the payment's is stored as
 	// the provider reports it and raised as a discrepancy.
 	Captured int64
+	// Retry, with Status failed, says the failure ends only the shopper's
+	// attempt (a decline, a 3-D Secure failure, a field the gateway
+	// refused): while the payment requires action the engine keeps it
+	// open for another attempt and records a payment.attempt_failed event.
+	Retry bool
 	// Discrepancy, when set, says how the provider's verified answer
 	// contradicts Tender's record (an approval of another amount, a tip
 	// the payment did not ask for). The engine stores the update as the

@@ -32,6 +32,11 @@ type Payment struct {
 	ReturnURL   string // where a shopper goes after a hosted page
 	CaptureMode CaptureMode
 	Metadata    map[string]string
+	// Locale is the shopper's language (BCP 47: en, nl, de, fr, el, with
+	// a region allowed, "nl-NL"), "" when the merchant gave none; the
+	// shopper pages and the provider's own texts use it before the
+	// merchant's default.
+	Locale string
 
 	// Input is provider-specific input from the create request (for example
 	// the Greek invoice for epay), kept as the caller sent it, validated by

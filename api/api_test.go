@@ -31,6 +31,7 @@ type testConnector struct {
 	startDelay                                   time.Duration
 	mu                                           sync.Mutex
 	status                                       map[string]tender.Status // what Status reports
+	locales                                      sync.Map                 // payment id → Op.Locale at Start
 }
 
 func (c *testConnector) Name() string { return "testpay" }
@@ -49,6 +50,7 @@ func (c *testConnector) ValidatePayment(p *tender.Payment, a *tender.Account, t 
 }
 func (c *testConnector) Start(ctx context.Context, op *tender.Op) (tender.Update, error) {
 	c.starts.Add(1)
+	c.locales.Store(op.Payment.ID, op.Locale)
 	if op.Account.Credentials["secret"] != "s3cret" {
 		return tender.Update{}, fmt.Errorf("credentials did not reach the connector")
 	}
@@ -90,7 +92,10 @@ func (c *testConnector) Refund(ctx context.Context, op *tender.Op) (tender.Updat
 // Callback takes {"ref": ..., "status": ..., "failure": ...} signed with
 // header X-Sig equal to the account's secret; failure is a failure code.
 func (c *testConnector) Callback(ctx context.Context, cb *tender.Callback) (*tender.CallbackResult, error) {
-	var in struct{ Ref, Status, Failure string }
+	var in struct {
+		Ref, Status, Failure string
+		Retry                bool
+	}
 	if err := json.Unmarshal(cb.Body, &in); err != nil {
 		return nil, tender.Invalid("body", "bad json")
 	}
@@ -101,7 +106,7 @@ func (c *testConnector) Callback(ctx context.Context, cb *tender.Callback) (*ten
 	if cb.Request.Header.Get("X-Sig") != cb.Account.Credentials["secret"] {
 		return &tender.CallbackResult{PaymentID: p.ID}, tender.Errorf(tender.EUnauthorized, "bad signature")
 	}
-	u := &tender.Update{Status: tender.Status(in.Status)}
+	u := &tender.Update{Status: tender.Status(in.Status), Retry: in.Retry}
 	if in.Failure != "" {
 		u.Failure = &tender.Failure{Code: in.Failure, Message: "the provider says " + in.Failure}
 	}

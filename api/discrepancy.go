@@ -21,6 +21,6 @@ func (s *Server) resolveDiscrepancy(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return result{err: err, payment: id}
 		}
-		return result{status: http.StatusOK, v: toPayment(p)}
+		return result{status: http.StatusOK, v: s.prov.payment(p)}
 	})
 }

@@ -38,13 +38,11 @@ type payment struct {
 	Failure           *tender.Failure    `json:"failure"`
 	CapturedAmount    int64              `json:"captured_amount"`
 	RefundedAmount    int64              `json:"refunded_amount"`
-	Details           map[string]string  `json:"details"`
+	Details           map[string]any     `json:"details"`
 	// Discrepancy is what a person must look at, or null.
-	Discrepancy   *string           `json:"discrepancy"`
-	Metadata      map[string]string `json:"metadata"`
-	Invoice       json.RawMessage   `json:"invoice,omitempty"`
-	Computop      json.RawMessage   `json:"computop,omitempty"`
-	TrustPayments json.RawMessage   `json:"trustpayments,omitempty"`
+	Discrepancy *string           `json:"discrepancy"`
+	Metadata    map[string]string `json:"metadata"`
+	Locale      *string           `json:"locale"`
 	// Saved cards (methods.go): present only on payments that use them.
 	Customer         string               `json:"customer,omitempty"`
 	SetupFutureUsage string               `json:"setup_future_usage,omitempty"`
@@ -53,6 +51,11 @@ type payment struct {
 	Subscription     *tender.Subscription `json:"subscription,omitempty"`
 	CreatedAt        string               `json:"created_at"`
 	UpdatedAt        string               `json:"updated_at"`
+
+	// inputField and input are the connector's input, shown under the
+	// connector's name for it (see MarshalJSON).
+	inputField string
+	input      json.RawMessage
 }
 
 func nullable(s string) *string {
@@ -64,7 +67,9 @@ func nullable(s string) *string {
 
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-func toPayment(p *tender.Payment) payment {
+// basePayment renders what every payment has; providers.payment adds
+// what only its connector knows how to show.
+func basePayment(p *tender.Payment) payment {
 	out := payment{
 		ID: p.ID, Object: "payment", Merchant: p.Merchant, Amount: p.Amount, Currency: p.Currency, Status: p.Status,
 		Connector: p.Connector, Terminal: nullable(p.Terminal), Account: p.Account,
@@ -72,7 +77,7 @@ func toPayment(p *tender.Payment) payment {
 		Capture: p.CaptureMode, ProviderReference: nullable(p.ProviderReference),
 		NextAction: p.NextAction, Receipt: p.Receipt, Failure: p.Failure,
 		CapturedAmount: p.CapturedAmount, RefundedAmount: p.RefundedAmount,
-		Details: p.Details, Metadata: p.Metadata, Discrepancy: nullable(p.Discrepancy),
+		Details: map[string]any{}, Metadata: p.Metadata, Locale: nullable(p.Locale), Discrepancy: nullable(p.Discrepancy),
 		CreatedAt: timestamp(p.CreatedAt), UpdatedAt: timestamp(p.UpdatedAt),
 		Customer: p.Customer, SetupFutureUsage: p.SetupFutureUsage, PaymentMethod: p.PaymentMethod, OffSession: p.OffSession,
 		Subscription: p.Subscription,
@@ -80,18 +85,8 @@ func toPayment(p *tender.Payment) payment {
 	if out.Metadata == nil {
 		out.Metadata = map[string]string{}
 	}
-	if len(p.Input) > 0 {
-		switch inputNames[p.Connector] {
-		case "invoice":
-			out.Invoice = p.Input
-		case "computop":
-			out.Computop = p.Input
-		case "trustpayments":
-			out.TrustPayments = p.Input
-		}
-	}
-	if out.Details == nil {
-		out.Details = map[string]string{}
+	for k, v := range p.Details {
+		out.Details[k] = v
 	}
 	return out
 }

@@ -102,3 +102,46 @@ func TestExpiredPage(t *testing.T) {
 		t.Errorf("the expired page lacks its message:\n%s", body)
 	}
 }
+
+// TestPaymentLocale: locale is a field of the create request, checked and
+// named in errors; it chooses the page's language before the merchant's
+// default, and reaches the connector (Op.Locale), which gets the
+// merchant's default when the payment has none.
+func TestPaymentLocale(t *testing.T) {
+	e := newEnv(t)
+	for _, bad := range []string{"es", "nl-Netherlands", "english", "nl--NL"} {
+		r := e.do("POST", "/v1/payments", `{"amount":1050,"currency":"EUR","connector":"testpay","locale":"`+bad+`"}`)
+		if r.status != 400 || r.json(t)["error"].(map[string]any)["param"] != "locale" {
+			t.Errorf("locale %q: %d %s", bad, r.status, r.body)
+		}
+	}
+	e.mustDo("POST", "/v1/merchants/mer_default", `{"default_locale":"el-GR"}`, 200)
+	p := e.mustDo("POST", "/v1/payments", `{"amount":1050,"currency":"EUR","connector":"testpay","locale":"nl-nl"}`, 201)
+	id := p["id"].(string)
+	if p["locale"] != "nl-NL" {
+		t.Errorf("locale = %v, want nl-NL", p["locale"])
+	}
+	if l, _ := e.conn.locales.Load(id); l != "nl-NL" {
+		t.Errorf("the connector got locale %q, want the payment's", l)
+	}
+	if body := getPage(t, e.srv.URL+"/pay/"+id, "fr"); !strings.Contains(body, `lang="nl"`) || !strings.Contains(body, "€\u00a010,50") {
+		t.Errorf("the payment's locale should beat the merchant's default and Accept-Language:\n%s", body)
+	}
+
+	p = e.mustDo("POST", "/v1/payments", `{"amount":1050,"currency":"EUR","connector":"testpay"}`, 201)
+	if p["locale"] != nil {
+		t.Errorf("locale = %v, want null", p["locale"])
+	}
+	if l, _ := e.conn.locales.Load(p["id"].(string)); l != "el-GR" {
+		t.Errorf("the connector got locale %q, want the merchant's default el-GR", l)
+	}
+
+	// The way before the field still works.
+	p = e.mustDo("POST", "/v1/payments", `{"amount":1050,"currency":"EUR","connector":"testpay","metadata":{"locale":"de-AT"}}`, 201)
+	if p["locale"] != "de-AT" {
+		t.Errorf("metadata.locale: locale = %v, want de-AT", p["locale"])
+	}
+	if body := getPage(t, e.srv.URL+"/pay/"+p["id"].(string), ""); !strings.Contains(body, `lang="de"`) {
+		t.Errorf("metadata.locale: not German:\n%s", body)
+	}
+}

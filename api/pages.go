@@ -103,9 +103,12 @@ func (s *Server) paymentPage(w http.ResponseWriter, r *http.Request) {
 	if got, err := s.eng.Store().GetMerchant(ctx, tender.MerchantOr(p.Merchant)); err == nil {
 		m = *got
 	}
-	lang := pageLanguage(r, p.Metadata["locale"], m.DefaultLocale)
+	// metadata.locale is how a locale was given before the field; a
+	// payment made since has it in Locale already (engine.paymentLocale).
+	lang := pageLanguage(r, p.Locale, p.Metadata["locale"], m.DefaultLocale)
 	if p.Status == tender.StatusRequiresAction {
-		ct, body, ok, err := s.eng.CheckoutPage(tender.WithLocale(ctx, lang.Lang), p)
+		pctx := tender.WithShopperPage(tender.WithLocale(ctx, lang.Lang), s.shopperPage(p, lang.Lang))
+		ct, body, ok, err := s.eng.CheckoutPage(pctx, p)
 		var scripts []string
 		if err == nil && ok {
 			scripts, err = s.eng.CheckoutScripts(ctx, p)
@@ -147,9 +150,10 @@ func (s *Server) paymentPage(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case p.Failure != nil && p.Failure.Code == tender.FailExpired:
 			d.Message = lang.Expired
-		case p.Failure != nil && p.Failure.Message != "" && lang.Lang == "en":
-			// The provider's reason is in English only.
-			d.Message = lang.FailedBecause + " " + p.Failure.Message
+		case p.Failure != nil && (p.Failure.Code == tender.FailDeclined || p.Failure.Code == tender.FailAuthentication || p.Failure.Code == tender.FailInvalid):
+			// The shopper's words, never the provider's (which may name
+			// its fields).
+			d.Message = lang.FailedBecause + " " + failureText(lang.Lang, p.Failure)
 		}
 	case tender.StatusRequiresAction:
 		d.Class, d.Message = "wait", lang.WaitingYou

@@ -25,44 +25,16 @@ type createPaymentRequest struct {
 	ReturnURL   string             `json:"return_url"`
 	Capture     tender.CaptureMode `json:"capture"`
 	Metadata    map[string]string  `json:"metadata"`
-	// Provider-specific input, one named object per connector that takes
-	// any: the Greek invoice an epay payment pays, Computop's billing data,
-	// Trust Payments' billing and customer fields (see each README).
-	Invoice       json.RawMessage `json:"invoice"`
-	Computop      json.RawMessage `json:"computop"`
-	TrustPayments json.RawMessage `json:"trustpayments"`
+	Locale      string             `json:"locale"`
+	// Provider-specific input (the epay invoice, ...) is not a field: each
+	// connector names its own (tender.Description.Input); see splitInput.
+
 	// Saving a card and charging a saved one (methods.go).
 	Customer         string               `json:"customer"`
 	SetupFutureUsage string               `json:"setup_future_usage"`
 	PaymentMethod    string               `json:"payment_method"`
 	OffSession       bool                 `json:"off_session"`
 	Subscription     *subscriptionRequest `json:"subscription"`
-}
-
-// inputNames maps a connector to the name of its input object in the API.
-var inputNames = map[string]string{"epay": "invoice", "computop": "computop", "trustpayments": "trustpayments"}
-
-// input returns the one provider-specific object given, checked against the
-// connector (or terminal) the payment is for.
-func (r *createPaymentRequest) input() (string, json.RawMessage, error) {
-	var name string
-	var raw json.RawMessage
-	for n, v := range map[string]json.RawMessage{"invoice": r.Invoice, "computop": r.Computop, "trustpayments": r.TrustPayments} {
-		if len(v) == 0 || string(v) == "null" {
-			continue
-		}
-		if name != "" {
-			return "", nil, tender.Invalid(n, "give only one provider object (%s or %s)", name, n)
-		}
-		name, raw = n, v
-	}
-	if name != "" && r.Connector != "" && inputNames[r.Connector] != name {
-		return "", nil, tender.Invalid(name, "%s is not input of connector %q", name, r.Connector)
-	}
-	if name != "" && raw[0] != '{' {
-		return "", nil, tender.Invalid(name, "%s must be an object", name)
-	}
-	return name, raw, nil
 }
 
 // result is what a POST handler did: an object to return, or an error;
@@ -129,7 +101,7 @@ func (s *Server) writeIdempotent(w http.ResponseWriter, r *http.Request, resp en
 		var ref struct{ ID, Object string }
 		if json.Unmarshal(resp.Body, &ref) == nil && ref.Object == "payment" && ref.ID != "" {
 			if p, err := s.eng.GetPayment(r.Context(), ref.ID); err == nil {
-				resp.Body = mustJSON(toPayment(p))
+				resp.Body = mustJSON(s.prov.payment(p))
 			}
 		}
 	}
@@ -167,7 +139,7 @@ func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	render := func(p *tender.Payment, err error) engine.Response { return responseOf(r, paymentResult(p, err)) }
+	render := func(p *tender.Payment, err error) engine.Response { return responseOf(r, s.paymentResult(p, err)) }
 	resp, err := s.eng.IdempotentCreate(r.Context(), engine.IdempotencyScope(callerOf(r).merchant, callerOf(r).key.ID),
 		r.Header.Get("Idempotency-Key"), requestHash(r, body), func(ctx context.Context, opID string) engine.Response {
 			return s.logged(r, s.createPaymentOnce(ctx, r, body, opID))
@@ -176,24 +148,27 @@ func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
 }
 
 // paymentResult is the result of a create that made p (or failed with err).
-func paymentResult(p *tender.Payment, err error) result {
+func (s *Server) paymentResult(p *tender.Payment, err error) result {
 	if err != nil {
 		if p != nil {
 			return result{err: err, payment: p.ID, worked: true}
 		}
 		return result{err: err}
 	}
-	return result{status: http.StatusCreated, v: toPayment(p)}
+	return result{status: http.StatusCreated, v: s.prov.payment(p)}
 }
 
 // createPaymentOnce is what a create does under its key.
 func (s *Server) createPaymentOnce(ctx context.Context, r *http.Request, body []byte, opID string) result {
-	var req createPaymentRequest
-	if err := decode(body, &req); err != nil {
+	rest, field, input, err := s.prov.splitInput(body)
+	if err != nil {
 		return result{err: err}
 	}
-	_, input, err := req.input()
-	if err != nil {
+	var req createPaymentRequest
+	if err := decode(rest, &req); err != nil {
+		return result{err: err}
+	}
+	if err := s.prov.checkInput(field, req.Connector); err != nil {
 		return result{err: err}
 	}
 	if c := callerOf(r); !c.mayUseTerminal(req.Terminal) {
@@ -203,10 +178,10 @@ func (s *Server) createPaymentOnce(ctx context.Context, r *http.Request, body []
 	p, err := s.eng.CreatePayment(ctx, engine.PaymentRequest{
 		Amount: req.Amount, Currency: req.Currency, Connector: req.Connector, Account: req.Account,
 		Terminal: req.Terminal, Reference: req.Reference, Description: req.Description,
-		ReturnURL: req.ReturnURL, Capture: req.Capture, Metadata: req.Metadata, Input: input,
+		ReturnURL: req.ReturnURL, Capture: req.Capture, Metadata: req.Metadata, Input: input, Locale: req.Locale,
 		CardRequest: req.cardRequest(),
 	}, opID)
-	return paymentResult(p, err)
+	return s.paymentResult(p, err)
 }
 
 func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
@@ -238,7 +213,7 @@ func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toPayment(p))
+	writeJSON(w, http.StatusOK, s.prov.payment(p))
 }
 
 // parseWait accepts a Go duration ("30s") or plain seconds ("30").
@@ -294,7 +269,7 @@ func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(list, more, func(p *tender.Payment) payment { return toPayment(p) }))
+	writeJSON(w, http.StatusOK, newList(list, more, func(p *tender.Payment) payment { return s.prov.payment(p) }))
 }
 
 type amountRequest struct {
@@ -328,7 +303,7 @@ func (s *Server) moneyOp(w http.ResponseWriter, r *http.Request, op func(ctx con
 			worked := operationWorked(err)
 			return result{err: err, payment: id, worked: worked}
 		}
-		return result{status: status, v: toPayment(p)}
+		return result{status: status, v: s.prov.payment(p)}
 	})
 }
 
@@ -344,7 +319,7 @@ func (s *Server) cancelPayment(w http.ResponseWriter, r *http.Request) {
 			worked := operationWorked(err)
 			return result{err: err, payment: id, worked: worked}
 		}
-		return result{status: http.StatusOK, v: toPayment(p)}
+		return result{status: http.StatusOK, v: s.prov.payment(p)}
 	})
 }
 

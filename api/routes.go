@@ -74,6 +74,7 @@ func (s *Server) routes() {
 	// signature, never by an API key.
 	s.mux.Handle("/callbacks/{connector}/{account}/{path...}", open(s.callback))
 	s.mux.Handle("GET /pay/{id}", open(s.paymentPage))
+	s.mux.Handle("POST /pay/{id}/cancel", open(s.cancelByShopper))
 
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)

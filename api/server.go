@@ -44,6 +44,8 @@ type Server struct {
 	polls   *pollLimiter
 	gather  prometheus.Gatherer
 	mux     *http.ServeMux
+	prov    providers
+	spec    []byte // the API description of this server's connectors
 
 	metricsElsewhere bool
 }
@@ -70,6 +72,14 @@ func NewServer(eng *engine.Engine, o Options) *Server {
 	if s.gather == nil {
 		s.gather = prometheus.DefaultGatherer
 	}
+	descs := eng.Descriptions()
+	s.prov = newProviders(descs)
+	spec, err := Spec(descs)
+	if err != nil {
+		// A connector's description is code, not input: fail loudly.
+		panic(err)
+	}
+	s.spec = spec
 	s.metrics = newHTTPMetrics(o.Registerer)
 	s.routes()
 	return s

@@ -10,8 +10,16 @@ import (
 )
 
 // PaymentObject renders a payment exactly as GET /v1/payments/{id} returns
-// it; the webhook dispatcher puts it in data.object.
-func PaymentObject(p *tender.Payment) any { return toPayment(p) }
+// it on a server without connectors of their own data (see PaymentObjects).
+func PaymentObject(p *tender.Payment) any { return providers{}.payment(p) }
+
+// PaymentObjects returns what renders a payment exactly as GET
+// /v1/payments/{id} of a server with conns returns it; the webhook
+// dispatcher puts it in data.object.
+func PaymentObjects(conns []tender.Connector) func(p *tender.Payment) any {
+	ps := newProviders(engine.Describe(conns))
+	return func(p *tender.Payment) any { return ps.payment(p) }
+}
 
 // webhookEndpoint is the API's webhook endpoint object.
 type webhookEndpoint struct {

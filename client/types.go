@@ -37,31 +37,35 @@ func (s Status) Settled() bool {
 
 // Payment is the API's payment object.
 type Payment struct {
-	ID                string            `json:"id"`
-	Object            string            `json:"object"`
-	Amount            int64             `json:"amount"`
-	Currency          string            `json:"currency"`
-	Status            Status            `json:"status"`
-	Merchant          string            `json:"merchant"`
-	Connector         string            `json:"connector"`
-	Terminal          *string           `json:"terminal"`
-	Account           string            `json:"account"`
-	Reference         *string           `json:"reference"`
-	Description       *string           `json:"description"`
-	ReturnURL         *string           `json:"return_url"`
-	Capture           string            `json:"capture"`
-	ProviderReference *string           `json:"provider_reference"`
-	NextAction        *NextAction       `json:"next_action"`
-	Receipt           *Receipt          `json:"receipt"`
-	Failure           *Failure          `json:"failure"`
-	CapturedAmount    int64             `json:"captured_amount"`
-	RefundedAmount    int64             `json:"refunded_amount"`
-	Details           map[string]string `json:"details"`
-	Discrepancy       *string           `json:"discrepancy"`
-	Metadata          map[string]string `json:"metadata"`
-	Invoice           json.RawMessage   `json:"invoice,omitempty"`
-	Computop          json.RawMessage   `json:"computop,omitempty"`
-	TrustPayments     json.RawMessage   `json:"trustpayments,omitempty"`
+	ID                string      `json:"id"`
+	Object            string      `json:"object"`
+	Amount            int64       `json:"amount"`
+	Currency          string      `json:"currency"`
+	Status            Status      `json:"status"`
+	Merchant          string      `json:"merchant"`
+	Connector         string      `json:"connector"`
+	Terminal          *string     `json:"terminal"`
+	Account           string      `json:"account"`
+	Reference         *string     `json:"reference"`
+	Description       *string     `json:"description"`
+	ReturnURL         *string     `json:"return_url"`
+	Capture           string      `json:"capture"`
+	ProviderReference *string     `json:"provider_reference"`
+	NextAction        *NextAction `json:"next_action"`
+	Receipt           *Receipt    `json:"receipt"`
+	Failure           *Failure    `json:"failure"`
+	CapturedAmount    int64       `json:"captured_amount"`
+	RefundedAmount    int64       `json:"refunded_amount"`
+	// Details are the provider's data: strings, and for epay the myDATA
+	// block as an object under "mydata" (see MyDATA).
+	Details       map[string]any    `json:"details"`
+	Discrepancy   *string           `json:"discrepancy"`
+	Metadata      map[string]string `json:"metadata"`
+	Invoice       json.RawMessage   `json:"invoice,omitempty"`
+	Computop      json.RawMessage   `json:"computop,omitempty"`
+	TrustPayments json.RawMessage   `json:"trustpayments,omitempty"`
+	// Locale is the shopper's language the payment was made with, or nil.
+	Locale *string `json:"locale"`
 	// Saved cards: set only on payments that save or charge one.
 	Customer         string        `json:"customer,omitempty"`
 	SetupFutureUsage string        `json:"setup_future_usage,omitempty"`
@@ -70,6 +74,44 @@ type Payment struct {
 	Subscription     *Subscription `json:"subscription,omitempty"`
 	CreatedAt        time.Time     `json:"created_at"`
 	UpdatedAt        time.Time     `json:"updated_at"`
+}
+
+// Detail returns the string detail key ("" when absent or not a string).
+func (p *Payment) Detail(key string) string {
+	s, _ := p.Details[key].(string)
+	return s
+}
+
+// MyDATA is an epay payment's myDATA paymentMethodDetails block
+// (details.mydata), to copy into the invoice.
+type MyDATA struct {
+	Type               int    `json:"type"`
+	Amount             string `json:"amount"`
+	TipAmount          string `json:"tip_amount"`
+	TransactionID      string `json:"transaction_id,omitempty"`
+	TID                string `json:"tid"`
+	ProvidersSignature struct {
+		SigningAuthor string `json:"signing_author"`
+		Signature     string `json:"signature"`
+	} `json:"providers_signature"`
+	POSInput string `json:"pos_input"`
+}
+
+// MyDATA returns the payment's myDATA block, nil when it has none.
+func (p *Payment) MyDATA() (*MyDATA, error) {
+	v, ok := p.Details["mydata"]
+	if !ok {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m MyDATA
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("client: details.mydata: %w", err)
+	}
+	return &m, nil
 }
 
 // NextAction is what a shopper must do while a payment requires action.
@@ -96,19 +138,22 @@ type Failure struct {
 // units. At most one of Invoice, Computop and TrustPayments is set: any
 // value that encodes as the provider's JSON object.
 type CreatePayment struct {
-	Amount        int64             `json:"amount"`
-	Currency      string            `json:"currency"`
-	Connector     string            `json:"connector,omitempty"`
-	Account       string            `json:"account,omitempty"`
-	Terminal      string            `json:"terminal,omitempty"`
-	Reference     string            `json:"reference,omitempty"`
-	Description   string            `json:"description,omitempty"`
-	ReturnURL     string            `json:"return_url,omitempty"`
-	Capture       string            `json:"capture,omitempty"`
-	Metadata      map[string]string `json:"metadata,omitempty"`
-	Invoice       any               `json:"invoice,omitempty"`
-	Computop      any               `json:"computop,omitempty"`
-	TrustPayments any               `json:"trustpayments,omitempty"`
+	Amount      int64             `json:"amount"`
+	Currency    string            `json:"currency"`
+	Connector   string            `json:"connector,omitempty"`
+	Account     string            `json:"account,omitempty"`
+	Terminal    string            `json:"terminal,omitempty"`
+	Reference   string            `json:"reference,omitempty"`
+	Description string            `json:"description,omitempty"`
+	ReturnURL   string            `json:"return_url,omitempty"`
+	Capture     string            `json:"capture,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+	// Locale is the shopper's language: en, nl, de, fr, el, with a region
+	// allowed (nl-NL).
+	Locale        string `json:"locale,omitempty"`
+	Invoice       any    `json:"invoice,omitempty"`
+	Computop      any    `json:"computop,omitempty"`
+	TrustPayments any    `json:"trustpayments,omitempty"`
 	// Customer with SetupFutureUsage "off_session" saves the card; Amount
 	// 0 then only verifies it. PaymentMethod with OffSession charges a
 	// saved card without the shopper.

@@ -93,6 +93,10 @@ type Supports struct {
 	// the answer of the right one.
 	SavedCards     bool
 	ChargeRequests int
+	// TryAgain: a declined or failed attempt on an online payment leaves
+	// it requires_action for another attempt (tender.Update.Retry), with
+	// a payment.attempt_failed event; it ends when the shopper gives up.
+	TryAgain bool
 }
 
 // Outcome is a final status with its failure code.

@@ -1,6 +1,7 @@
 package connectortest
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -45,6 +46,14 @@ func testApproved(t *testing.T, env *Env) {
 func testDeclined(t *testing.T, env *Env) {
 	p := env.create(t, decline, "")
 	env.complete(t, p)
+	if env.tryAgain() {
+		p = env.attemptFailed(t, p.ID, tender.FailDeclined)
+		if p.Failure.Message == "" || p.CapturedAmount != 0 {
+			t.Errorf("after a declined attempt: failure %+v, captured %d", p.Failure, p.CapturedAmount)
+		}
+		env.agree(t)
+		return
+	}
 	p = env.status(t, p.ID, tender.StatusFailed)
 	if p.Failure == nil || p.Failure.Code != tender.FailDeclined || p.Failure.Message == "" {
 		t.Errorf("failure %+v, want code %s with a message", p.Failure, tender.FailDeclined)
@@ -59,6 +68,11 @@ func testCanceledByCustomer(t *testing.T, env *Env) {
 	p := env.create(t, customerCancels, "")
 	env.complete(t, p)
 	w := env.h.CanceledByCustomer
+	if env.tryAgain() && w.Status == tender.StatusFailed {
+		env.attemptFailed(t, p.ID, w.FailureCode)
+		env.agree(t)
+		return
+	}
 	p = env.status(t, p.ID, w.Status)
 	if w.FailureCode != "" && (p.Failure == nil || p.Failure.Code != w.FailureCode) {
 		t.Errorf("failure %+v, want code %s", p.Failure, w.FailureCode)
@@ -362,4 +376,31 @@ func testRefund(t *testing.T, env *Env) {
 	wg.Wait()
 	want(t, "refund of a refunded payment", env.call(t, "POST", path, map[string]any{}), http.StatusConflict)
 	env.agree(t)
+}
+
+func (env *Env) tryAgain() bool { return env.h.Supports.TryAgain && !env.h.Payment.Terminal }
+
+// attemptFailed waits for a failed attempt of code on an online payment
+// that stays open for another (Supports.TryAgain), checks its event, then
+// gives up as the shopper would: the payment ends canceled, no money moved.
+func (env *Env) attemptFailed(t *testing.T, id, code string) *tender.Payment {
+	t.Helper()
+	p := env.waitFor(t, id, "requires_action after a failed attempt", 90*time.Second, func(p *tender.Payment) bool {
+		return p.Status.Settled() || p.Status == tender.StatusRequiresAction && p.Failure != nil
+	}, nil)
+	if p.Status != tender.StatusRequiresAction || p.Failure.Code != code {
+		t.Fatalf("after a failed attempt the payment is %s (failure %+v), want requires_action with %s", p.Status, p.Failure, code)
+	}
+	types, _ := env.events(t, id)
+	if !slices.Contains(types, "payment.attempt_failed") {
+		t.Errorf("events %v, want payment.attempt_failed", types)
+	}
+	got, err := env.Engine.CancelByShopper(context.Background(), id)
+	if err != nil {
+		t.Fatalf("the shopper gives up: %v", err)
+	}
+	if got.Status != tender.StatusCanceled {
+		t.Fatalf("the shopper gave up: the payment is %s, want canceled", got.Status)
+	}
+	return p
 }

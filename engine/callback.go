@@ -96,11 +96,15 @@ func (e *Engine) applyCallback(ctx context.Context, c tender.Connector, res *ten
 		_, err := e.check(ctx, res.PaymentID)
 		return err
 	}
-	_, err := e.mutate(ctx, res.PaymentID, func(p *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
+	_, err := e.mutate(ctx, res.PaymentID, func(p *tender.Payment, past []tender.Event) ([]tender.Event, bool, error) {
+		if events, ok := e.attemptFailed(p, *res.Update); ok {
+			return events, true, nil
+		}
 		// A verified callback that the state machine cannot take (a late
 		// notify for a payment already canceled, say) is kept on record;
 		// one that contradicts the record is a discrepancy.
 		events := e.applyVerified(p, *res.Update, "callback")
+		attemptSucceeded(p, past)
 		return events, len(events) > 0, nil
 	})
 	return err

@@ -111,8 +111,8 @@ type Engine struct {
 	idemWay map[string]chan struct{} // in-flight idempotent requests in this process
 
 	discovering atomic.Bool // a DiscoverInstalments is running (methods.go)
-	credMu sync.Mutex
-	creds  map[string]openedCredentials // kind and id → credentials opened (see openCredentials)
+	credMu      sync.Mutex
+	creds       map[string]openedCredentials // kind and id → credentials opened (see openCredentials)
 }
 
 // New returns an Engine.

@@ -27,6 +27,8 @@ type PaymentRequest struct {
 	Input json.RawMessage
 
 	CardRequest // saving a card, charging a saved one (methods.go)
+	// Locale is the shopper's language (see tender.Payment.Locale).
+	Locale string
 }
 
 // Limits on free-form fields.
@@ -114,6 +116,10 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
+	locale, err := paymentLocale(r)
+	if err != nil {
+		return nil, err
+	}
 	merchant := tender.MerchantFrom(ctx)
 	var term *tender.Terminal
 	if r.Terminal != "" {
@@ -162,6 +168,7 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 		Metadata:    r.Metadata,
 		Input:       r.Input,
 		OperationID: opID,
+		Locale:      locale,
 		CreatedAt:   now,
 		UpdatedAt:   now,
 	}
@@ -294,6 +301,7 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 // still waits for it.
 func (e *Engine) start(ctx context.Context, c tender.Connector, p *tender.Payment, past []tender.Event, acct *tender.Account, term *tender.Terminal, opID string, claim *keyClaim) (*tender.Payment, error) {
 	op := e.op(p, acct, term, 0, opID)
+	op.Locale = e.opLocale(ctx, p)
 	pctx, cancel := e.providerContext(ctx)
 	start := time.Now()
 	u, startErr := c.Start(pctx, op)

@@ -98,6 +98,10 @@ func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.
 	}
 	switch {
 	case p.Status == tender.StatusRequiresAction || p.Status == tender.StatusUnknown || p.Status == tender.StatusPending:
+		// A decline, a failed 3-D Secure check or a field the gateway
+		// refused ends only this attempt: the shopper may pay again with
+		// the same request JWT (another card), and no AUTH holds money.
+		u.Retry = u.Status == tender.StatusFailed && u.Failure != nil && retryable(u.Failure.Code)
 		if u.Status != "" || u.Note != "" {
 			res.Update = &u
 		}
@@ -237,4 +241,14 @@ func duplicateKey(b []byte) string {
 		}
 	}
 	return ""
+}
+
+// retryable says whether a failure of code leaves the shopper another
+// attempt on the same checkout.
+func retryable(code string) bool {
+	switch code {
+	case tender.FailDeclined, tender.FailAuthentication, tender.FailInvalid:
+		return true
+	}
+	return false
 }

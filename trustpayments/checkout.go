@@ -34,11 +34,14 @@ h1{font-size:1.2rem;font-weight:600;margin:0;text-align:center}.amount{font-size
 button{width:100%;padding:.8rem;font-size:1rem;border:0;border-radius:8px;background:#1d4ed8;color:#fff;cursor:pointer}
 button:focus-visible{outline:3px solid #f5b400;outline-offset:2px}
 .note{color:#5f6368;font-size:.85rem;margin-top:1rem}
+.notice{background:#fdecea;color:#8a1c12;border-radius:8px;padding:.7rem 1rem;margin:0 0 1rem}
+button.secondary{background:#fff;color:#1d4ed8;border:1px solid #1d4ed8;margin-top:.8rem}
 </style>
 </head>
 <body><main>
 <h1>{{if .Description}}{{.Description}}{{else}}{{.Card}}{{end}}</h1>
 <div class="amount">{{.Amount}} {{.Currency}}</div>
+{{if .Notice}}<p class="notice" role="alert" id="attempt-failed">{{.Notice}}</p>{{end}}
 <div id="st-notification-frame"></div>
 <form id="st-form" action="{{.Action}}" method="POST" data-jwt="{{.JWT}}">
   <input type="hidden" name="orderreference" value="{{.PaymentID}}">
@@ -48,6 +51,7 @@ button:focus-visible{outline:3px solid #f5b400;outline-offset:2px}
   <div id="st-challenge" class="st-challenge"></div>
   <button type="submit" id="st-form__submit">{{.Pay}} {{.Amount}} {{.Currency}}</button>
 </form>
+{{if .CancelURL}}<form action="{{.CancelURL}}" method="POST"><button type="submit" class="secondary" id="cancel">{{.CancelLabel}}</button></form>{{end}}
 {{if .Sandbox}}<p class="note">Sandbox: try 4111 1111 1111 1111, 12/30, security code 123. Card 4000 0000 0000 1091 asks for a 3-D Secure code (1234); amounts ending in .51 are declined.</p>{{end}}
 </main>
 <script src="{{.LibraryURL}}"></script>
@@ -108,6 +112,7 @@ func (c *Connector) CheckoutPage(ctx context.Context, op *tender.Op) (string, []
 		return "", nil, tender.Errorf(tender.EConflict, "the payment has no checkout")
 	}
 	w := checkoutWords(tender.LocaleFrom(ctx))
+	sp := tender.ShopperPageFrom(ctx)
 	var b bytes.Buffer
 	err = checkoutPage.Execute(&b, map[string]any{
 		"Amount":      tender.FormatMinor(p.Amount, p.Currency),
@@ -121,6 +126,9 @@ func (c *Connector) CheckoutPage(ctx context.Context, op *tender.Op) (string, []
 		"Lang":        w.lang,
 		"Pay":         w.pay,
 		"Card":        w.card,
+		"Notice":      sp.Notice,
+		"CancelURL":   sp.CancelURL,
+		"CancelLabel": sp.CancelLabel,
 	})
 	if err != nil {
 		return "", nil, tender.Wrap(tender.EInternal, err, "could not render the checkout page")

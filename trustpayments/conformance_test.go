@@ -30,6 +30,9 @@ func TestConformance(t *testing.T) {
 		BadCallback: forgedResponse,
 		Ledger:      gatewayLedger,
 		Supports: connectortest.Supports{
+			// README: a decline, a failed 3-D Secure check or a refused
+			// field on the checkout ends the attempt, not the payment.
+			TryAgain: true,
 			// README: "Cancel = settlestatus 3"; an open checkout is
 			// canceled after checking that no AUTH was made, and an AUTH
 			// paid on it afterwards is cancelled at once.

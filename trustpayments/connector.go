@@ -104,7 +104,7 @@ func (c *Connector) ValidatePayment(p *tender.Payment, a *tender.Account, t *ten
 	if p.OffSession {
 		return validateOffSession(cfg, p)
 	}
-	extra, err := extraOf(p)
+	extra, err := extraOf(p, p.Locale)
 	if err != nil {
 		return err
 	}
@@ -116,11 +116,13 @@ func orderOf(p *tender.Payment, extra map[string]string) Order {
 	return Order{Reference: p.ID, Amount: p.Amount, Currency: p.Currency, Manual: p.CaptureMode == tender.CaptureManual, Extra: extra, Cards: cardOrderOf(p)}
 }
 
-func extraOf(p *tender.Payment) (map[string]string, error) {
+// extraOf returns the merchant's fields for the JWT, with locale (the
+// payment's, else its merchant's default: Op.Locale) as the JWT's locale
+// unless the merchant set trustpayments.locale itself.
+func extraOf(p *tender.Payment, locale string) (map[string]string, error) {
 	if len(p.Input) == 0 || string(p.Input) == "null" {
-		// st.js shows its own texts in the payment's language, unless
-		// the merchant set trustpayments.locale itself.
-		if l := p.Metadata["locale"]; l != "" {
+		// st.js shows its own texts in the payment's language.
+		if l := locale; l != "" {
 			return map[string]string{"locale": checkoutWords(l).locale}, nil
 		}
 		return nil, nil
@@ -134,7 +136,7 @@ func extraOf(p *tender.Payment) (map[string]string, error) {
 			return nil, tender.Invalid("trustpayments."+k, "%s cannot be set by the merchant (allowed: billing*, customer*, customfield1-5, locale)", k)
 		}
 	}
-	if l := p.Metadata["locale"]; l != "" && m["locale"] == "" {
+	if l := locale; l != "" && m["locale"] == "" {
 		if m == nil {
 			m = map[string]string{}
 		}
@@ -153,7 +155,7 @@ func (c *Connector) Start(ctx context.Context, op *tender.Op) (tender.Update, er
 	if op.Payment.OffSession {
 		return c.chargeSaved(ctx, cfg, op)
 	}
-	extra, err := extraOf(op.Payment)
+	extra, err := extraOf(op.Payment, op.Locale)
 	if err != nil {
 		return tender.Update{}, err
 	}

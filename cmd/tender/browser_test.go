@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -100,18 +101,64 @@ func TestTrustPaymentsInBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("decline", func(t *testing.T) {
+	t.Run("decline, then give up", func(t *testing.T) {
 		p := p.in(t)
 		tb := b.open(t)
 		id, checkout := p.createTrustPayment(1051, "") // sandbox rule: amounts ending in 51 decline
 		tb.do("open the checkout", chromedp.Navigate(checkout))
 		tb.payByCard("4111 1111 1111 1111", expiry, "123")
-		if st := tb.resultStatus(); st != "failed" {
-			t.Errorf("the result page shows %q, want failed", st)
+		// A decline ends the attempt, not the payment: the checkout is
+		// back, saying so in the shopper's words.
+		tb.do("wait for the checkout again", chromedp.WaitVisible(chromedp.ID("attempt-failed")))
+		if msg := tb.text("#attempt-failed"); !strings.Contains(msg, "declined") || strings.Contains(msg, "70000") {
+			t.Errorf("the checkout says %q after a decline, want the shopper's words", msg)
+		}
+		if got := p.mustCall("GET", "/v1/payments/"+id, "", 200); got["status"] != "requires_action" {
+			t.Errorf("after a decline the payment is %v, want requires_action", got["status"])
+		}
+		tb.do("give up", chromedp.Click(chromedp.ID("cancel")))
+		if st := tb.resultStatus(); st != "canceled" {
+			t.Errorf("the result page shows %q, want canceled", st)
 		}
 		got := p.waitFor(id, 30*time.Second, "captured", "failed", "canceled")
-		if got["status"] != "failed" {
-			t.Errorf("the API says %v, want failed: %v", got["status"], got)
+		if got["status"] != "canceled" {
+			t.Errorf("the API says %v, want canceled: %v", got["status"], got)
+		}
+	})
+
+	t.Run("declined card, then another card", func(t *testing.T) {
+		p := p.in(t)
+		tb := b.open(t)
+		id, checkout := p.createTrustPayment(1200, "")
+		tb.do("open the checkout", chromedp.Navigate(checkout))
+		tb.payByCard("4000 0000 0000 0812", expiry, "123") // the simulator's declining card
+		tb.do("wait for the checkout again", chromedp.WaitVisible(chromedp.ID("attempt-failed")))
+		tb.payByCard("4111 1111 1111 1111", expiry, "123")
+		if st := tb.resultStatus(); st != "captured" {
+			t.Errorf("the result page shows %q, want captured", st)
+		}
+		got := p.waitFor(id, 30*time.Second, "captured", "failed", "canceled")
+		if got["status"] != "captured" || got["failure"] != nil {
+			t.Fatalf("the API says %v (failure %v), want captured without a failure", got["status"], got["failure"])
+		}
+		events := p.mustCall("GET", "/v1/payments/"+id+"/events", "", 200)
+		var types []string
+		var attempt map[string]any
+		for _, e := range events["data"].([]any) {
+			ev := e.(map[string]any)
+			types = append(types, ev["type"].(string))
+			if ev["type"] == "payment.attempt_failed" {
+				attempt, _ = ev["data"].(map[string]any)
+			}
+		}
+		if attempt == nil || attempt["code"] != "declined" || !slices.Contains(types, "payment.captured") {
+			t.Errorf("events %v (attempt %v), want a declined attempt and the capture", types, attempt)
+		}
+		// The gateway holds one approved AUTH for the payment and the
+		// declined one, which holds no money; the payment names the approved one.
+		d, _ := got["details"].(map[string]any)
+		if ref, _ := attempt["attempt_reference"].(string); ref == "" || ref == d["transactionreference"] {
+			t.Errorf("attempt reference %q, payment's %v: the payment must name the approved AUTH", ref, d["transactionreference"])
 		}
 	})
 

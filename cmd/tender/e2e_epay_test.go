@@ -38,10 +38,18 @@ func TestEpayThroughAPI(t *testing.T) {
 			got := p.waitFor(id, 60*time.Second, tt.want)
 			if tt.want == "captured" {
 				d := got["details"].(map[string]any)
-				for _, k := range []string{"mydata_payment_method_type", "mydata_transaction_id", "mydata_tid", "mydata_signature", "mydata_pos_input", "auth_code", "rrn", "masked_pan"} {
+				for _, k := range []string{"auth_code", "rrn", "masked_pan"} {
 					if d[k] == nil || d[k] == "" {
 						t.Errorf("captured payment lacks details.%s: %v", k, d)
 					}
+				}
+				// The myDATA block is an object, ready for the invoice.
+				m, _ := d["mydata"].(map[string]any)
+				sig, _ := m["providers_signature"].(map[string]any)
+				txID, _ := m["transaction_id"].(string)
+				if m["type"] != float64(7) || len(txID) != 21 || m["tid"] == "" || m["pos_input"] == "" ||
+					sig["signature"] == "" || sig["signing_author"] == "" || d["mydata_tid"] != nil {
+					t.Errorf("captured payment's details.mydata: %v", d)
 				}
 				if got["captured_amount"].(float64) != float64(tt.amount) {
 					t.Errorf("captured_amount %v", got["captured_amount"])
@@ -77,7 +85,7 @@ func TestEpayFollowUpsThroughAPI(t *testing.T) {
 	tipped := created["id"].(string)
 	got := p.waitFor(tipped, 60*time.Second, "captured")
 	d := got["details"].(map[string]any)
-	if got["captured_amount"].(float64) != 1440 || got["discrepancy"] != nil && got["discrepancy"] != "" || d["mydata_tip_amount"] != "2.00" || d["mydata_amount"] != "12.40" {
+	if got["captured_amount"].(float64) != 1440 || got["discrepancy"] != nil && got["discrepancy"] != "" || d["mydata"].(map[string]any)["tip_amount"] != "2.00" || d["mydata"].(map[string]any)["amount"] != "12.40" {
 		t.Fatalf("tipped payment: %v", got)
 	}
 	if lines := receiptText(got); !strings.Contains(lines, "TIP: EUR 2.00") || !strings.Contains(lines, "Tender Sandbox Taverna") || !strings.Contains(lines, "APPROVED") {
@@ -125,7 +133,7 @@ func TestEpayFollowUpsThroughAPI(t *testing.T) {
 		t.Errorf("pre-authorization receipt:\n%s", receiptText(got))
 	}
 	c := p.mustCall("POST", "/v1/payments/"+pre+"/capture", `{"amount":2000}`, 200, "Idempotency-Key", "epay-cap-1")
-	if c["status"] != "captured" || c["captured_amount"].(float64) != 2000 || c["details"].(map[string]any)["mydata_amount"] != "20.00" {
+	if c["status"] != "captured" || c["captured_amount"].(float64) != 2000 || c["details"].(map[string]any)["mydata"].(map[string]any)["amount"] != "20.00" {
 		t.Fatalf("completion: %v", c)
 	}
 

@@ -193,16 +193,22 @@ func TestTrustPaymentsThroughAPI(t *testing.T) {
 	t.Run("3-D Secure challenge failed", func(t *testing.T) {
 		id, jwt := trustCheckout(t, p, `{"amount":2100,"currency":"EUR","connector":"trustpayments"}`)
 		trustPay(t, p, id, jwt, "4000000000001091", "0000")
-		got := p.waitFor(id, 30*time.Second, "failed")
+		// A failed challenge ends the attempt: the shopper tries again
+		// on the same checkout and passes.
+		got := attemptFailed(t, p, id)
 		if f := got["failure"].(map[string]any); f["code"] != "authentication_failed" || f["provider_code"] != "60022" {
 			t.Errorf("failure %v", f)
+		}
+		trustPay(t, p, id, jwt, "4000000000001091", tpsim.OTP)
+		if got := p.waitFor(id, 30*time.Second, "captured"); got["failure"] != nil {
+			t.Errorf("captured after a second attempt, still with failure %v", got["failure"])
 		}
 	})
 
 	t.Run("declined by amount rule 51", func(t *testing.T) {
 		id, jwt := trustCheckout(t, p, `{"amount":1051,"currency":"GBP","connector":"trustpayments"}`)
 		trustPay(t, p, id, jwt, "4111111111111111", "")
-		got := p.waitFor(id, 30*time.Second, "failed")
+		got := attemptFailed(t, p, id)
 		if f := got["failure"].(map[string]any); f["code"] != "declined" || f["provider_code"] != "70000" {
 			t.Errorf("failure %v", f)
 		}
@@ -211,7 +217,7 @@ func TestTrustPaymentsThroughAPI(t *testing.T) {
 	t.Run("declined test card", func(t *testing.T) {
 		id, jwt := trustCheckout(t, p, `{"amount":1500,"currency":"GBP","connector":"trustpayments"}`)
 		trustPay(t, p, id, jwt, "4000000000000812", "")
-		got := p.waitFor(id, 30*time.Second, "failed")
+		got := attemptFailed(t, p, id)
 		if f := got["failure"].(map[string]any); f["code"] != "declined" {
 			t.Errorf("failure %v", f)
 		}
@@ -452,5 +458,33 @@ func trustLedgerAgrees(t *testing.T, p *tenderProc) {
 	}
 	if cancelled == 0 {
 		t.Error("no cancelled AUTH in the ledger: the canceled payment's AUTH should be there with settlestatus 3")
+	}
+}
+
+// attemptFailed waits until a payment that stays requires_action carries
+// the failure of its last attempt, and checks the attempt's event.
+func attemptFailed(t *testing.T, p *tenderProc, id string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := p.mustCall("GET", "/v1/payments/"+id, "", 200)
+		if got["status"] != "requires_action" {
+			t.Fatalf("after a failed attempt the payment is %v, want requires_action: %v", got["status"], got)
+		}
+		if got["failure"] != nil {
+			events := p.mustCall("GET", "/v1/payments/"+id+"/events", "", 200)
+			found := false
+			for _, e := range events["data"].([]any) {
+				found = found || e.(map[string]any)["type"] == "payment.attempt_failed"
+			}
+			if !found {
+				t.Errorf("no payment.attempt_failed event: %v", events)
+			}
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed attempt on %s after 30s: %v", id, got)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -238,7 +238,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 			StartTimeout: c.startTimeout, Subscriptions: c.subscriptionsEvery},
 		// Sandbox mode accepts http:// webhook URLs, for a receiver on
 		// the developer's own machine.
-		Webhooks: engine.WebhookOptions{Object: api.PaymentObject, AllowHTTP: c.sandbox, Client: webhookClient, PublicOnly: webhookClient != nil},
+		Webhooks: engine.WebhookOptions{Object: api.PaymentObjects(connectors), AllowHTTP: c.sandbox, Client: webhookClient, PublicOnly: webhookClient != nil},
 	})
 	if err != nil {
 		return err

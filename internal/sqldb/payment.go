@@ -16,7 +16,8 @@ var PaymentColumns = []string{"id", "amount", "currency", "status", "connector",
 	"provider_reference", "next_action", "failure", "receipt", "details",
 	"captured_amount", "refunded_amount", "state", "next_check_at", "check_count",
 	"operation_id", "version", "created_at", "updated_at", "discrepancy", "merchant",
-	"customer", "setup_future_usage", "payment_method", "payment_method_reference", "off_session", "subscription", "subscription_active"}
+	"customer", "setup_future_usage", "payment_method", "payment_method_reference", "off_session", "subscription", "subscription_active",
+	"locale"}
 
 // SelectPayment selects PaymentColumns from payments.
 var SelectPayment = `SELECT ` + strings.Join(PaymentColumns, ", ") + ` FROM payments`
@@ -35,7 +36,8 @@ func ScanPayment(row Row, extra ...any) (*tender.Payment, error) {
 		&p.ProviderReference, &nextAction, &failure, &receipt, &details,
 		&p.CapturedAmount, &p.RefundedAmount, &st, TimeDest(&p.NextCheckAt), &p.CheckCount,
 		&p.OperationID, &p.Version, TimeDest(&p.CreatedAt), TimeDest(&p.UpdatedAt), &p.Discrepancy, &p.Merchant,
-		&p.Customer, &p.SetupFutureUsage, &p.PaymentMethod, &p.PaymentMethodReference, &offSession, &subscription, &subActive}
+		&p.Customer, &p.SetupFutureUsage, &p.PaymentMethod, &p.PaymentMethodReference, &offSession, &subscription, &subActive,
+		&p.Locale}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -91,7 +93,7 @@ func PaymentArgs(d *Dialect, p *tender.Payment) ([]any, error) {
 		p.CapturedAmount, p.RefundedAmount, raw(p.State), d.Time(p.NextCheckAt), p.CheckCount,
 		p.OperationID, p.Version, d.Time(p.CreatedAt), d.Time(p.UpdatedAt), p.Discrepancy, tender.MerchantOr(p.Merchant),
 		p.Customer, p.SetupFutureUsage, p.PaymentMethod, p.PaymentMethodReference, boolInt(p.OffSession), js[5],
-		boolInt(p.Subscription != nil && p.Subscription.Active)}, nil
+		boolInt(p.Subscription != nil && p.Subscription.Active), p.Locale}, nil
 }
 
 // raw stores an empty RawMessage as NULL.
