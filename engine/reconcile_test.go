@@ -198,3 +198,77 @@ func TestOverdueBoundaries(t *testing.T) {
 		}
 	}
 }
+
+// countingStore counts the claims of due payments made on a real store.
+type countingStore struct {
+	tender.Store
+	claims atomic.Int64
+}
+
+func (s *countingStore) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*tender.Payment, error) {
+	s.claims.Add(1)
+	return s.Store.ClaimDue(ctx, now, lease, limit)
+}
+
+// runFor runs e's reconciler until cond holds or max passes, then stops
+// it, and reports whether cond held.
+func runFor(t *testing.T, e *Engine, max time.Duration, cond func() bool) bool {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	deadline := time.Now().Add(max)
+	for !cond() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	ok := cond()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// TestRunClaimsAgainWhenAWorkerIsFree: with every worker busy the
+// reconciler claims again as soon as one is free, not a poll later; and
+// with nothing due it waits a poll between claims instead of spinning on
+// the store.
+func TestRunClaimsAgainWhenAWorkerIsFree(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	setup := w.engine(faultSchedule)
+	for range 2 {
+		if _, err := setup.CreatePayment(ctx, onlinePayment, randomOperationID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.clock.Advance(2 * time.Hour) // both due
+	var mu sync.Mutex
+	checked := map[string]bool{}
+	w.conn.status.Set(func(_ context.Context, op *tender.Op) (tender.Update, error) {
+		mu.Lock()
+		checked[op.Payment.ID] = true
+		mu.Unlock()
+		return tender.Update{}, nil
+	})
+	both := func() bool { mu.Lock(); defer mu.Unlock(); return len(checked) == 2 }
+	s := faultSchedule
+	s.Workers = 1
+	s.Poll = time.Hour         // a claim a poll later never comes in this test
+	s.MaxOpen = 24 * time.Hour // no automatic cancel
+	cs := &countingStore{Store: w.store}
+	e, err := New(Options{Store: cs, Connectors: []tender.Connector{w.conn}, Sealer: setup.sealer, Clock: w.clock, Schedule: s, PublicURL: "http://tender.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !runFor(t, e, 10*time.Second, both) {
+		t.Fatal("one worker checked one of two due payments: the second was left for the next poll")
+	}
+	// Nothing is due now: the first claim finds nothing, and the next one
+	// is a poll (an hour) away.
+	cs.claims.Store(0)
+	runFor(t, e, 300*time.Millisecond, func() bool { return false })
+	if n := cs.claims.Load(); n != 1 {
+		t.Fatalf("with nothing due the reconciler claimed %d times in 300 ms, want once (then wait the poll)", n)
+	}
+}
