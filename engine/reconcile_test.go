@@ -272,3 +272,42 @@ func TestRunClaimsAgainWhenAWorkerIsFree(t *testing.T) {
 		t.Fatalf("with nothing due the reconciler claimed %d times in 300 ms, want once (then wait the poll)", n)
 	}
 }
+
+// TestCheckWaitsForAnOperationStillInFlight: a check on another instance
+// leaves a refund whose call may still be running to that call until its
+// guard has passed, and comes back then, not on the slower in-doubt
+// schedule.
+func TestCheckWaitsForAnOperationStillInFlight(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(faultSchedule)
+	ctx := context.Background()
+	p := w.captured(e, 1000)
+	entered, release := make(chan struct{}), make(chan struct{})
+	w.conn.refund.Set(func(context.Context, *tender.Op) (tender.Update, error) {
+		close(entered)
+		<-release
+		return tender.Update{}, nil
+	})
+	done := make(chan error, 1)
+	go func() { _, err := e.Refund(ctx, p.ID, 300, "r1"); done <- err }()
+	<-entered
+	other := w.engine(faultSchedule)
+	_, err := other.Check(ctx, p.ID)
+	next := w.get(p.ID).NextCheckAt
+	close(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := w.conn.count("check_refund"); n != 0 {
+		t.Fatalf("the provider was asked %d times about a refund still in flight", n)
+	}
+	// The check comes back when the refund's guard has passed (20 s here),
+	// not on the in-doubt schedule (an hour).
+	guard := faultSchedule.ProviderTimeout + 15*time.Second
+	if d := next.Sub(w.clock.Now()); d <= 0 || d > guard {
+		t.Fatalf("next check of a payment with a refund in flight in %s, want within its guard (%s)", d, guard)
+	}
+}
