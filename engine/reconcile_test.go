@@ -311,3 +311,19 @@ func TestCheckWaitsForAnOperationStillInFlight(t *testing.T) {
 		t.Fatalf("next check of a payment with a refund in flight in %s, want within its guard (%s)", d, guard)
 	}
 }
+
+// TestNoNewsFollowsTheSchedule: a check that learns nothing moves the next
+// one to the schedule's wait from now, even when the payment was due
+// sooner (the claim's lease), so an open payment is not asked every lease.
+func TestNoNewsFollowsTheSchedule(t *testing.T) {
+	e := unitEngine(t)
+	p := &tender.Payment{ID: "pay_x", Status: tender.StatusProcessing, Amount: 1000, Currency: "EUR",
+		CreatedAt: stillNow, NextCheckAt: stillNow.Add(30 * time.Second)}
+	e.applyCheck(p, nil, tender.Update{Note: "still open"}, nil)
+	if want := stillNow.Add(unitSchedule.Processing); !p.NextCheckAt.Equal(want) {
+		t.Fatalf("next check after no news at %s, want %s (the processing wait from now)", p.NextCheckAt, want)
+	}
+	if p.CheckCount != 1 {
+		t.Fatalf("check count %d, want 1", p.CheckCount)
+	}
+}
