@@ -327,3 +327,29 @@ func TestNoNewsFollowsTheSchedule(t *testing.T) {
 		t.Fatalf("check count %d, want 1", p.CheckCount)
 	}
 }
+
+// TestResolveOverdueCancelsOnlyUndecided: a payment still undecided at
+// MaxOpen (to the instant) is canceled by Tender; one the provider decided
+// (an authorization) is never canceled for its age.
+func TestResolveOverdueCancelsOnlyUndecided(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(unitSchedule)
+	e.clock = stillClock{stillNow}
+	ctx := context.Background()
+	open, err := e.CreatePayment(ctx, onlinePayment, randomOperationID())
+	if err != nil || open.Status != tender.StatusProcessing {
+		t.Fatalf("open payment: %v, %v", open, err)
+	}
+	decided := w.authorized(e)
+	e.clock = stillClock{stillNow.Add(unitSchedule.MaxOpen - time.Nanosecond)}
+	if _, err := e.resolveOverdue(ctx, w.get(open.ID)); err != nil || w.conn.count("cancel") != 0 {
+		t.Fatalf("a payment open just under MaxOpen: %v, %d cancels; want none", err, w.conn.count("cancel"))
+	}
+	e.clock = stillClock{stillNow.Add(unitSchedule.MaxOpen)}
+	if _, err := e.resolveOverdue(ctx, w.get(decided.ID)); err != nil || w.conn.count("cancel") != 0 {
+		t.Fatalf("an authorization at MaxOpen: %v, %d cancels; want none", err, w.conn.count("cancel"))
+	}
+	if _, err := e.resolveOverdue(ctx, w.get(open.ID)); err != nil || w.conn.count("cancel") != 1 {
+		t.Fatalf("a payment open for MaxOpen: %v, %d cancels; want one", err, w.conn.count("cancel"))
+	}
+}
