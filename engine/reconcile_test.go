@@ -353,3 +353,22 @@ func TestResolveOverdueCancelsOnlyUndecided(t *testing.T) {
 		t.Fatalf("a payment open for MaxOpen: %v, %d cancels; want one", err, w.conn.count("cancel"))
 	}
 }
+
+// TestCheckCarriesNoCancelUnlessAsked: a status question says a cancel was
+// requested only when one was; a payment nobody canceled may still be sent
+// to its terminal.
+func TestCheckCarriesNoCancelUnlessAsked(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(faultSchedule)
+	ctx := context.Background()
+	p, err := e.CreatePayment(ctx, onlinePayment, randomOperationID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Check(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if w.conn.count("status") != 1 || w.conn.canceled.Load() {
+		t.Fatalf("%d status questions, cancel requested %v; want one, without a cancel", w.conn.count("status"), w.conn.canceled.Load())
+	}
+}
