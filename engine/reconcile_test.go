@@ -372,3 +372,25 @@ func TestCheckCarriesNoCancelUnlessAsked(t *testing.T) {
 		t.Fatalf("%d status questions, cancel requested %v; want one, without a cancel", w.conn.count("status"), w.conn.canceled.Load())
 	}
 }
+
+// TestOperationDeadlineToTheInstant: an operation still in doubt becomes a
+// discrepancy for a person at MaxOpen after it was asked for, not later.
+func TestOperationDeadlineToTheInstant(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(unitSchedule)
+	e.clock = stillClock{stillNow}
+	ctx := context.Background()
+	p := w.authorized(e)
+	w.conn.capture.Set(unanswered)
+	if _, err := e.Capture(ctx, p.ID, 600, "cap"); tender.ErrorCodeOf(err) != tender.EUnavailable {
+		t.Fatalf("capture in doubt: %v", err)
+	}
+	e.clock = stillClock{stillNow.Add(unitSchedule.MaxOpen - time.Nanosecond)}
+	if q, err := e.Check(ctx, p.ID); err != nil || q.Discrepancy != "" {
+		t.Fatalf("just before the deadline: %v, discrepancy %q; want none", err, q.Discrepancy)
+	}
+	e.clock = stillClock{stillNow.Add(unitSchedule.MaxOpen)}
+	if q, err := e.Check(ctx, p.ID); err != nil || q.Discrepancy == "" {
+		t.Fatalf("at the deadline: %v, no discrepancy; want one", err)
+	}
+}
