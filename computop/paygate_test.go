@@ -108,3 +108,19 @@ func TestResultMustBindTheCurrency(t *testing.T) {
 		})
 	}
 }
+
+// TestPendingResultKeepsThePayID: a verified result that is not final yet
+// (a code of kind 6) decides nothing, but the PayID it names is kept, at
+// once, for the status questions that follow.
+func TestPendingResultKeepsThePayID(t *testing.T) {
+	h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
+	p := h.start(5000, tender.CaptureAutomatic)
+	payID := strings.Repeat("4", 32)
+	if code := h.send("notify", forge(t, result(payID, p.ID, "OK", "60000000", bindingOf(p.ID, 5000))), true); code != 200 {
+		t.Fatalf("a pending result: HTTP %d", code)
+	}
+	got := h.get(p.ID)
+	if got.Status != tender.StatusRequiresAction || got.ProviderReference != payID {
+		t.Fatalf("after a pending result: %s, PayID %q; want requires_action, %s", got.Status, got.ProviderReference, payID)
+	}
+}
