@@ -83,3 +83,44 @@ func TestResultMustBindTheAmount(t *testing.T) {
 		})
 	}
 }
+
+// TestResultMustBindTheCurrency: a verified success result that states a
+// Currency other than the payment's is refused even when its UserData
+// binds the payment's; one that states the payment's is believed.
+func TestResultMustBindTheCurrency(t *testing.T) {
+	for _, tc := range []struct {
+		currency string
+		ok       bool
+	}{{"USD", false}, {"EUR", true}} {
+		t.Run(tc.currency, func(t *testing.T) {
+			h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
+			p := h.start(5000, tender.CaptureAutomatic)
+			fields := append(result(strings.Repeat("3", 32), p.ID, "OK", computop.CodeOK, bindingOf(p.ID, 5000)),
+				[2]string{"Currency", tc.currency})
+			code := h.send("notify", forge(t, fields), true)
+			got := h.get(p.ID).Status
+			if tc.ok && (code != 200 || got == tender.StatusRequiresAction) {
+				t.Fatalf("a result in the payment's currency: HTTP %d, payment %s", code, got)
+			}
+			if !tc.ok && (code < 400 || got != tender.StatusRequiresAction) {
+				t.Fatalf("a result in %s for a EUR payment: HTTP %d, payment %s", tc.currency, code, got)
+			}
+		})
+	}
+}
+
+// TestPendingResultKeepsThePayID: a verified result that is not final yet
+// (a code of kind 6) decides nothing, but the PayID it names is kept, at
+// once, for the status questions that follow.
+func TestPendingResultKeepsThePayID(t *testing.T) {
+	h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
+	p := h.start(5000, tender.CaptureAutomatic)
+	payID := strings.Repeat("4", 32)
+	if code := h.send("notify", forge(t, result(payID, p.ID, "OK", "60000000", bindingOf(p.ID, 5000))), true); code != 200 {
+		t.Fatalf("a pending result: HTTP %d", code)
+	}
+	got := h.get(p.ID)
+	if got.Status != tender.StatusRequiresAction || got.ProviderReference != payID {
+		t.Fatalf("after a pending result: %s, PayID %q; want requires_action, %s", got.Status, got.ProviderReference, payID)
+	}
+}

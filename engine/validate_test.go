@@ -114,3 +114,23 @@ func TestTerminalDecidesConnectorAndAccount(t *testing.T) {
 		}
 	}
 }
+
+// TestListLimitBounds: a page holds 1 to 100 payments; 0 means the
+// default, and anything else is refused naming limit.
+func TestListLimitBounds(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(faultSchedule)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		limit int
+		ok    bool
+	}{{-1, false}, {0, true}, {1, true}, {100, true}, {101, false}} {
+		_, _, err := e.ListPayments(ctx, tender.PaymentFilter{Limit: tc.limit})
+		if tc.ok && err != nil {
+			t.Errorf("limit %d refused: %v", tc.limit, err)
+		}
+		if !tc.ok && (tender.ErrorCodeOf(err) != tender.EInvalid || tender.AsError(err).Param != "limit") {
+			t.Errorf("limit %d: %v, want invalid naming limit", tc.limit, err)
+		}
+	}
+}

@@ -364,6 +364,9 @@ func TestNoAnswerThenReconciled(t *testing.T) {
 	if tender.ErrorCodeOf(err) != tender.EUnavailable || p.Status != tender.StatusUnknown {
 		t.Fatalf("start: %v, %s", err, p.Status)
 	}
+	// The status questions get the usual timeout: on a loaded machine an
+	// answer may take longer than the 200 ms the start was given.
+	e.conn = sepay.New(sepay.Options{Clock: e.clock, RequestTimeout: 5 * time.Second})
 	if _, err := e.status(p, sid1); err != nil || p.Status != tender.StatusProcessing {
 		t.Fatalf("reconcile while queued: %v %s", err, p.Status)
 	}
