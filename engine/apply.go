@@ -78,6 +78,7 @@ func (e *Engine) mutate(ctx context.Context, id string, fn func(p *tender.Paymen
 		}
 		e.watch.notify(p.ID)
 		e.kickWebhooks()
+		e.due.add(p.NextCheckAt)
 		return p, nil
 	}
 }
