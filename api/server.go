@@ -42,6 +42,7 @@ type Server struct {
 	ready   func(ctx context.Context) error
 	metrics *httpMetrics
 	polls   *pollLimiter
+	parking parking // long-polls handed over by their handlers (longpoll.go)
 	gather  prometheus.Gatherer
 	mux     *http.ServeMux
 
