@@ -59,7 +59,7 @@ func startProc(ctx context.Context, bin string, args []string, url, keyLine stri
 		io.Copy(io.Discard, stdout)
 	}()
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute) // a fleet of sandbox terminals is registered first
 	for {
 		res, err := client.Get(url + "/readyz")
 		if err == nil {
