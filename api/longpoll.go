@@ -26,10 +26,10 @@ import (
 
 // parking holds the parked long-polls of a Server.
 type parking struct {
+	every    time.Duration // sweepEvery when the server was made
 	mu       sync.Mutex
 	conns    map[*parkedConn]struct{}
 	sweeping bool
-	closed   bool
 }
 
 // parkedConn is one parked long-poll: only what its answer needs, not
@@ -158,7 +158,7 @@ func (pk *parking) remove(pc *parkedConn) {
 // whose client hung up.
 func (pk *parking) sweep() {
 	for {
-		time.Sleep(sweepEvery)
+		time.Sleep(pk.every)
 		pk.mu.Lock()
 		if len(pk.conns) == 0 {
 			pk.sweeping = false

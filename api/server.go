@@ -59,6 +59,7 @@ func NewServer(eng *engine.Engine, o Options) *Server {
 		gather:  o.Gatherer,
 		mux:     http.NewServeMux(),
 		polls:   newPollLimiter(o.MaxPollsPerKey),
+		parking: parking{every: sweepEvery},
 
 		metricsElsewhere: o.MetricsElsewhere,
 	}
