@@ -129,3 +129,13 @@ func (p *proc) CPU() time.Duration {
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ is 100 on Linux
 }
+
+// FDs is how many file descriptors the process has open (Linux /proc):
+// its connections, for one.
+func (p *proc) FDs() int {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}

@@ -112,8 +112,13 @@ func longPoll(ctx context.Context, p *proc, n int, idle time.Duration) (longPoll
 	opened.Wait()
 	time.Sleep(3 * time.Second) // let every request reach the server
 	// On a busy machine 10,000 requests take a while to arrive: nothing
-	// "changes" until the server is quiet (under a tenth of a core).
-	for settle := time.Now().Add(time.Minute); time.Now().Before(settle); {
+	// "changes" until the server holds a connection for each (open file
+	// descriptors) and is quiet (under a tenth of a core).
+	settle := time.Now().Add(2 * time.Minute)
+	for p.FDs() < n && time.Now().Before(settle) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	for time.Now().Before(settle) {
 		c0, t0 := p.CPU(), time.Now()
 		time.Sleep(time.Second)
 		if float64(p.CPU()-c0)/float64(time.Since(t0)) < 0.1 {
