@@ -115,7 +115,7 @@ func longPoll(ctx context.Context, p *proc, n int, idle time.Duration) (longPoll
 	// "changes" until the server holds a connection for each (open file
 	// descriptors) and is quiet (under a tenth of a core).
 	settle := time.Now().Add(2 * time.Minute)
-	for p.FDs() < n && time.Now().Before(settle) {
+	for fds := p.FDs(); fds >= 0 && fds < n && time.Now().Before(settle); fds = p.FDs() {
 		time.Sleep(200 * time.Millisecond)
 	}
 	for time.Now().Before(settle) {
