@@ -149,7 +149,18 @@ func Run(ctx context.Context, o Options) error {
 			}
 			for _, n := range waiters {
 				idle := 5 * time.Second
-				lp, err := longPoll(ctx, t, n, idle)
+				// A Tender of its own: the one above still reconciles the
+				// payments the loads left open (their checks fall due
+				// minutes later), which is not "nothing changes".
+				laddr, lsim := freeAddr(), freeAddr()
+				lt, err := startProc(ctx, o.Tender, []string{"serve", "--addr", laddr, "--sim-addr", lsim, "--public-url", "http://" + laddr,
+					"--data-dir", filepath.Join(dir, fmt.Sprintf("data-%s-poll%d", store, n)), "--db", pollDB(store, tenderDB, dir, n),
+					"--log-level", "error", "--max-polls-per-key", "20000"}, "http://"+laddr, "Sandbox API key: ")
+				if err != nil {
+					return err
+				}
+				lp, err := longPoll(ctx, lt, n, idle)
+				lt.Stop()
 				if err != nil {
 					return fmt.Errorf("long-poll: %w", err)
 				}
@@ -223,4 +234,13 @@ func dropSchema(base, name string) {
 		conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{name}.Sanitize()+" CASCADE")
 		conn.Close(ctx)
 	}
+}
+
+// pollDB is the long-poll Tender's database: a new SQLite file, or the
+// run's PostgreSQL schema (its long-polls wake through the change feed).
+func pollDB(store, tenderDB, dir string, n int) string {
+	if store == "postgres" {
+		return tenderDB
+	}
+	return "sqlite:" + filepath.Join(dir, fmt.Sprintf("poll%d.db", n))
 }
