@@ -118,11 +118,15 @@ func longPoll(ctx context.Context, p *proc, n int, idle time.Duration) (longPoll
 	for fds := p.FDs(); fds >= 0 && fds < n && time.Now().Before(settle); fds = p.FDs() {
 		time.Sleep(200 * time.Millisecond)
 	}
-	for time.Now().Before(settle) {
+	// Three quiet seconds in a row: on a starved machine one second
+	// without CPU may only mean that Tender got none.
+	for quiet := 0; quiet < 3 && time.Now().Before(settle); {
 		c0, t0 := p.CPU(), time.Now()
 		time.Sleep(time.Second)
 		if float64(p.CPU()-c0)/float64(time.Since(t0)) < 0.1 {
-			break
+			quiet++
+		} else {
+			quiet = 0
 		}
 	}
 	r := longPollResult{Waiters: n}
