@@ -322,8 +322,6 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	// Parked long-polls are no longer net/http's: answer them on shutdown.
-	srv.RegisterOnShutdown(apiServer.EndLongPolls)
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	runDone := make(chan struct{})
 	go func() {
@@ -369,6 +367,9 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutCtx)
+	// Parked long-polls are no longer net/http's (Shutdown does not wait
+	// for them): answer them now, before the store closes.
+	apiServer.EndLongPolls()
 	stopRun()
 	<-runDone
 	if err != nil {
