@@ -82,3 +82,31 @@ func TestParkedLongPollClientHangsUp(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A server that shuts down answers its parked long-polls with the payment
+// as it is: net/http no longer knows their connections.
+func TestEndLongPollsAnswersParked(t *testing.T) {
+	e := newEnv(t)
+	s := api.NewServer(e.eng, api.Options{})
+	e.srv.Config.Handler = s
+	p := e.mustDo("POST", "/v1/payments", `{"amount":1050,"currency":"EUR","terminal":"till-1"}`, 201)
+	id := p["id"].(string)
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /v1/payments/%s?wait=1h HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", id, e.key)
+	time.Sleep(300 * time.Millisecond) // parked by then; if not, EndLongPolls finds nothing and the read below times out
+	s.EndLongPolls()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer after EndLongPolls: %v", err)
+	}
+	defer res.Body.Close()
+	var got map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&got); err != nil || res.StatusCode != 200 || got["status"] != "processing" {
+		t.Fatalf("HTTP %d %v %v", res.StatusCode, got, err)
+	}
+}
