@@ -247,4 +247,8 @@ type SandboxOptions struct {
 	// DataDir is where a simulator may keep keys it generates, so that a
 	// restart keeps the sandbox account valid. May be "" (keep in memory).
 	DataDir string
+	// Terminals is how many terminals a terminal provider's simulator
+	// registers (and the sandbox lists); 0 means its default (two). Load
+	// tests and fleets use more (tender serve --sandbox-terminals).
+	Terminals int
 }

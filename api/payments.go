@@ -206,6 +206,9 @@ func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
+		if s.park(w, r, id, wait, release) {
+			return // answered, now or when it changes (longpoll.go)
+		}
 		defer release()
 	}
 	p, err := s.eng.WaitPayment(r.Context(), id, wait)

@@ -42,6 +42,7 @@ type Server struct {
 	ready   func(ctx context.Context) error
 	metrics *httpMetrics
 	polls   *pollLimiter
+	parking parking // long-polls handed over by their handlers (longpoll.go)
 	gather  prometheus.Gatherer
 	mux     *http.ServeMux
 	prov    providers
@@ -60,6 +61,7 @@ func NewServer(eng *engine.Engine, o Options) *Server {
 		gather:  o.Gatherer,
 		mux:     http.NewServeMux(),
 		polls:   newPollLimiter(o.MaxPollsPerKey),
+		parking: parking{every: sweepEvery},
 
 		metricsElsewhere: o.MetricsElsewhere,
 	}

@@ -27,6 +27,12 @@ type Options struct {
 	Self     string // this binary, run as "SELF floor --db DB --addr ADDR"
 	Dir      string // work directory (a temporary one when empty)
 	Out      io.Writer
+	// Only runs part of the benchmark: "store" (create, lifecycle,
+	// long-poll, lists, start) or "fleet" (terminal fleets); "" runs all.
+	Only string
+	// ProfileDir, when set, receives Tender's profiles: CPU during the
+	// largest fleets, heap and goroutines with 10,000 long-polls.
+	ProfileDir string
 }
 
 type row struct {
@@ -65,6 +71,9 @@ func Run(ctx context.Context, o Options) error {
 	if o.Postgres != "" {
 		stores = append(stores, "postgres")
 	}
+	if o.Only == "fleet" {
+		stores = nil
+	}
 	for _, store := range stores {
 		tenderDB, floorDB := "sqlite:"+filepath.Join(dir, "tender.db"), "sqlite:"+filepath.Join(dir, "floor.db")
 		if store == "postgres" {
@@ -81,18 +90,29 @@ func Run(ctx context.Context, o Options) error {
 		}
 		fmt.Fprintf(out, "== %s\n", store)
 		addr, simAddr := freeAddr(), freeAddr()
-		t, err := startProc(ctx, o.Tender, []string{"serve", "--addr", addr, "--sim-addr", simAddr, "--public-url", "http://" + addr,
-			"--data-dir", filepath.Join(dir, "data-"+store), "--db", tenderDB, "--log-level", "error", "--max-polls-per-key", "20000"},
-			"http://"+addr, "Sandbox API key: ")
+		serve := []string{"serve", "--addr", addr, "--sim-addr", simAddr, "--public-url", "http://" + addr,
+			"--data-dir", filepath.Join(dir, "data-"+store), "--db", tenderDB, "--log-level", "error", "--max-polls-per-key", "20000"}
+		// The first start makes the database, the simulators' keys and the
+		// sandbox user; a cold start (every start after it) finds them in
+		// the data directory.
+		t, err := startProc(ctx, o.Tender, serve, "http://"+addr, "Sandbox API key: ")
+		if err != nil {
+			return err
+		}
+		first := t.Ready
+		t.Stop()
+		t, err = startProc(ctx, o.Tender, serve, "http://"+addr, "Sandbox API key: ")
 		if err != nil {
 			return err
 		}
 		defer t.Stop()
 		time.Sleep(2 * time.Second)
 		rss := t.RSS()
-		fmt.Fprintf(out, "cold start %v, idle RSS %.1f MB\n", t.Ready.Round(time.Millisecond), float64(rss)/1e6)
+		fmt.Fprintf(out, "first start %v (keys, database and sandbox made), cold start %v, idle RSS %.1f MB\n",
+			first.Round(time.Millisecond), t.Ready.Round(time.Millisecond), float64(rss)/1e6)
 		rows = append(rows,
-			row{store + ": cold start ≤ 300 ms", t.Ready.Round(time.Millisecond).String(), t.Ready <= 300*time.Millisecond, true},
+			row{store + ": cold start ≤ 300 ms (first start: no target)", fmt.Sprintf("%v (first start %v)", t.Ready.Round(time.Millisecond), first.Round(time.Millisecond)),
+				t.Ready <= 300*time.Millisecond, true},
 			row{store + ": idle RSS ≤ 40 MB", fmt.Sprintf("%.1f MB", float64(rss)/1e6), rss <= 40e6, true})
 
 		faddr := freeAddr()
@@ -129,7 +149,18 @@ func Run(ctx context.Context, o Options) error {
 			}
 			for _, n := range waiters {
 				idle := 5 * time.Second
-				lp, err := longPoll(ctx, t, n, idle)
+				// A Tender of its own: the one above still reconciles the
+				// payments the loads left open (their checks fall due
+				// minutes later), which is not "nothing changes".
+				laddr, lsim := freeAddr(), freeAddr()
+				lt, err := startProc(ctx, o.Tender, []string{"serve", "--addr", laddr, "--sim-addr", lsim, "--public-url", "http://" + laddr,
+					"--data-dir", filepath.Join(dir, fmt.Sprintf("data-%s-poll%d", store, n)), "--db", pollDB(store, tenderDB, dir, n),
+					"--log-level", "error", "--max-polls-per-key", "20000"}, "http://"+laddr, "Sandbox API key: ")
+				if err != nil {
+					return err
+				}
+				lp, err := longPoll(ctx, lt, n, idle)
+				lt.Stop()
 				if err != nil {
 					return fmt.Errorf("long-poll: %w", err)
 				}
@@ -157,6 +188,13 @@ func Run(ctx context.Context, o Options) error {
 			rows = append(rows, row{store + ": list by status and deep pages ≤ 5 ms at 200,000", worst.Round(10 * time.Microsecond).String(), worst <= 5*time.Millisecond, true})
 		}
 		t.Stop()
+	}
+	if o.Only != "store" {
+		fleetRows, err := runFleets(ctx, o, dir)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, fleetRows...)
 	}
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
@@ -196,4 +234,13 @@ func dropSchema(base, name string) {
 		conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{name}.Sanitize()+" CASCADE")
 		conn.Close(ctx)
 	}
+}
+
+// pollDB is the long-poll Tender's database: a new SQLite file, or the
+// run's PostgreSQL schema (its long-polls wake through the change feed).
+func pollDB(store, tenderDB, dir string, n int) string {
+	if store == "postgres" {
+		return tenderDB
+	}
+	return "sqlite:" + filepath.Join(dir, fmt.Sprintf("poll%d.db", n))
 }

@@ -59,7 +59,7 @@ func startProc(ctx context.Context, bin string, args []string, url, keyLine stri
 		io.Copy(io.Discard, stdout)
 	}()
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute) // a fleet of sandbox terminals is registered first
 	for {
 		res, err := client.Get(url + "/readyz")
 		if err == nil {
@@ -128,4 +128,14 @@ func (p *proc) CPU() time.Duration {
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(ut+st) * (time.Second / 100) // USER_HZ is 100 on Linux
+}
+
+// FDs is how many file descriptors the process has open (Linux /proc):
+// its connections, for one.
+func (p *proc) FDs() int {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	return len(ents)
 }

@@ -111,6 +111,24 @@ func longPoll(ctx context.Context, p *proc, n int, idle time.Duration) (longPoll
 	}
 	opened.Wait()
 	time.Sleep(3 * time.Second) // let every request reach the server
+	// On a busy machine 10,000 requests take a while to arrive: nothing
+	// "changes" until the server holds a connection for each (open file
+	// descriptors) and is quiet (under a tenth of a core).
+	settle := time.Now().Add(2 * time.Minute)
+	for fds := p.FDs(); fds >= 0 && fds < n && time.Now().Before(settle); fds = p.FDs() {
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Three quiet seconds in a row: on a starved machine one second
+	// without CPU may only mean that Tender got none.
+	for quiet := 0; quiet < 3 && time.Now().Before(settle); {
+		c0, t0 := p.CPU(), time.Now()
+		time.Sleep(time.Second)
+		if float64(p.CPU()-c0)/float64(time.Since(t0)) < 0.1 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+	}
 	r := longPollResult{Waiters: n}
 	cpu0, t0 := p.CPU(), time.Now()
 	time.Sleep(idle)

@@ -446,8 +446,13 @@ func (e *Engine) updateAccount(ctx context.Context, id string, ch AccountChange)
 	if err != nil {
 		return nil, err
 	}
-	a.Settings = merge(a.Settings, ch.Settings)
-	a.Credentials = merge(a.Credentials, ch.Credentials)
+	settings, creds := merge(a.Settings, ch.Settings), merge(a.Credentials, ch.Credentials)
+	if maps.Equal(settings, a.Settings) && maps.Equal(creds, a.Credentials) && (ch.Default == nil || *ch.Default == a.Default) {
+		// Nothing changes (a sandbox restart brings its accounts up to
+		// date this way): no commit.
+		return a, nil
+	}
+	a.Settings, a.Credentials = settings, creds
 	if ch.Default != nil {
 		if !*ch.Default && a.Default {
 			return nil, tender.Invalid("default", "a connector keeps its default account; make another account the default instead")
@@ -507,14 +512,17 @@ func (e *Engine) updateTerminal(ctx context.Context, id string, ch TerminalChang
 	if err != nil {
 		return nil, err
 	}
+	settings, creds := merge(t.Settings, ch.Settings), merge(t.Credentials, ch.Credentials)
+	if maps.Equal(settings, t.Settings) && maps.Equal(creds, t.Credentials) && (ch.Label == nil || *ch.Label == t.Label) {
+		return t, nil // nothing changes: no commit
+	}
 	if ch.Label != nil {
 		if err := validateText("label", *ch.Label, 200); err != nil {
 			return nil, err
 		}
 		t.Label = *ch.Label
 	}
-	t.Settings = merge(t.Settings, ch.Settings)
-	t.Credentials = merge(t.Credentials, ch.Credentials)
+	t.Settings, t.Credentials = settings, creds
 	if err := c.ValidateTerminal(t, a); err != nil {
 		return nil, err
 	}

@@ -103,6 +103,7 @@ func (e *Engine) mutateFrom(ctx context.Context, id string, known *tender.Paymen
 		e.watch.notify(p.ID)
 		e.terminalChanged(p)
 		e.kickWebhooks()
+		e.due.add(p.NextCheckAt)
 		return p, nil
 	}
 }

@@ -34,7 +34,10 @@ type Schedule struct {
 	Lease time.Duration
 	// Poll is how often the reconciler looks for due checks.
 	Poll time.Duration
-	// Workers is how many checks run at once.
+	// Workers is how many checks run at once. A check mostly waits for
+	// its provider, so a fleet of terminals needs many: 400 terminals
+	// polled every 2 s are 200 checks a second, each a provider call of
+	// tens of milliseconds to seconds.
 	Workers int
 	// ProviderTimeout bounds each call to a provider.
 	ProviderTimeout time.Duration
@@ -64,7 +67,7 @@ var DefaultSchedule = Schedule{
 	Unknown:          []time.Duration{2 * time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour},
 	Lease:            2 * time.Minute,
 	Poll:             500 * time.Millisecond,
-	Workers:          4,
+	Workers:          64,
 	ProviderTimeout:  45 * time.Second,
 	StartTimeout:     10 * time.Second,
 	MaxOpen:          30 * time.Minute,
@@ -105,7 +108,8 @@ type Engine struct {
 	hookKick   chan struct{} // wakes RunWebhooks after a commit
 
 	watch   *watchers
-	touched sync.Map // terminal id → when this instance last wrote its LastSeenAt
+	touched sync.Map  // terminal id → when this instance last wrote its LastSeenAt
+	due     *dueTimes // check times this process wrote, for Run
 	locks   keyedMutex
 	idemMu  sync.Mutex
 	idemWay map[string]chan struct{} // in-flight idempotent requests in this process
@@ -137,6 +141,7 @@ func New(o Options) (*Engine, error) {
 		hookKick:   make(chan struct{}, 1),
 		idemWay:    map[string]chan struct{}{},
 		creds:      map[string]openedCredentials{},
+		due:        newDueTimes(),
 	}
 	for _, c := range o.Connectors {
 		if _, dup := e.connectors[c.Name()]; dup {
@@ -194,6 +199,7 @@ func New(o Options) (*Engine, error) {
 	e.hooks.setDefaults()
 	feed, _ := e.store.(changeFeed)
 	e.watch = newWatchers(feed, e.clock.Now, e.log)
+	e.watch.read = e.readParked
 	return e, nil
 }
 

@@ -29,7 +29,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("reconcile: claim due payments", "err", err)
 		}
-		wait := e.sched.Poll
+		// Sleep until the next check this process knows of falls due (a
+		// connector's asked check time), at most a poll: other instances'
+		// payments are found by polling.
+		wait := e.due.next(e.clock.Now(), e.sched.Poll)
 		if n > 0 && !full {
 			wait = 0 // claimed what workers were free: more may be due
 		}
@@ -43,6 +46,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-onFree:
 		case <-subs.C:
 			e.discoverInBackground(ctx, &wg)
+		case <-e.due.kick: // an earlier check time was noted
 		case <-purge.C:
 			if _, err := e.store.PurgeIdempotency(ctx, e.clock.Now()); err != nil {
 				e.log.Error("purge idempotency keys", "err", err)

@@ -199,13 +199,13 @@ func TestOverdueBoundaries(t *testing.T) {
 	}
 }
 
-// countingStore counts the claims of due payments made on a real store.
-type countingStore struct {
+// claimCountingStore counts the claims of due payments made on a real store.
+type claimCountingStore struct {
 	tender.Store
 	claims atomic.Int64
 }
 
-func (s *countingStore) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*tender.Payment, error) {
+func (s *claimCountingStore) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*tender.Payment, error) {
 	s.claims.Add(1)
 	return s.Store.ClaimDue(ctx, now, lease, limit)
 }
@@ -256,7 +256,7 @@ func TestRunClaimsAgainWhenAWorkerIsFree(t *testing.T) {
 	s.Workers = 1
 	s.Poll = time.Hour         // a claim a poll later never comes in this test
 	s.MaxOpen = 24 * time.Hour // no automatic cancel
-	cs := &countingStore{Store: w.store}
+	cs := &claimCountingStore{Store: w.store}
 	e, err := New(Options{Store: cs, Connectors: []tender.Connector{w.conn}, Sealer: setup.sealer, Clock: w.clock, Schedule: s, PublicURL: "http://tender.test"})
 	if err != nil {
 		t.Fatal(err)

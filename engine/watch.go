@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/tenderpay/tender"
 )
 
 // changeFeed is what a store offers for waking long-polls on other
@@ -37,11 +39,17 @@ type watchers struct {
 
 	mu      sync.Mutex
 	subs    map[string]map[chan struct{}]struct{}
+	parked  map[string]map[*parked]struct{} // WatchPayment's waiters, by payment
 	polling bool
+	// Deadlines of the parked waiters: one timer for all of them.
+	deadlines parkedHeap
+	timer     *time.Timer
+	read      func(id string) *tender.Payment // the store's copy, for parked waiters (nil: unreadable)
 }
 
 func newWatchers(feed changeFeed, now func() time.Time, log *slog.Logger) *watchers {
-	return &watchers{feed: feed, now: now, log: log, subs: map[string]map[chan struct{}]struct{}{}}
+	return &watchers{feed: feed, now: now, log: log, subs: map[string]map[chan struct{}]struct{}{},
+		parked: map[string]map[*parked]struct{}{}}
 }
 
 func (w *watchers) subscribe(id string) (<-chan struct{}, func()) {
@@ -51,10 +59,7 @@ func (w *watchers) subscribe(id string) (<-chan struct{}, func()) {
 		w.subs[id] = map[chan struct{}]struct{}{}
 	}
 	w.subs[id][ch] = struct{}{}
-	if w.feed != nil && !w.polling {
-		w.polling = true
-		go w.poll()
-	}
+	w.startPollLocked()
 	w.mu.Unlock()
 	return ch, func() {
 		w.mu.Lock()
@@ -72,12 +77,22 @@ func (w *watchers) notify(id string) {
 	w.mu.Unlock()
 }
 
+func (w *watchers) startPollLocked() {
+	if w.feed != nil && !w.polling {
+		w.polling = true
+		go w.poll()
+	}
+}
+
 func (w *watchers) wakeLocked(id string) {
 	for ch := range w.subs[id] {
 		select {
 		case ch <- struct{}{}:
 		default:
 		}
+	}
+	if len(w.parked[id]) > 0 {
+		go w.checkParked(id) // a short-lived reader, not one per waiter
 	}
 }
 
@@ -91,7 +106,7 @@ func (w *watchers) poll() {
 	defer t.Stop()
 	for range t.C {
 		w.mu.Lock()
-		if len(w.subs) == 0 {
+		if len(w.subs) == 0 && len(w.parked) == 0 {
 			w.polling = false
 			w.mu.Unlock()
 			return

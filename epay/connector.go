@@ -27,6 +27,11 @@ type Options struct {
 	// PollInterval is how soon to look at a payment on the terminal again
 	// (default 2 s, as GKS polls; notes §2).
 	PollInterval time.Duration
+	// WorkingPollInterval is how soon to look again once the terminal has
+	// taken the payment (intent SENT): the card is being read and the
+	// outcome is seconds away, and with no callback from ePay the poll is
+	// what tells the POS (default 500 ms).
+	WorkingPollInterval time.Duration
 	// LostAfter: a payment whose txninit got no answer and for which ePay
 	// has no intent after this long never reached ePay (default 2 min).
 	LostAfter time.Duration
@@ -65,6 +70,9 @@ func New(o Options) *Connector {
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = 2 * time.Second
+	}
+	if o.WorkingPollInterval == 0 {
+		o.WorkingPollInterval = 500 * time.Millisecond
 	}
 	if o.LostAfter == 0 {
 		o.LostAfter = 2 * time.Minute

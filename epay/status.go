@@ -130,6 +130,7 @@ func (c *Connector) interpret(ctx context.Context, cfg *config, wc *WebECRClient
 		u := tender.Update{CheckIn: c.opts.PollInterval, Note: "waiting for the terminal"}
 		if in.Status == StatusSent {
 			u.Note = "the terminal is taking the payment"
+			u.CheckIn = c.opts.WorkingPollInterval
 		}
 		if p.Status != tender.StatusProcessing {
 			u.Status = tender.StatusProcessing

@@ -37,8 +37,9 @@ type Options struct {
 
 // Connector is Sepay WECR v2 as a tender.Connector.
 type Connector struct {
-	opts Options
-	log  *slog.Logger
+	opts    Options
+	log     *slog.Logger
+	configs configCache
 }
 
 var _ tender.Connector = (*Connector)(nil)
@@ -144,7 +145,7 @@ func (c *Connector) client(cfg *config) *Client {
 }
 
 func (c *Connector) prepare(op *tender.Op) (*config, State, error) {
-	cfg, err := parseConfig(op.Account)
+	cfg, err := c.configs.get(op.Account)
 	if err != nil {
 		return nil, State{}, err
 	}

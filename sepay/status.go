@@ -228,7 +228,7 @@ func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.
 	if strings.Trim(cb.Path, "/") != strings.Trim(CallbackPath, "/") {
 		return nil, tender.Errorf(tender.ENotFound, "no Sepay callback at %q", cb.Path)
 	}
-	cfg, err := parseConfig(cb.Account)
+	cfg, err := c.configs.get(cb.Account)
 	if err != nil {
 		return nil, err
 	}

@@ -35,13 +35,19 @@ func main() {
 	postgres := flag.String("postgres", pg, "PostgreSQL base URL (each run takes schemas of its own); empty skips PostgreSQL")
 	tenderBin := flag.String("tender", "", "tender binary (default: built from ./cmd/tender)")
 	dir := flag.String("dir", "", "work directory (default: a temporary one, removed afterwards)")
+	only := flag.String("only", "", `run part of it: "store" (create, lifecycle, long-poll, lists, start) or "fleet" (terminal fleets)`)
+	profile := flag.String("profile", "", "save Tender's CPU, heap and goroutine profiles into this directory")
 	flag.Parse()
+	if *only != "" && *only != "store" && *only != "fleet" {
+		fmt.Fprintln(os.Stderr, `bench: -only takes "store" or "fleet"`)
+		os.Exit(2)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-	if err := bench.Run(ctx, bench.Options{Short: *short, Postgres: *postgres, Tender: *tenderBin, Self: self, Dir: *dir, Out: os.Stdout}); err != nil {
+	if err := bench.Run(ctx, bench.Options{Short: *short, Postgres: *postgres, Tender: *tenderBin, Self: self, Dir: *dir, Out: os.Stdout, Only: *only, ProfileDir: *profile}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

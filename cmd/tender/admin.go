@@ -116,8 +116,12 @@ func simCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	publicURL := fs.String("public-url", "", "Tender's base URL, if one runs against these simulators")
 	dataDir := fs.String("data-dir", envOr(getenv, "TENDER_DATA_DIR", ".tender"), "directory for the simulators' keys")
 	accountsOut := fs.String("accounts-out", "", "write the accounts and terminals that reach these simulators to this file (JSON, mode 0600: it holds credentials), as POST /v1/accounts and /v1/terminals bodies")
+	terminals := fs.Int("terminals", 2, "how many terminals the Sepay and ePay simulators register (SIDs 10000001 on, TIDs 99000001 on), e.g. 1000 for a load test")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *terminals < 1 || *terminals > 100000 {
+		return usageErr("--terminals must be between 1 and 100000")
 	}
 	var out simAccounts
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
@@ -133,7 +137,7 @@ func simCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 		prefix := "/sim/" + p.name
 		sb, err := p.sandbox(tender.SandboxOptions{BaseURL: base + prefix, PublicURL: *publicURL, Logger: log.With("sim", p.name),
-			Clock: tender.SystemClock{}, DataDir: filepath.Join(*dataDir, "sim", p.name)})
+			Clock: tender.SystemClock{}, DataDir: filepath.Join(*dataDir, "sim", p.name), Terminals: *terminals})
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("start %s simulator: %w", p.name, err)

@@ -86,7 +86,7 @@ func usage(w io.Writer) {
 
   serve [--addr 127.0.0.1:8080] [--db sqlite:PATH | postgres://...] [--sandbox=false]
                          run the payment API (sandbox mode with simulators by default)
-  sim [--addr 127.0.0.1:8081] [--accounts-out FILE]
+  sim [--addr 127.0.0.1:8081] [--accounts-out FILE] [--terminals N]
                          run the provider simulators alone
   apikey create [--db ...] [--name NAME] [--scope platform|merchant|terminal] [--merchant ID] [--terminals ID,...]
                          print a new API key (a platform key unless --scope says otherwise)

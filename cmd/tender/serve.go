@@ -14,6 +14,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -116,13 +117,26 @@ func envOr(getenv func(string) string, key, def string) string {
 // unless private networks are allowed (sandbox mode, where the simulators
 // listen on loopback, or --provider-private-networks) it dials public
 // addresses only, checked on the address dialled after DNS, as webhooks are.
+//
+// Connections are kept for reuse, many per provider host: a fleet of
+// terminals means hundreds of calls at once to one host, and the default
+// transport keeps two idle connections per host, so every other call
+// would dial (and, over TLS, handshake) anew.
 func providerClient(private bool) *http.Client {
-	c := &http.Client{Timeout: 60 * time.Second}
+	t := http.DefaultTransport.(*http.Transport).Clone()
 	if !private {
-		c.Transport = engine.PublicOnlyTransport("provider", "outside sandbox mode providers are reached on public addresses only")
+		t = engine.PublicOnlyTransport("provider", "outside sandbox mode providers are reached on public addresses only")
 	}
-	return c
+	t.MaxIdleConns = providerIdleConns
+	t.MaxIdleConnsPerHost = providerIdleConns
+	t.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Timeout: 60 * time.Second, Transport: t}
 }
+
+// providerIdleConns is how many idle connections to providers are kept,
+// per host and in all: about the engine's reconciliation workers plus
+// the creates in flight.
+const providerIdleConns = 256
 
 type serveConfig struct {
 	addr, simAddr, db, publicURL, dataDir, masterKeyFile, logLevel string
@@ -135,6 +149,7 @@ type serveConfig struct {
 	requiresActionEvery, providerTimeout time.Duration
 	unknownBackoff                       durations
 	maxPollsPerKey                       int
+	sandboxTerminals                     int
 }
 
 func serveCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -168,6 +183,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	c.unknownBackoff = engine.DefaultSchedule.Unknown
 	fs.Var(&c.unknownBackoff, "unknown-backoff", "pauses between checks of a payment in doubt, comma-separated; the last repeats")
 	fs.DurationVar(&c.providerTimeout, "provider-timeout", engine.DefaultSchedule.ProviderTimeout, "bound on each call to a provider")
+	fs.IntVar(&c.sandboxTerminals, "sandbox-terminals", 2, "how many terminals each terminal provider's simulator (Sepay, ePay) registers in sandbox mode, e.g. 1000 for a load test")
 	fs.IntVar(&c.maxPollsPerKey, "max-polls-per-key", api.DefaultMaxPollsPerKey, "long-polls one API key may hold open at once on this server")
 	fs.DurationVar(&c.subscriptionsEvery, "subscription-interval", engine.DefaultSchedule.Subscriptions,
 		"how often the providers of active subscriptions are asked for the charges they made on their schedule")
@@ -178,6 +194,9 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if c.checkEvery <= 0 || c.requiresActionEvery <= 0 || c.providerTimeout <= 0 || c.startTimeout <= 0 {
 		return usageErr("--check-interval, --requires-action-interval, --provider-timeout and --start-timeout must be positive")
+	}
+	if c.sandboxTerminals < 1 || c.sandboxTerminals > 100000 {
+		return usageErr("--sandbox-terminals must be between 1 and 100000")
 	}
 	if fs.NArg() > 0 {
 		return usageErr("serve takes no arguments, got %q", fs.Args())
@@ -247,15 +266,33 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	var sims *http.Server
 	var apiKey, signIn string
 	if c.sandbox {
-		if sims, apiKey, err = startSandbox(ctx, eng, c, log); err != nil {
+		// The dashboard user's password hash (first start) runs beside
+		// the simulators' key generation: both are CPU, and the machine
+		// has more than one core.
+		userDone := make(chan error, 1)
+		if users, ok := store.(tender.UserStore); ok {
+			go func() {
+				var err error
+				signIn, err = sandboxUser(ctx, users, filepath.Join(c.dataDir, "sandbox-dashboard"))
+				userDone <- err
+			}()
+		} else {
+			userDone <- nil
+		}
+		sims, apiKey, err = startSandbox(ctx, eng, c, log)
+		if uerr := <-userDone; err == nil {
+			err = uerr
+		}
+		if err != nil {
+			if sims != nil {
+				sims.Close()
+			}
 			return err
 		}
 		defer sims.Close()
-		if users, ok := store.(tender.UserStore); ok {
-			if signIn, err = sandboxUser(ctx, users, filepath.Join(c.dataDir, "sandbox-dashboard")); err != nil {
-				return err
-			}
-		}
+		// A first start hashed the dashboard password (64 MiB of
+		// Argon2id): give that memory back now rather than over minutes.
+		debug.FreeOSMemory()
 	}
 
 	if c.metricsAddr != "" {
@@ -273,7 +310,8 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		defer msrv.Close()
 		fmt.Fprintf(stdout, "Metrics: http://%s/metrics\n", mln.Addr())
 	}
-	handler := http.Handler(api.NewServer(eng, api.Options{Logger: log, Gatherer: reg, Registerer: reg, MetricsElsewhere: c.metricsAddr != "", MaxPollsPerKey: c.maxPollsPerKey}))
+	apiServer := api.NewServer(eng, api.Options{Logger: log, Gatherer: reg, Registerer: reg, MetricsElsewhere: c.metricsAddr != "", MaxPollsPerKey: c.maxPollsPerKey})
+	handler := http.Handler(apiServer)
 	if users, ok := store.(tender.UserStore); ok {
 		mux := http.NewServeMux()
 		mux.Handle("/dashboard/", dashboard.New(eng, dashboard.Options{Users: users, Logger: log,
@@ -332,6 +370,9 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutCtx)
+	// Parked long-polls are no longer net/http's (Shutdown does not wait
+	// for them): answer them now, before the store closes.
+	apiServer.EndLongPolls()
 	stopRun()
 	<-runDone
 	if err != nil {
@@ -377,7 +418,7 @@ func startSandbox(ctx context.Context, eng *engine.Engine, c serveConfig, log *s
 		prefix := "/sim/" + p.name
 		sb, err := p.sandbox(tender.SandboxOptions{
 			BaseURL: simBase + prefix, PublicURL: c.publicURL, Logger: log.With("sim", p.name),
-			Clock: tender.SystemClock{}, DataDir: filepath.Join(c.dataDir, "sim", p.name),
+			Clock: tender.SystemClock{}, DataDir: filepath.Join(c.dataDir, "sim", p.name), Terminals: c.sandboxTerminals,
 		})
 		if err != nil {
 			ln.Close()
@@ -485,21 +526,34 @@ const sandboxEmail = "sandbox@tender.localhost"
 // sandboxUser returns "EMAIL / PASSWORD" for the sandbox's dashboard user,
 // made on the first start with a generated password kept in path (0600),
 // like the sandbox API key.
+//
+// path+".hash" keeps the Argon2id hash stored with it: a restart that
+// finds the user's hash unchanged knows the password is still the one in
+// path without hashing it again (64 MiB and most of a second on a small
+// machine, which was most of a restart's time).
 func sandboxUser(ctx context.Context, users tender.UserStore, path string) (string, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		pw := strings.TrimSpace(string(b))
-		if u, err := users.UserByEmail(ctx, sandboxEmail); err == nil && dashboard.CheckPassword(u.PasswordHash, pw) {
-			return sandboxEmail + " / " + pw, nil
+		memo, _ := os.ReadFile(path + ".hash")
+		if u, err := users.UserByEmail(ctx, sandboxEmail); err == nil && pw != "" {
+			if h := strings.TrimSpace(string(memo)); h != "" && h == u.PasswordHash {
+				return sandboxEmail + " / " + pw, nil
+			}
+			if dashboard.CheckPassword(u.PasswordHash, pw) {
+				return sandboxEmail + " / " + pw, os.WriteFile(path+".hash", []byte(u.PasswordHash+"\n"), 0o600)
+			}
 		}
 	}
 	pw := rand.Text()
+	hash := dashboard.HashPassword(pw)
 	u, err := users.UserByEmail(ctx, sandboxEmail)
 	switch {
 	case err == nil:
-		err = users.SetUserPassword(ctx, u.ID, dashboard.HashPassword(pw))
+		err = users.SetUserPassword(ctx, u.ID, hash)
 	case tender.ErrorCodeOf(err) == tender.ENotFound:
 		u, err = dashboard.NewUser(sandboxEmail, "", pw)
 		if err == nil {
+			hash = u.PasswordHash
 			err = users.CreateUser(ctx, u)
 		}
 	}
@@ -509,5 +563,8 @@ func sandboxUser(ctx context.Context, users tender.UserStore, path string) (stri
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return "", err
 	}
-	return sandboxEmail + " / " + pw, os.WriteFile(path, []byte(pw+"\n"), 0o600)
+	if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return sandboxEmail + " / " + pw, os.WriteFile(path+".hash", []byte(hash+"\n"), 0o600)
 }

@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/tenderpay/tender"
@@ -31,9 +33,10 @@ type sandboxState struct {
 }
 
 // Sandbox builds the simulator for `tender serve`: Impact and ePay under
-// opts.BaseURL (/impact, /webecr), two virtual terminals that take a payment
-// 3 s after it is sent and complete it 2 s later, and an account and
-// terminals pointing at it.
+// opts.BaseURL (/impact, /webecr), two virtual terminals (opts.Terminals
+// of them when set, TIDs 99000001 on up) that take a payment 3 s after it
+// is sent and complete it 2 s later, and an account and terminals pointing
+// at it.
 func Sandbox(opts tender.SandboxOptions) (*tender.Sandbox, error) {
 	st, err := loadState(opts.DataDir)
 	if err != nil {
@@ -51,7 +54,20 @@ func Sandbox(opts tender.SandboxOptions) (*tender.Sandbox, error) {
 	if !ok {
 		return nil, errors.New("epay sandbox: stored Impact key is not ECDSA")
 	}
-	terms := []TerminalConfig{{TID: "99000001", ID: 358001, Name: "Sandbox EFT-POS 1"}, {TID: "99000002", ID: 358002, Name: "Sandbox EFT-POS 2"}}
+	n := opts.Terminals
+	if n <= 0 {
+		n = 2
+	}
+	if n > MaxTerminals {
+		return nil, fmt.Errorf("epay sandbox: at most %d terminals, not %d", MaxTerminals, n)
+	}
+	terms := make([]TerminalConfig, n)
+	for i := range terms {
+		terms[i] = TerminalConfig{TID: strconv.Itoa(99000001 + i), ID: 358001 + int64(i), Name: fmt.Sprintf("Sandbox EFT-POS %d", i+1)}
+	}
+	if err := st.keysFor(terms, opts.DataDir); err != nil {
+		return nil, err
+	}
 	s, err := New(Options{Clock: opts.Clock, Logger: opts.Logger, BaseURL: opts.BaseURL,
 		Users: map[string]string{SandboxUser: SandboxPassword}, Terminals: terms,
 		ImpactAPIKeys: []string{SandboxImpactAPIKey}, ImpactKey: key,
@@ -73,7 +89,7 @@ func Sandbox(opts tender.SandboxOptions) (*tender.Sandbox, error) {
 	}}
 	for i, t := range terms {
 		s.AddAPIKey(st.APIKeys[t.TID], t.TID)
-		sb.Terminals = append(sb.Terminals, tender.Terminal{ID: "epay-term-" + string(rune('1'+i)), Connector: "epay",
+		sb.Terminals = append(sb.Terminals, tender.Terminal{ID: fmt.Sprintf("epay-term-%d", i+1), Connector: "epay",
 			Account: "epay-sandbox", ProviderID: t.TID, Label: t.Name,
 			Credentials: map[string]string{"api_key": st.APIKeys[t.TID]}})
 	}
@@ -102,14 +118,36 @@ func loadState(dir string) (*sandboxState, error) {
 	}
 	st := &sandboxState{ImpactKey: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
 		APIKeys: map[string]string{"99000001": randomKey(), "99000002": randomKey()}}
-	if path != "" {
-		b, _ := json.Marshal(st)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return nil, err
+	return st, st.save(dir)
+}
+
+func (st *sandboxState) save(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	b, _ := json.Marshal(st)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "epay-sim.json"), b, 0o600)
+}
+
+// keysFor gives every terminal of terms an API key, keeping the ones a
+// previous start made (so stored sandbox terminals stay valid), and saves
+// the state when it made new ones.
+func (st *sandboxState) keysFor(terms []TerminalConfig, dir string) error {
+	if st.APIKeys == nil {
+		st.APIKeys = map[string]string{}
+	}
+	made := false
+	for _, t := range terms {
+		if st.APIKeys[t.TID] == "" {
+			st.APIKeys[t.TID] = randomKey()
+			made = true
 		}
 	}
-	return st, nil
+	if !made {
+		return nil
+	}
+	return st.save(dir)
 }

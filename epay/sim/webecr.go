@@ -57,6 +57,7 @@ func (s *Sim) routes() {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+	m.HandleFunc("POST /webecr/_sim/terminals", s.serveAddTerminals)
 	m.HandleFunc("GET /webecr/_sim/ledger", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Ledger())
 	})

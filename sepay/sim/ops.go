@@ -64,6 +64,7 @@ func (s *Sim) validate(op *sepay.Operation, m *sepay.Message, v sepay.Values) se
 		return withStatus(v, sepay.StatusInvalid, "Unknown key_index")
 	}
 	// 4. signature over the canonical string of what was sent.
+	s.stats.checked.Add(1)
 	if err := sepay.VerifyMessage(pub, op.Request, m); err != nil {
 		return withStatus(v, sepay.StatusBadSig, "")
 	}

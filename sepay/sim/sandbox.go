@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/tenderpay/tender"
@@ -20,19 +21,29 @@ const (
 
 // Sandbox builds the simulator for `tender serve` and `tender sim`: a
 // simulated Sepay with its own key, one login with Tender's sandbox
-// integrator certificate, two terminals that pick up after 3 s and decide
-// 2 s later, callbacks on. Keys are kept under opts.DataDir/sepay when set,
+// integrator certificate, two terminals (opts.Terminals of them when set,
+// SIDs 10000001 on up) that pick up after 3 s and decide 2 s later,
+// callbacks on. Keys are kept under opts.DataDir/sepay when set,
 // so that stored sandbox accounts stay valid across restarts.
 func Sandbox(opts tender.SandboxOptions) (*tender.Sandbox, error) {
 	dir := ""
 	if opts.DataDir != "" {
 		dir = filepath.Join(opts.DataDir, "sepay")
 	}
+	// Two RSA-2048 keys on a first start take from a tenth of a second to
+	// most of one each (prime search); make them side by side.
+	var (
+		intKey  *rsa.PrivateKey
+		intCert []byte
+		intErr  error
+		wg      sync.WaitGroup
+	)
+	wg.Go(func() { intKey, intCert, intErr = loadOrCreate(dir, "integrator", "Tender sandbox WECR") })
 	simKey, simCert, err := loadOrCreate(dir, "sim", "wecr.sim.tender")
-	if err != nil {
-		return nil, err
+	wg.Wait()
+	if err == nil {
+		err = intErr
 	}
-	intKey, intCert, err := loadOrCreate(dir, "integrator", "Tender sandbox WECR")
 	if err != nil {
 		return nil, err
 	}
@@ -46,10 +57,20 @@ func Sandbox(opts tender.SandboxOptions) (*tender.Sandbox, error) {
 	if err := s.AddLogin(SandboxLogin, sepay.DefaultKeyIndex, intCert); err != nil {
 		return nil, err
 	}
-	for i, sid := range []string{SandboxSID1, SandboxSID2} {
-		if err := s.AddTerminal(SandboxLogin, sid, "127.0.0.1", 4000+i); err != nil {
-			return nil, err
-		}
+	n := opts.Terminals
+	if n <= 0 {
+		n = 2
+	}
+	if n > MaxTerminals {
+		return nil, fmt.Errorf("sepay sandbox: at most %d terminals, not %d", MaxTerminals, n)
+	}
+	if err := s.AddTerminals(SandboxLogin, 10000001, n); err != nil {
+		return nil, err
+	}
+	terms := make([]tender.Terminal, n)
+	for i := range terms {
+		terms[i] = tender.Terminal{ID: fmt.Sprintf("sepay-term-%d", i+1), Connector: sepay.Name, Account: "sepay-sandbox",
+			ProviderID: SandboxSID(i + 1), Label: fmt.Sprintf("Sepay sandbox terminal %d", i+1)}
 	}
 	s.Run(100 * time.Millisecond)
 	return &tender.Sandbox{
@@ -65,11 +86,8 @@ func Sandbox(opts tender.SandboxOptions) (*tender.Sandbox, error) {
 			},
 			Credentials: map[string]string{sepay.CredentialPrivateKey: string(sepay.MarshalPrivateKey(intKey))},
 		},
-		Terminals: []tender.Terminal{
-			{ID: "sepay-term-1", Connector: sepay.Name, Account: "sepay-sandbox", ProviderID: SandboxSID1, Label: "Sepay sandbox terminal 1"},
-			{ID: "sepay-term-2", Connector: sepay.Name, Account: "sepay-sandbox", ProviderID: SandboxSID2, Label: "Sepay sandbox terminal 2"},
-		},
-		Close: s.Close,
+		Terminals: terms,
+		Close:     s.Close,
 	}, nil
 }
 

@@ -83,6 +83,8 @@ type Sim struct {
 	changed   chan struct{}     // closed and replaced on every state change
 	answers   map[string]string // refs whose next status answer is forced (AnswerNext)
 
+	stats stats
+
 	wg     sync.WaitGroup
 	closed chan struct{}
 	once   sync.Once
@@ -277,6 +279,7 @@ func (s *Sim) serveSOAP(w http.ResponseWriter, r *http.Request) {
 		fault(w, "soap:Client", "Server was unable to read request. ---> There is an error in XML document.")
 		return
 	}
+	s.stats.request(op)
 	var res sepay.Values
 	switch op {
 	case sepay.StartTransaction:
@@ -294,7 +297,7 @@ func (s *Sim) serveSOAP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) reply(w http.ResponseWriter, op *sepay.Operation, v sepay.Values) {
 	v = op.Result.Filled(v)
-	sig, err := sepay.Sign(s.opts.Key, s.canonical(op.Result, v))
+	sig, err := s.sign(s.canonical(op.Result, v))
 	if err != nil {
 		fault(w, "soap:Server", "Server was unable to process request.")
 		return

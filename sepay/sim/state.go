@@ -189,17 +189,24 @@ func (s *Sim) finish(tx *txn, st State, at time.Time, message string) {
 	s.log.Info("transaction finished", "sid", tx.sid, "ref", tx.ref, "state", st)
 	if tx.callbackURL != "" && tx.outcome != outcomeNoAnswer {
 		v := sepay.GetTransactionStatus.Result.Filled(tx.result(sepay.Values{"version": sepay.ProtocolVersion, "login": tx.login, "sid": tx.sid, "transactionref": tx.ref}))
-		sig, err := sepay.Sign(s.opts.Key, s.canonical(sepay.GetTransactionStatus.Result, v))
-		if err == nil {
-			s.sendCallback(tx.callbackURL, sepay.GetTransactionStatus.MarshalResult(v, sig))
-		}
+		s.sendCallback(tx.callbackURL, v)
 	}
 }
 
-func (s *Sim) sendCallback(url string, body []byte) {
+// sendCallback signs v and posts it to url, off the simulator's lock: an
+// RSA signature takes a millisecond or two, and under the lock it would
+// hold up every other terminal's requests.
+func (s *Sim) sendCallback(url string, v sepay.Values) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		sig, err := s.sign(s.canonical(sepay.GetTransactionStatus.Result, v))
+		if err != nil {
+			s.log.Error("sign callback", "err", err)
+			return
+		}
+		s.stats.callbacks.Add(1)
+		body := sepay.GetTransactionStatus.MarshalResult(v, sig)
 		for i := 0; i < s.opts.CallbackRetries; i++ {
 			if i > 0 {
 				select {
@@ -271,13 +278,19 @@ func (s *Sim) Ledger() []Entry {
 }
 
 // serveControl is the simulator's own test API (never Sepay's):
-// POST /_sim/terminals/{sid}/pickup and GET /_sim/ledger.
+// POST /_sim/terminals/{sid}/pickup, POST /_sim/terminals (bulk
+// registration, fleet.go), GET /_sim/ledger and GET /_sim/stats.
 func (s *Sim) serveControl(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/_sim/")
 	switch {
 	case r.Method == http.MethodGet && path == "ledger":
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(s.Ledger())
+	case r.Method == http.MethodGet && path == "stats":
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(s.Stats())
+	case r.Method == http.MethodPost && path == "terminals":
+		s.serveAddTerminals(w, r)
 	case r.Method == http.MethodPost && strings.HasPrefix(path, "terminals/") && strings.HasSuffix(path, "/pickup"):
 		sid := strings.TrimSuffix(strings.TrimPrefix(path, "terminals/"), "/pickup")
 		if err := s.Pickup(sid); err != nil {

@@ -1,0 +1,302 @@
+package bench
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// simDelay is how long the sandbox's simulated terminals take to decide
+// (sepay/sim and epay/sim Sandbox: pick-up after 3 s, outcome 2 s later).
+const simDelay = 5 * time.Second
+
+// fleetResult is what N terminals paying one after another measured.
+type fleetResult struct {
+	Connector string
+	Terminals int
+	Rate      float64       // settled payments per second, in the steady window
+	P50, P99  time.Duration // create → settled seen by a long-poll
+	Payments  int           // created (all settled before the figures were taken)
+	Errors    int64
+	// SignsPerPayment is the RSA signatures a Sepay payment cost, both
+	// sides (Tender's requests and the simulator's answers and callbacks);
+	// VerifiesPerPayment the request signatures the simulator checked.
+	SignsPerPayment float64
+}
+
+// fleet runs every terminal of connector (sepay-term-1 … or epay-term-1 …,
+// as tender serve --sandbox-terminals registers them) in a closed loop for
+// d: create a payment on it, long-poll it to its outcome, the next.
+func fleet(ctx context.Context, p *proc, simURL, connector string, terminals int, d time.Duration) (fleetResult, error) {
+	r := fleetResult{Connector: connector, Terminals: terminals}
+	c := newClient(terminals + 16)
+	before, err := sepayStats(ctx, c, simURL, connector)
+	if err != nil {
+		return r, err
+	}
+	began := time.Now()
+	stop := began.Add(d)
+	window := min(simDelay+time.Second, d/2) // the first payments are still on the terminals
+	var (
+		mu       sync.Mutex
+		lat      []time.Duration
+		inWindow int
+		created  atomic.Int64
+		errs     atomic.Int64
+		firstErr atomic.Value
+		wg       sync.WaitGroup
+	)
+	for i := 1; i <= terminals; i++ {
+		wg.Go(func() {
+			var mine []time.Duration
+			n, seq := 0, 0
+			for time.Now().Before(stop) && ctx.Err() == nil {
+				seq++
+				t0 := time.Now()
+				status, err := terminalPayment(ctx, c, p, connector, i, seq)
+				if err != nil {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					time.Sleep(100 * time.Millisecond)
+					continue
+				}
+				created.Add(1)
+				if status != "captured" {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, "payment ended "+status)
+					continue
+				}
+				end := time.Now()
+				mine = append(mine, end.Sub(t0))
+				if end.After(began.Add(window)) && !end.After(stop) {
+					n++
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			inWindow += n
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	after, err := sepayStats(ctx, c, simURL, connector)
+	if err != nil {
+		return r, err
+	}
+	if e := firstErr.Load(); e != nil {
+		fmt.Printf("    (%s %d terminals, first error: %.200s)\n", connector, terminals, e)
+	}
+	r.Payments, r.Errors = int(created.Load()), errs.Load()
+	r.Rate = float64(inWindow) / (d - window).Seconds()
+	r.P50, r.P99 = percentile(lat, 50), percentile(lat, 99)
+	if r.Payments > 0 && connector == "sepay" {
+		r.SignsPerPayment = float64(after.Signed-before.Signed+after.Checked-before.Checked) / float64(r.Payments)
+	}
+	return r, nil
+}
+
+// terminalPayment makes one approved payment on terminal i and long-polls
+// it until it is settled; it returns the final status.
+func terminalPayment(ctx context.Context, c *http.Client, p *proc, connector string, i, seq int) (string, error) {
+	amount := 1050
+	body := fmt.Sprintf(`{"amount": %d, "currency": "EUR", "terminal": "sepay-term-%d", "reference": "fleet-%d-%d"}`, amount, i, i, seq)
+	if connector == "epay" {
+		amount = 1240
+		body = fmt.Sprintf(`{"amount": 1240, "currency": "EUR", "terminal": "epay-term-%d",
+			"invoice": {"issuer_vat": "EL123456789", "date": %q, "branch": 0, "type": "11.1",
+				"series": "F%d", "number": "%d", "net_amount": 1000, "vat_amount": 240, "total_amount": 1240}}`,
+			i, time.Now().Format("2006-01-02"), i, seq)
+	}
+	m, err := post(ctx, c, p.URL, p.Key, body)
+	if err != nil {
+		return "", err
+	}
+	id, _ := m["id"].(string)
+	status, _ := m["status"].(string)
+	for range 10 {
+		if settled(status) {
+			return status, nil
+		}
+		req, _ := http.NewRequestWithContext(ctx, "GET", p.URL+"/v1/payments/"+id+"?wait=30s", nil)
+		req.Header.Set("Authorization", "Bearer "+p.Key)
+		m, err := do(c, req, 200)
+		if err != nil {
+			return "", err
+		}
+		status, _ = m["status"].(string)
+	}
+	return status, fmt.Errorf("payment %s still %s", id, status)
+}
+
+func settled(s string) bool {
+	switch s {
+	case "captured", "failed", "canceled", "authorized", "refunded":
+		return true
+	}
+	return false
+}
+
+// simStats are the Sepay simulator's RSA counters (GET /_sim/stats).
+type simStats struct {
+	Signed, Checked int64
+}
+
+func sepayStats(ctx context.Context, c *http.Client, simURL, connector string) (simStats, error) {
+	var s simStats
+	if connector != "sepay" {
+		return s, nil
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", simURL+"/sim/sepay/_sim/stats", nil)
+	res, err := c.Do(req)
+	if err != nil {
+		return s, fmt.Errorf("sepay simulator stats: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 {
+		return s, fmt.Errorf("sepay simulator stats: HTTP %d", res.StatusCode)
+	}
+	return s, json.NewDecoder(res.Body).Decode(&s)
+}
+
+// rsaFloor is how many RSA-2048 PKCS#1 v1.5 SHA-256 signatures this
+// machine makes per second on every core: the most Sepay payments per
+// second could reach, divided by the signatures one costs.
+func rsaFloor(d time.Duration) (float64, error) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return 0, err
+	}
+	h := sha256.Sum256([]byte("bench"))
+	var n atomic.Int64
+	stop := time.Now().Add(d)
+	var wg sync.WaitGroup
+	began := time.Now()
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for time.Now().Before(stop) {
+				if _, err := rsa.SignPKCS1v15(nil, k, crypto.SHA256, h[:]); err == nil {
+					n.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n.Load()) / time.Since(began).Seconds(), nil
+}
+
+// runFleets starts a tender serve with 1,000 sandbox terminals per
+// terminal provider and measures 100, 400 and 1,000 of them paying (400
+// only with -short), then the RSA floor.
+func runFleets(ctx context.Context, o Options, dir string) ([]row, error) {
+	out := o.Out
+	sizes, d := []int{100, 400, 1000}, 30*time.Second
+	if o.Short {
+		sizes, d = []int{400}, 20*time.Second
+	}
+	most := sizes[len(sizes)-1]
+	fmt.Fprintf(out, "== terminal fleets (sqlite, %d sandbox terminals per provider)\n", most)
+	addr, simAddr, metricsAddr := freeAddr(), freeAddr(), freeAddr()
+	t, err := startProc(ctx, o.Tender, []string{"serve", "--addr", addr, "--sim-addr", simAddr, "--public-url", "http://" + addr,
+		"--data-dir", filepath.Join(dir, "data-fleet"), "--db", "sqlite:" + filepath.Join(dir, "fleet.db"), "--log-level", "error",
+		"--max-polls-per-key", "20000", "--sandbox-terminals", fmt.Sprint(most), "--metrics-addr", metricsAddr},
+		"http://"+addr, "Sandbox API key: ")
+	if err != nil {
+		return nil, err
+	}
+	defer t.Stop()
+	simURL := "http://" + simAddr
+	fmt.Fprintf(out, "%10s %10s %10s %10s %10s %10s %9s %8s\n", "connector", "terminals", "paid/s", "p50", "p99", "p99-delay", "payments", "signs/p")
+	var rows []row
+	var sepayMost fleetResult
+	for _, conn := range []string{"sepay", "epay"} {
+		for _, n := range sizes {
+			var profiled chan struct{}
+			if o.ProfileDir != "" && n == most {
+				profiled = make(chan struct{})
+				go func() {
+					defer close(profiled)
+					time.Sleep(d / 3)
+					saveProfile(ctx, "http://"+metricsAddr, fmt.Sprintf("profile?seconds=%d", int(d.Seconds()/2)),
+						filepath.Join(o.ProfileDir, fmt.Sprintf("fleet-%s-%d.cpu.pprof", conn, n)))
+				}()
+			}
+			r, err := fleet(ctx, t, simURL, conn, n, d)
+			if profiled != nil {
+				<-profiled
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s fleet of %d: %w", conn, n, err)
+			}
+			signs := "-"
+			if r.SignsPerPayment > 0 {
+				signs = fmt.Sprintf("%.1f", r.SignsPerPayment)
+			}
+			over := r.P99 - simDelay
+			fmt.Fprintf(out, "%10s %10d %10.1f %10v %10v %10v %9d %8s\n", conn, n, r.Rate, r.P50.Round(time.Millisecond), r.P99.Round(time.Millisecond),
+				over.Round(time.Millisecond), r.Payments, signs)
+			if r.Errors > 0 {
+				fmt.Fprintf(out, "    %d errors\n", r.Errors)
+			}
+			if n == 400 {
+				rows = append(rows, row{conn + ": terminal payments p99 ≤ simulator delay + 1 s at 400 terminals",
+					fmt.Sprintf("p99 %v = delay + %v (%.1f/s)", r.P99.Round(time.Millisecond), over.Round(time.Millisecond), r.Rate),
+					r.Errors == 0 && r.Payments > 0 && over <= time.Second, true})
+			}
+			if conn == "sepay" && n == most {
+				sepayMost = r
+			}
+		}
+	}
+	t.Stop()
+	floor, err := rsaFloor(3 * time.Second)
+	if err != nil {
+		return nil, err
+	}
+	if sepayMost.SignsPerPayment > 0 {
+		perPayment := floor / sepayMost.SignsPerPayment
+		ratio := sepayMost.Rate / perPayment
+		fmt.Fprintf(out, "RSA floor: %.0f signs/s ÷ %.1f signs per Sepay payment = %.0f payments/s; Sepay on %d terminals: %.1f/s = %.2f of it\n",
+			floor, sepayMost.SignsPerPayment, perPayment, most, sepayMost.Rate, ratio)
+		limit := float64(most) / simDelay.Seconds()
+		note := ""
+		if limit < perPayment {
+			note = fmt.Sprintf("; %d terminals can pay at most %.0f/s, below the floor: not saturated", most, limit)
+		}
+		rows = append(rows, row{"sepay: ≥ 0.70 of the RSA floor when saturated",
+			fmt.Sprintf("%.2f (%.1f/s of %.0f/s%s)", ratio, sepayMost.Rate, perPayment, note), ratio >= 0.7, true})
+	}
+	return rows, nil
+}
+
+// saveProfile fetches /debug/pprof/<what> from Tender's metrics listener
+// into file (-profile); a failure is printed, not fatal.
+func saveProfile(ctx context.Context, metricsURL, what, file string) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", metricsURL+"/debug/pprof/"+what, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err == nil && res.StatusCode != 200 {
+		err = fmt.Errorf("HTTP %d", res.StatusCode)
+	}
+	if err == nil {
+		defer res.Body.Close()
+		var f *os.File
+		if f, err = os.Create(file); err == nil {
+			_, err = io.Copy(f, res.Body)
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Printf("    (profile %s: %v)\n", what, err)
+	}
+}

@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/tenderpay/tender"
+)
+
+func TestWatchPaymentWithoutGoroutines(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(faultSchedule)
+	ctx := context.Background()
+	w.conn.start.Set(func(context.Context, *tender.Op) (tender.Update, error) {
+		return tender.Update{Status: tender.StatusRequiresAction}, nil
+	})
+	req := onlinePayment
+	req.Capture = tender.CaptureAutomatic
+	p, err := e.CreatePayment(ctx, req, randomOperationID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := e.CreatePayment(ctx, req, randomOperationID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the post-registration checks of earlier tests' waiters end
+	before := runtime.NumGoroutine()
+	const n = 200
+	got := make(chan *tender.Payment, 2*n)
+	for range n {
+		_, stop, err := e.WatchPayment(ctx, p.ID, time.Minute, func(p *tender.Payment) { got <- p })
+		if err != nil || stop == nil {
+			t.Fatalf("watch: parked %v, %v", stop != nil, err)
+		}
+	}
+	_, stopQ, _ := e.WatchPayment(ctx, q.ID, time.Minute, func(p *tender.Payment) { got <- p })
+	_, _, _ = e.WatchPayment(ctx, q.ID, 300*time.Millisecond, func(p *tender.Payment) { got <- p })
+	time.Sleep(100 * time.Millisecond)
+	if extra := runtime.NumGoroutine() - before; extra > 5 {
+		t.Fatalf("%d waiters hold %d goroutines", n+2, extra)
+	}
+	select {
+	case x := <-got:
+		t.Fatalf("answered before anything changed: %v", x.Status)
+	default:
+	}
+	// A change wakes every waiter of that payment with it, and no other.
+	if _, err := e.mutate(ctx, p.ID, func(p *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
+		ev, _, err := e.applyUpdate(p, tender.Update{Status: tender.StatusCaptured}, "test")
+		return ev, true, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		select {
+		case x := <-got:
+			if x.ID != p.ID || x.Status != tender.StatusCaptured {
+				t.Fatalf("woken with %s %s", x.ID, x.Status)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a waiter was not woken by the change")
+		}
+	}
+	// The short wait ends at its deadline with the payment as it is.
+	select {
+	case x := <-got:
+		if x.ID != q.ID || x.Status != tender.StatusRequiresAction {
+			t.Fatalf("deadline answer %s %s", x.ID, x.Status)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a waiter was not answered at its deadline")
+	}
+	// A withdrawn waiter is never answered.
+	if !stopQ() || stopQ() {
+		t.Fatal("stop did not withdraw the waiter exactly once")
+	}
+	select {
+	case x := <-got:
+		t.Fatalf("a withdrawn waiter was answered: %s", x.ID)
+	case <-time.After(200 * time.Millisecond):
+	}
+	// A settled payment is answered at once, with no waiter.
+	x, stop, err := e.WatchPayment(ctx, p.ID, time.Minute, func(*tender.Payment) { t.Error("a settled payment's waiter was parked") })
+	if err != nil || stop != nil || x.Status != tender.StatusCaptured {
+		t.Fatalf("settled: %v parked %v, %v", x, stop != nil, err)
+	}
+	if len(e.watch.parked) != 0 || len(e.watch.deadlines) != 0 {
+		t.Fatalf("%d payments and %d deadlines still parked", len(e.watch.parked), len(e.watch.deadlines))
+	}
+}
