@@ -35,11 +35,9 @@ func TestDailyReportThroughAPI(t *testing.T) {
 	day := time.Now().In(athens).Format(time.DateOnly)
 
 	// Sepay: a sale and a decline (WECR has no refund).
-	sepay := []string{}
 	for i, amount := range []int{1000, 5151} {
 		id := p.mustCall("POST", "/v1/payments", fmt.Sprintf(`{"amount":%d,"currency":"EUR","terminal":"sepay-term-%d"}`, amount, i+1), 201)["id"].(string)
 		p.waitFor(id, 60*time.Second, map[int]string{1000: "captured", 5151: "failed"}[amount])
-		sepay = append(sepay, id)
 	}
 	// ePay: a sale refunded in part, a pre-authorization captured in part.
 	sale := p.mustCall("POST", "/v1/payments", epayBody(3000, 301), 201)["id"].(string)
