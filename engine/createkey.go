@@ -137,20 +137,8 @@ func (e *Engine) IdempotentCreate(ctx context.Context, scope, key, requestHash s
 				e.endWay(wayKey, way)
 			}
 		}
-		if existing.RequestHash != requestHash {
-			return Response{}, ErrIdempotencyMismatch
-		}
-		if existing.Done {
-			return Response{Status: existing.Status, Body: existing.Body, Keep: true, Replayed: true}, nil
-		}
-		if time.Now().After(deadline) {
-			return Response{}, ErrIdempotencyInFlight
-		}
-		select {
-		case <-ctx.Done():
-			return Response{}, ErrIdempotencyInFlight
-		case <-way:
-		case <-time.After(50 * time.Millisecond):
+		if resp, done, err := awaitHolder(ctx, existing, requestHash, deadline, way); done {
+			return resp, err
 		}
 	}
 }

@@ -89,24 +89,34 @@ func (e *Engine) Idempotent(ctx context.Context, scope, key, requestHash string,
 		if mine {
 			e.endWay(wayKey, way)
 		}
-		if existing.RequestHash != requestHash {
-			return Response{}, ErrIdempotencyMismatch
-		}
-		if existing.Done {
-			return Response{Status: existing.Status, Body: existing.Body, Keep: true, Replayed: true}, nil
-		}
-		if time.Now().After(deadline) {
-			return Response{}, ErrIdempotencyInFlight
-		}
-		// Wait for the first request: woken at once in this process,
-		// by polling when it runs in another.
-		select {
-		case <-ctx.Done():
-			return Response{}, ErrIdempotencyInFlight
-		case <-way:
-		case <-time.After(50 * time.Millisecond):
+		if resp, done, err := awaitHolder(ctx, existing, requestHash, deadline, way); done {
+			return resp, err
 		}
 	}
+}
+
+// awaitHolder answers a request whose key another request holds
+// (existing): the stored response once that one is done, an error when the
+// bodies differ or the wait is over; done=false after waiting a moment
+// (woken at once by a holder in this process, by polling for one in
+// another), to look again.
+func awaitHolder(ctx context.Context, existing *tender.IdempotencyRecord, requestHash string, deadline time.Time, way chan struct{}) (resp Response, done bool, err error) {
+	if existing.RequestHash != requestHash {
+		return Response{}, true, ErrIdempotencyMismatch
+	}
+	if existing.Done {
+		return Response{Status: existing.Status, Body: existing.Body, Keep: true, Replayed: true}, true, nil
+	}
+	if time.Now().After(deadline) {
+		return Response{}, true, ErrIdempotencyInFlight
+	}
+	select {
+	case <-ctx.Done():
+		return Response{}, true, ErrIdempotencyInFlight
+	case <-way:
+	case <-time.After(50 * time.Millisecond):
+	}
+	return Response{}, false, nil
 }
 
 func checkIdempotencyKey(key string) error {
