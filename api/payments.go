@@ -185,14 +185,10 @@ func (s *Server) createPaymentOnce(ctx context.Context, r *http.Request, body []
 }
 
 func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
-	var wait time.Duration
-	if v := r.URL.Query().Get("wait"); v != "" {
-		d, err := parseWait(v)
-		if err != nil || d < 0 {
-			s.writeError(w, r, tender.Invalid("wait", "wait must be a duration like 30s (at most %s)", s.maxWait))
-			return
-		}
-		wait = min(d, s.maxWait)
+	wait, err := s.waitOf(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	id := r.PathValue("id")
 	if _, err := s.terminalPayment(r, id); err != nil {
@@ -220,6 +216,20 @@ func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseWait accepts a Go duration ("30s") or plain seconds ("30").
+// waitOf reads a long-poll's ?wait= (seconds, or a duration like 30s),
+// capped at the server's longest wait; none is 0.
+func (s *Server) waitOf(r *http.Request) (time.Duration, error) {
+	v := r.URL.Query().Get("wait")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := parseWait(v)
+	if err != nil || d < 0 {
+		return 0, tender.Invalid("wait", "wait must be a duration like 30s (at most %s)", s.maxWait)
+	}
+	return min(d, s.maxWait), nil
+}
+
 func parseWait(v string) (time.Duration, error) {
 	if n, err := strconv.Atoi(v); err == nil {
 		return time.Duration(n) * time.Second, nil

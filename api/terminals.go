@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/engine"
@@ -40,14 +39,10 @@ func (s *Server) withState(r *http.Request, v terminal, t *tender.Terminal) term
 // from what it was when the request came, or when wait is over. A
 // terminal key reads only its terminals (any other is not found).
 func (s *Server) getTerminal(w http.ResponseWriter, r *http.Request) {
-	var wait time.Duration
-	if v := r.URL.Query().Get("wait"); v != "" {
-		d, err := parseWait(v)
-		if err != nil || d < 0 {
-			s.writeError(w, r, tender.Invalid("wait", "wait must be a duration like 30s (at most %s)", s.maxWait))
-			return
-		}
-		wait = min(d, s.maxWait)
+	wait, err := s.waitOf(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	id := r.PathValue("id")
 	c := callerOf(r)
