@@ -75,6 +75,9 @@ func (c *testConnector) Status(ctx context.Context, op *tender.Op) (tender.Updat
 }
 func (c *testConnector) Cancel(ctx context.Context, op *tender.Op) (tender.Update, error) {
 	c.cancels.Add(1)
+	if op.Payment.Amount%100 == 77 {
+		return tender.Update{}, tender.Errorf(tender.EProvider, "the provider could not be asked first; nothing was sent")
+	}
 	return tender.Update{Status: tender.StatusCanceled}, nil
 }
 func (c *testConnector) Capture(ctx context.Context, op *tender.Op) (tender.Update, error) {

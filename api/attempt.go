@@ -9,29 +9,34 @@ import (
 
 // attemptText is what a shopper reads after an attempt failed, by the
 // failure's code: their words, never a provider's field name.
-type attemptText struct{ Declined, Auth, Rejected, Other, GiveUp string }
+type attemptText struct{ Declined, Auth, Rejected, Other, GiveUp, CancelFailed string }
 
 var attemptWords = map[string]attemptText{
 	"en": {"Your card was declined. You can try again with another card.",
 		"Your bank could not confirm the payment. You can try again or use another card.",
 		"The card details were not accepted. Please check them and try again.",
-		"The payment did not go through. You can try again.", "Cancel payment"},
+		"The payment did not go through. You can try again.", "Cancel payment",
+		"The payment could not be cancelled just now. Please try again in a moment."},
 	"nl": {"Uw kaart is geweigerd. U kunt het opnieuw proberen met een andere kaart.",
 		"Uw bank kon de betaling niet bevestigen. Probeer het opnieuw of gebruik een andere kaart.",
 		"De kaartgegevens zijn niet geaccepteerd. Controleer ze en probeer het opnieuw.",
-		"De betaling is niet gelukt. U kunt het opnieuw proberen.", "Betaling annuleren"},
+		"De betaling is niet gelukt. U kunt het opnieuw proberen.", "Betaling annuleren",
+		"De betaling kon nu niet worden geannuleerd. Probeer het zo opnieuw."},
 	"de": {"Ihre Karte wurde abgelehnt. Sie können es mit einer anderen Karte erneut versuchen.",
 		"Ihre Bank konnte die Zahlung nicht bestätigen. Versuchen Sie es erneut oder nutzen Sie eine andere Karte.",
 		"Die Kartendaten wurden nicht akzeptiert. Bitte prüfen Sie sie und versuchen Sie es erneut.",
-		"Die Zahlung ist nicht durchgegangen. Sie können es erneut versuchen.", "Zahlung abbrechen"},
+		"Die Zahlung ist nicht durchgegangen. Sie können es erneut versuchen.", "Zahlung abbrechen",
+		"Die Zahlung konnte gerade nicht abgebrochen werden. Bitte versuchen Sie es gleich noch einmal."},
 	"fr": {"Votre carte a été refusée. Vous pouvez réessayer avec une autre carte.",
 		"Votre banque n’a pas pu confirmer le paiement. Réessayez ou utilisez une autre carte.",
 		"Les données de la carte n’ont pas été acceptées. Vérifiez-les et réessayez.",
-		"Le paiement n’a pas abouti. Vous pouvez réessayer.", "Annuler le paiement"},
+		"Le paiement n’a pas abouti. Vous pouvez réessayer.", "Annuler le paiement",
+		"Le paiement n’a pas pu être annulé pour le moment. Réessayez dans un instant."},
 	"el": {"Η κάρτα σας απορρίφθηκε. Μπορείτε να δοκιμάσετε ξανά με άλλη κάρτα.",
 		"Η τράπεζά σας δεν μπόρεσε να επιβεβαιώσει την πληρωμή. Δοκιμάστε ξανά ή χρησιμοποιήστε άλλη κάρτα.",
 		"Τα στοιχεία της κάρτας δεν έγιναν δεκτά. Ελέγξτε τα και δοκιμάστε ξανά.",
-		"Η πληρωμή δεν ολοκληρώθηκε. Μπορείτε να δοκιμάσετε ξανά.", "Ακύρωση πληρωμής"},
+		"Η πληρωμή δεν ολοκληρώθηκε. Μπορείτε να δοκιμάσετε ξανά.", "Ακύρωση πληρωμής",
+		"Δεν ήταν δυνατή η ακύρωση της πληρωμής αυτή τη στιγμή. Δοκιμάστε ξανά σε λίγο."},
 }
 
 // failureText is the shopper's words for failure f in language lang.
@@ -53,7 +58,10 @@ func failureText(lang string, f *tender.Failure) string {
 
 // shopperPage is what the checkout of a payment that waits for its
 // shopper shows besides the provider's form.
-func (s *Server) shopperPage(p *tender.Payment, lang string) tender.ShopperPage {
+// cancelFailed is true when the shopper's cancel could not be done (the
+// provider could not be asked whether anything was taken) and they are
+// shown the checkout again.
+func (s *Server) shopperPage(p *tender.Payment, lang string, cancelFailed bool) tender.ShopperPage {
 	w, ok := attemptWords[lang]
 	if !ok {
 		w = attemptWords["en"]
@@ -61,6 +69,9 @@ func (s *Server) shopperPage(p *tender.Payment, lang string) tender.ShopperPage 
 	sp := tender.ShopperPage{CancelURL: "/pay/" + url.PathEscape(p.ID) + "/cancel", CancelLabel: w.GiveUp}
 	if p.Failure != nil {
 		sp.Notice = failureText(lang, p.Failure)
+	}
+	if cancelFailed {
+		sp.Notice = w.CancelFailed
 	}
 	return sp
 }
@@ -85,7 +96,11 @@ func (s *Server) cancelByShopper(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "No such payment.", http.StatusNotFound)
 		return
 	} else if err != nil {
+		// Nothing was done: the page says so, and the shopper may press
+		// cancel again (the payment expires at the provider otherwise).
 		s.log.Warn("shopper cancel", "payment", id, "err", err)
+		http.Redirect(w, r, "/pay/"+url.PathEscape(id)+"?cancel=failed", http.StatusSeeOther)
+		return
 	}
 	http.Redirect(w, r, "/pay/"+url.PathEscape(id), http.StatusSeeOther)
 }

@@ -73,4 +73,23 @@ func TestTryAgain(t *testing.T) {
 	if got := e.mustDo("GET", "/v1/payments/"+id, "", 200); got["status"] != "canceled" {
 		t.Errorf("after the shopper's cancel: %v, want canceled", got["status"])
 	}
+
+	// A cancel the provider could not do: the shopper is sent back to the
+	// page, told so, and the payment stays open for another press.
+	p = e.mustDo("POST", "/v1/payments", `{"amount":1077,"currency":"EUR","connector":"testpay"}`, 201)
+	id = p["id"].(string)
+	notify(`{"ref":"` + id + `","status":"failed","failure":"declined","retry":true}`)
+	req, _ := http.NewRequest("POST", e.srv.URL+"/pay/"+id+"/cancel", nil)
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/pay/"+id+"?cancel=failed" {
+		t.Errorf("a cancel that could not be done: %d to %q, want 303 to the page saying so", res.StatusCode, res.Header.Get("Location"))
+	}
+	if got := e.mustDo("GET", "/v1/payments/"+id, "", 200); got["status"] != "requires_action" {
+		t.Errorf("after a cancel that could not be done: %v, want requires_action", got["status"])
+	}
 }

@@ -1,6 +1,10 @@
 package api
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/tenderpay/tender"
+)
 
 // TestMoneyFormats: amounts as each language writes them.
 func TestMoneyFormats(t *testing.T) {
@@ -14,5 +18,23 @@ func TestMoneyFormats(t *testing.T) {
 	}
 	if got := pageWords["en"].money(100, "JPY"); got != "¥100" {
 		t.Errorf("JPY: %q", got)
+	}
+}
+
+// TestShopperPageCancelFailed: a shopper whose cancel could not be done is
+// told so in their language, instead of the last attempt's reason.
+func TestShopperPageCancelFailed(t *testing.T) {
+	s := &Server{}
+	p := &tender.Payment{ID: "pay_1", Failure: &tender.Failure{Code: tender.FailDeclined}}
+	if got := s.shopperPage(p, "nl", false).Notice; got != attemptWords["nl"].Declined {
+		t.Errorf("after a decline: %q", got)
+	}
+	if got := s.shopperPage(p, "nl", true).Notice; got != attemptWords["nl"].CancelFailed || got == "" {
+		t.Errorf("after a failed cancel: %q", got)
+	}
+	for lang, w := range attemptWords {
+		if w.CancelFailed == "" {
+			t.Errorf("%s has no words for a failed cancel", lang)
+		}
 	}
 }

@@ -107,7 +107,7 @@ func (s *Server) paymentPage(w http.ResponseWriter, r *http.Request) {
 	// payment made since has it in Locale already (engine.paymentLocale).
 	lang := pageLanguage(r, p.Locale, p.Metadata["locale"], m.DefaultLocale)
 	if p.Status == tender.StatusRequiresAction {
-		pctx := tender.WithShopperPage(tender.WithLocale(ctx, lang.Lang), s.shopperPage(p, lang.Lang))
+		pctx := tender.WithShopperPage(tender.WithLocale(ctx, lang.Lang), s.shopperPage(p, lang.Lang, r.URL.Query().Get("cancel") == "failed"))
 		ct, body, ok, err := s.eng.CheckoutPage(pctx, p)
 		var scripts []string
 		if err == nil && ok {

@@ -323,7 +323,9 @@ func wrongState(p *apiPayment, l Ledger, r *record) string {
 
 // abandoned reports whether p is an online checkout that the driver meant
 // to cancel before any shopper acted, whose cancel was never acknowledged,
-// and of which the provider knows nothing: not in doubt, just open.
+// or whose shopper gave up after a failed attempt and whose cancel did not
+// get through, and of which the provider knows nothing: not in doubt, just
+// open until the provider's checkout expires.
 func abandoned(p *apiPayment, r *record, l Ledger) bool {
-	return p.Status == "requires_action" && r != nil && r.Plan == "cancel-open" && !r.CanceledAcked && l == (Ledger{})
+	return p.Status == "requires_action" && r != nil && (r.Plan == "cancel-open" && !r.CanceledAcked || r.GaveUp) && l == (Ledger{})
 }

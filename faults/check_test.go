@@ -98,6 +98,18 @@ func TestCheck(t *testing.T) {
 			ps[0].Status = "unknown"
 			return ps
 		}, Figures{Unresolved: 1}},
+		{"an open checkout after a failed attempt", func(ps []*apiPayment, _ map[string]map[string]Ledger, r map[string]*record, h *hooks) []*apiPayment {
+			ps = append(ps, &apiPayment{ID: "p7", Connector: "trustpayments", Status: "requires_action", Amount: 1051})
+			r["p7"] = &record{ID: "p7", Provider: "trustpayments"}
+			h.types["p7"] = map[string]bool{}
+			return ps
+		}, Figures{Unresolved: 1}},
+		{"an open checkout whose shopper gave up", func(ps []*apiPayment, _ map[string]map[string]Ledger, r map[string]*record, h *hooks) []*apiPayment {
+			ps = append(ps, &apiPayment{ID: "p7", Connector: "trustpayments", Status: "requires_action", Amount: 1051})
+			r["p7"] = &record{ID: "p7", Provider: "trustpayments", GaveUp: true}
+			h.types["p7"] = map[string]bool{}
+			return ps
+		}, Figures{}},
 		{"final webhook missing", func(ps []*apiPayment, _ map[string]map[string]Ledger, _ map[string]*record, h *hooks) []*apiPayment {
 			h.types["p2"] = map[string]bool{"payment.captured": true}
 			return ps

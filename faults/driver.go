@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,8 @@ type record struct {
 	// What 2xx answers to captures, refunds and cancels said.
 	CapturedAcked, RefundedAcked int64
 	CanceledAcked                bool
+	// GaveUp: a shopper whose attempt failed pressed the checkout's cancel.
+	GaveUp bool
 }
 
 // driver runs the clients.
@@ -249,6 +252,7 @@ func (d *driver) payment(ctx context.Context, c *client, s *Sim, terminal string
 		if err := s.shop(ctx, p, d.front, postForm); err != nil {
 			d.note(d.odd, "shopper: "+err.Error())
 		}
+		d.giveUpAfterFailure(ctx, c, p.ID)
 	}
 	p = d.wait(ctx, c, p.ID, 150*time.Second)
 	if p == nil || !p.settled() {
@@ -272,6 +276,51 @@ func (d *driver) payment(ctx context.Context, c *client, s *Sim, terminal string
 		d.refund(ctx, c, p.ID, n, 0)
 	case pl == "refund-part" && p.Status == "captured":
 		d.refund(ctx, c, p.ID, n, amt/3)
+	}
+}
+
+// giveUpAfterFailure plays the shopper who, shown that their attempt
+// failed (a declined card: the checkout stays open for another try),
+// does not try again and presses the page's cancel. A payment that
+// settles, or shows no failed attempt within a few seconds, is left alone.
+func (d *driver) giveUpAfterFailure(ctx context.Context, c *client, id string) {
+	end := time.Now().Add(5 * time.Second)
+	for time.Now().Before(end) && ctx.Err() == nil {
+		a := c.do(ctx, http.MethodGet, "/v1/payments/"+id, nil, "")
+		if a.ok() {
+			p, err := a.payment()
+			if err != nil || p.settled() || p.Status != "requires_action" {
+				return
+			}
+			if p.Failure != nil {
+				d.update(id, func(r *record) { r.GaveUp = true })
+				d.pressCancel(ctx, c, id, p.Connector)
+				return
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// pressCancel presses the checkout's cancel until the payment is settled,
+// as a shopper does who sees the page still open (Tender may not have
+// reached the provider to make sure nothing was taken), ten times at most.
+func (d *driver) pressCancel(ctx context.Context, c *client, id, connector string) {
+	for range 10 {
+		if err := postForm(ctx, d.front+"/pay/"+id+"/cancel", url.Values{}); err != nil {
+			d.note(d.odd, "shopper cancel: "+err.Error())
+		}
+		if a := c.do(ctx, http.MethodGet, "/v1/payments/"+id, nil, ""); a.ok() {
+			if p, err := a.payment(); err == nil && p.settled() {
+				d.note(d.acked, connector+" shopper gave up")
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
 	}
 }
 
