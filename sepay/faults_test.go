@@ -212,3 +212,26 @@ func TestCancelProcessingClassified(t *testing.T) {
 		t.Fatalf("cancel in progress: %v", err)
 	}
 }
+
+// A payment whose first request never reached Sepay, sent again from
+// Status while its terminal is busy with another payment, fails as busy
+// (nothing moved) instead of staying open; sent again on a free terminal it
+// is queued.
+func TestResendToBusyTerminalFails(t *testing.T) {
+	e := newEnv(t, nil)
+	other := e.payment(100, sid1)
+	if err := e.start(other, sid1); err != nil {
+		t.Fatal(err)
+	}
+	never := e.payment(200, sid1) // stored, its Start never reached Sepay
+	u, err := e.status(never, sid1)
+	if err != nil || u.Status != tender.StatusFailed || u.Failure == nil || u.Failure.Code != tender.FailTerminalBusy ||
+		u.Failure.ProviderCode != sepay.StatusPending || len(e.charged(never)) != 0 {
+		t.Fatalf("resent to a busy terminal: %+v %+v %v", u, u.Failure, err)
+	}
+	free := e.payment(300, sid2)
+	u, err = e.status(free, sid2)
+	if err != nil || u.Status != tender.StatusProcessing || u.Note != "the first request never reached Sepay; sent again with the same reference" {
+		t.Fatalf("resent to a free terminal: %+v %v", u, err)
+	}
+}
