@@ -235,3 +235,24 @@ func TestResendToBusyTerminalFails(t *testing.T) {
 		t.Fatalf("resent to a free terminal: %+v %v", u, err)
 	}
 }
+
+// A cancel of a sale already canceled on the terminal (14) is that cancel:
+// the payment is canceled, with the terminal's ticket, and nothing is sent.
+func TestCancelOfSaleCanceledAtTerminal(t *testing.T) {
+	e := newEnv(t, nil)
+	p := e.payment(1054, sid1) // rule 54: canceled on the terminal
+	e.start(p, sid1)
+	e.finish(sid1)
+	u, err := e.conn.Cancel(context.Background(), e.op(p, sid1))
+	if err != nil || u.Status != tender.StatusCanceled || u.Failure == nil || u.Failure.ProviderCode != sepay.StatusCanceled ||
+		u.Note != "already canceled at Sepay (14)" || u.Receipt == nil {
+		t.Fatalf("cancel of a sale canceled at the terminal: %+v %v", u, err)
+	}
+	// A sale that failed on the terminal cannot be canceled: a conflict.
+	f := e.payment(1051, sid1) // rule 51: declined
+	e.start(f, sid1)
+	e.finish(sid1)
+	if _, err := e.conn.Cancel(context.Background(), e.op(f, sid1)); tender.ErrorCodeOf(err) != tender.EConflict {
+		t.Fatalf("cancel of a declined sale: %v", err)
+	}
+}
