@@ -256,3 +256,19 @@ func TestCancelOfSaleCanceledAtTerminal(t *testing.T) {
 		t.Fatalf("cancel of a declined sale: %v", err)
 	}
 }
+
+// A status code the notes do not list, answered to the question before a
+// cancel, cancels nothing and says which code came back.
+func TestCancelAfterUnlistedStatus(t *testing.T) {
+	e := newEnv(t, nil)
+	p := e.payment(800, sid1)
+	e.start(p, sid1)
+	if err := e.sim.AnswerNext(p.ID, "99"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.conn.Cancel(context.Background(), e.op(p, sid1))
+	want := "Sepay answered 99 (Undefined error) about the payment; nothing was canceled, try again"
+	if tender.ErrorCodeOf(err) != tender.EProvider || tender.ErrorMessageOf(err) != want || e.charged(p)[0].State != sim.Queued {
+		t.Fatalf("cancel after 99: %v, ledger %+v", err, e.charged(p))
+	}
+}
