@@ -518,6 +518,18 @@ func TestValidation(t *testing.T) {
 	if err := c.ValidatePayment(p, e.account, e.terminals[sid1]); tender.AsError(err).Param != "amount" {
 		t.Errorf("zero: %v", err)
 	}
+	p.Amount = 100000000 // EUR 1,000,000.00: one cent more than a terminal takes
+	if err := c.ValidatePayment(p, e.account, e.terminals[sid1]); tender.AsError(err).Param != "amount" {
+		t.Errorf("EUR 1,000,000.00: %v", err)
+	}
+	p.Amount = 99999999
+	if err := c.ValidatePayment(p, e.account, e.terminals[sid1]); err != nil {
+		t.Errorf("EUR 999,999.99: %v", err)
+	}
+	p.Amount = 1
+	if err := c.ValidatePayment(p, e.account, e.terminals[sid1]); err != nil {
+		t.Errorf("one cent: %v", err)
+	}
 	p.Amount = 100
 	if err := c.ValidatePayment(p, e.account, nil); tender.AsError(err).Param != "terminal" {
 		t.Errorf("no terminal: %v", err)

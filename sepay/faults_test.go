@@ -212,3 +212,63 @@ func TestCancelProcessingClassified(t *testing.T) {
 		t.Fatalf("cancel in progress: %v", err)
 	}
 }
+
+// A payment whose first request never reached Sepay, sent again from
+// Status while its terminal is busy with another payment, fails as busy
+// (nothing moved) instead of staying open; sent again on a free terminal it
+// is queued.
+func TestResendToBusyTerminalFails(t *testing.T) {
+	e := newEnv(t, nil)
+	other := e.payment(100, sid1)
+	if err := e.start(other, sid1); err != nil {
+		t.Fatal(err)
+	}
+	never := e.payment(200, sid1) // stored, its Start never reached Sepay
+	u, err := e.status(never, sid1)
+	if err != nil || u.Status != tender.StatusFailed || u.Failure == nil || u.Failure.Code != tender.FailTerminalBusy ||
+		u.Failure.ProviderCode != sepay.StatusPending || len(e.charged(never)) != 0 {
+		t.Fatalf("resent to a busy terminal: %+v %+v %v", u, u.Failure, err)
+	}
+	free := e.payment(300, sid2)
+	u, err = e.status(free, sid2)
+	if err != nil || u.Status != tender.StatusProcessing || u.Note != "the first request never reached Sepay; sent again with the same reference" {
+		t.Fatalf("resent to a free terminal: %+v %v", u, err)
+	}
+}
+
+// A cancel of a sale already canceled on the terminal (14) is that cancel:
+// the payment is canceled, with the terminal's ticket, and nothing is sent.
+func TestCancelOfSaleCanceledAtTerminal(t *testing.T) {
+	e := newEnv(t, nil)
+	p := e.payment(1054, sid1) // rule 54: canceled on the terminal
+	e.start(p, sid1)
+	e.finish(sid1)
+	u, err := e.conn.Cancel(context.Background(), e.op(p, sid1))
+	if err != nil || u.Status != tender.StatusCanceled || u.Failure == nil || u.Failure.ProviderCode != sepay.StatusCanceled ||
+		u.Note != "already canceled at Sepay (14)" || u.Receipt == nil {
+		t.Fatalf("cancel of a sale canceled at the terminal: %+v %v", u, err)
+	}
+	// A sale that failed on the terminal cannot be canceled: a conflict.
+	f := e.payment(1051, sid1) // rule 51: declined
+	e.start(f, sid1)
+	e.finish(sid1)
+	if _, err := e.conn.Cancel(context.Background(), e.op(f, sid1)); tender.ErrorCodeOf(err) != tender.EConflict {
+		t.Fatalf("cancel of a declined sale: %v", err)
+	}
+}
+
+// A status code the notes do not list, answered to the question before a
+// cancel, cancels nothing and says which code came back.
+func TestCancelAfterUnlistedStatus(t *testing.T) {
+	e := newEnv(t, nil)
+	p := e.payment(800, sid1)
+	e.start(p, sid1)
+	if err := e.sim.AnswerNext(p.ID, "99"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.conn.Cancel(context.Background(), e.op(p, sid1))
+	want := "Sepay answered 99 (Undefined error) about the payment; nothing was canceled, try again"
+	if tender.ErrorCodeOf(err) != tender.EProvider || tender.ErrorMessageOf(err) != want || e.charged(p)[0].State != sim.Queued {
+		t.Fatalf("cancel after 99: %v, ledger %+v", err, e.charged(p))
+	}
+}

@@ -123,3 +123,29 @@ func TestAnswerAboutAnotherTransactionRefused(t *testing.T) {
 	}
 	e.ledger(b)
 }
+
+// An answer that fails verification once is asked for again at once, in
+// the same status question: one tampered answer on the way does not keep
+// the payment waiting for the next check.
+func TestTamperedAnswerAskedAgainAtOnce(t *testing.T) {
+	var rw rewriteAnswers
+	e := newEnv(t, rw.wrap)
+	p := e.payment(900, sid1)
+	e.start(p, sid1)
+	e.finish(sid1)
+	var asked int
+	rw.set(func(b string) string {
+		if !strings.Contains(b, "GetTransactionStatusResult") {
+			return b
+		}
+		asked++
+		if asked == 1 {
+			return strings.Replace(b, "<status>00</status>", "<status>13</status>", 1)
+		}
+		return b
+	})
+	u, err := e.status(p, sid1)
+	if err != nil || u.Status != tender.StatusCaptured || p.Status != tender.StatusCaptured || asked != 2 {
+		t.Fatalf("after one tampered answer: %+v %v, payment %s, asked %d times", u, err, p.Status, asked)
+	}
+}

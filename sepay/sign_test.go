@@ -124,6 +124,20 @@ func TestSignVerify(t *testing.T) {
 	if err := Verify(&k.PublicKey, "x", "not base64!"); !errors.Is(err, ErrSignature) {
 		t.Errorf("bad base64: %v", err)
 	}
+	// VerifyAny returns the candidate that verified, and with no candidate
+	// at all nothing verified.
+	good := "0;2;shop-login;12345678;K7Q2M9X1A;4711;12.34;"
+	if c, err := VerifyAny(&k.PublicKey, []string{"x", good, "y"}, sig); err != nil || c != good {
+		t.Errorf("VerifyAny = %q, %v", c, err)
+	}
+	for _, cands := range [][]string{nil, {"x", "y"}} {
+		if c, err := VerifyAny(&k.PublicKey, cands, sig); !errors.Is(err, ErrSignature) || c != "" {
+			t.Errorf("VerifyAny(%q) = %q, %v, want ErrSignature", cands, c, err)
+		}
+	}
+	if err := VerifyMessage(&k.PublicKey, GetTransactionStatus.Result, &Message{Values: Values{}}); !errors.Is(err, ErrSignature) {
+		t.Errorf("message without a signature: %v", err)
+	}
 }
 
 func TestProductionCertificate(t *testing.T) {
