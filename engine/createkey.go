@@ -97,15 +97,8 @@ func (e *Engine) IdempotentCreate(ctx context.Context, scope, key, requestHash s
 	deadline := time.Now().Add(2*e.sched.ProviderTimeout + 10*time.Second)
 	for {
 		now := e.clock.Now().UTC()
-		rec := &tender.IdempotencyRecord{Scope: scope, Key: key, RequestHash: requestHash, CreatedAt: now,
-			ExpiresAt: now.Add(e.idemTTL), LockedUntil: now.Add(e.sched.IdempotencyLease)}
-		e.idemMu.Lock()
-		way, mine := e.idemWay[wayKey], false
-		if way == nil {
-			way, mine = make(chan struct{}), true
-			e.idemWay[wayKey] = way
-		}
-		e.idemMu.Unlock()
+		rec := e.idemRecord(scope, key, requestHash, now)
+		way, mine := e.joinWay(wayKey)
 		var existing *tender.IdempotencyRecord
 		old, err := e.store.GetIdempotency(ctx, scope, key)
 		switch {

@@ -65,17 +65,10 @@ func (e *Engine) Idempotent(ctx context.Context, scope, key, requestHash string,
 	deadline := time.Now().Add(2*e.sched.ProviderTimeout + 10*time.Second)
 	for {
 		now := e.clock.Now().UTC()
-		rec := &tender.IdempotencyRecord{Scope: scope, Key: key, RequestHash: requestHash, CreatedAt: now,
-			ExpiresAt: now.Add(e.idemTTL), LockedUntil: now.Add(e.sched.IdempotencyLease)}
+		rec := e.idemRecord(scope, key, requestHash, now)
 		// Register the in-process waiter channel before reserving, so a
 		// duplicate that loses the race can wait on it.
-		e.idemMu.Lock()
-		way, mine := e.idemWay[wayKey], false
-		if way == nil {
-			way, mine = make(chan struct{}), true
-			e.idemWay[wayKey] = way
-		}
-		e.idemMu.Unlock()
+		way, mine := e.joinWay(wayKey)
 		existing, err := e.store.ReserveIdempotency(ctx, rec)
 		if err != nil {
 			if mine {
@@ -167,4 +160,23 @@ func (e *Engine) endWay(wayKey string, way chan struct{}) {
 	}
 	e.idemMu.Unlock()
 	close(way)
+}
+
+// idemRecord is the in-flight record a request reserves for its key at now.
+func (e *Engine) idemRecord(scope, key, requestHash string, now time.Time) *tender.IdempotencyRecord {
+	return &tender.IdempotencyRecord{Scope: scope, Key: key, RequestHash: requestHash, CreatedAt: now,
+		ExpiresAt: now.Add(e.idemTTL), LockedUntil: now.Add(e.sched.IdempotencyLease)}
+}
+
+// joinWay returns the in-process channel that the request holding wayKey
+// closes when it is done, making it (mine) when no request here holds it.
+func (e *Engine) joinWay(wayKey string) (way chan struct{}, mine bool) {
+	e.idemMu.Lock()
+	defer e.idemMu.Unlock()
+	if way = e.idemWay[wayKey]; way != nil {
+		return way, false
+	}
+	way = make(chan struct{})
+	e.idemWay[wayKey] = way
+	return way, true
 }
