@@ -251,4 +251,10 @@ type SandboxOptions struct {
 	// registers (and the sandbox lists); 0 means its default (two). Load
 	// tests and fleets use more (tender serve --sandbox-terminals).
 	Terminals int
+	// TerminalDelay is how long a simulated terminal takes from receiving a
+	// payment to its outcome (the customer presenting a card, then the
+	// host's answer); 0 means the simulator's default, about 5 s as at a
+	// real till. Tests shorten it so that a provider's suite runs in
+	// seconds (tender serve --sandbox-delay).
+	TerminalDelay time.Duration
 }

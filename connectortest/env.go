@@ -23,6 +23,12 @@ import (
 	"github.com/tenderpay/tender/sqlite"
 )
 
+// TerminalDelay is how long the suite's simulated terminals take to decide
+// a payment: short, so that a provider's suite runs in seconds, but long
+// enough for what must happen while a terminal works on a payment (a
+// cancel before it is taken, a second create of the same key).
+const TerminalDelay = 400 * time.Millisecond
+
 // Env is one scenario's world: Tender (engine, store, API server) and the
 // provider's simulator, each on its own HTTP listener.
 type Env struct {
@@ -77,7 +83,7 @@ func newEnv(t *testing.T, h *Harness, dataDir string) *Env {
 	env.SimURL = "http://" + simSrv.Listener.Addr().String()
 
 	sb, err := h.Sandbox(tender.SandboxOptions{BaseURL: env.SimURL, PublicURL: env.TenderURL,
-		Logger: log.With("sim", h.Name), Clock: env.Clock, DataDir: dataDir})
+		Logger: log.With("sim", h.Name), Clock: env.Clock, DataDir: dataDir, TerminalDelay: TerminalDelay})
 	if err != nil {
 		t.Fatalf("sandbox: %v", err)
 	}

@@ -64,8 +64,8 @@ func newEnv(t *testing.T) *env {
 	e.acct = &tender.Account{ID: "epay-test", Connector: "epay", Environment: tender.EnvSandbox,
 		Settings:    map[string]string{"impact_url": e.srv.URL + "/impact", "webecr_url": e.srv.URL + "/webecr", "provider_public_key": pub},
 		Credentials: map[string]string{"impact_api_key": "impact-key", "user": "merchant", "password": "s3cret"}}
-	e.conn = epay.New(epay.Options{HTTPClient: e.srv.Client(), Clock: e.clock, RequestTimeout: 5 * time.Second,
-		PollInterval: time.Second, LostAfter: time.Minute, OperationWait: 10 * time.Second})
+	e.conn = epay.New(epay.Options{HTTPClient: e.srv.Client(), Clock: e.clock, RequestTimeout: 2 * time.Second,
+		PollInterval: 50 * time.Millisecond, LostAfter: time.Minute, OperationWait: 10 * time.Second})
 	// Pair the terminal as a merchant does: code on the terminal → ApiKey.
 	code, err := s.ShowOTP(testTID)
 	if err != nil {

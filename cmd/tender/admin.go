@@ -116,12 +116,16 @@ func simCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	publicURL := fs.String("public-url", "", "Tender's base URL, if one runs against these simulators")
 	dataDir := fs.String("data-dir", envOr(getenv, "TENDER_DATA_DIR", ".tender"), "directory for the simulators' keys")
 	accountsOut := fs.String("accounts-out", "", "write the accounts and terminals that reach these simulators to this file (JSON, mode 0600: it holds credentials), as POST /v1/accounts and /v1/terminals bodies")
+	delay := fs.Duration("delay", 5*time.Second, "how long a simulated terminal takes from a payment to its outcome; shorter for fast tests of a POS, e.g. 300ms")
 	terminals := fs.Int("terminals", 2, "how many terminals the Sepay and ePay simulators register (SIDs 10000001 on, TIDs 99000001 on), e.g. 1000 for a load test")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *terminals < 1 || *terminals > 100000 {
 		return usageErr("--terminals must be between 1 and 100000")
+	}
+	if *delay < 10*time.Millisecond || *delay > 10*time.Minute {
+		return usageErr("--delay must be between 10ms and 10m, got %s", *delay)
 	}
 	var out simAccounts
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
@@ -137,7 +141,7 @@ func simCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 		prefix := "/sim/" + p.name
 		sb, err := p.sandbox(tender.SandboxOptions{BaseURL: base + prefix, PublicURL: *publicURL, Logger: log.With("sim", p.name),
-			Clock: tender.SystemClock{}, DataDir: filepath.Join(*dataDir, "sim", p.name), Terminals: *terminals})
+			Clock: tender.SystemClock{}, DataDir: filepath.Join(*dataDir, "sim", p.name), Terminals: *terminals, TerminalDelay: *delay})
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("start %s simulator: %w", p.name, err)

@@ -150,6 +150,7 @@ type serveConfig struct {
 	unknownBackoff                       durations
 	maxPollsPerKey                       int
 	sandboxTerminals                     int
+	sandboxDelay                         time.Duration
 }
 
 func serveCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -184,6 +185,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.Var(&c.unknownBackoff, "unknown-backoff", "pauses between checks of a payment in doubt, comma-separated; the last repeats")
 	fs.DurationVar(&c.providerTimeout, "provider-timeout", engine.DefaultSchedule.ProviderTimeout, "bound on each call to a provider")
 	fs.IntVar(&c.sandboxTerminals, "sandbox-terminals", 2, "how many terminals each terminal provider's simulator (Sepay, ePay) registers in sandbox mode, e.g. 1000 for a load test")
+	fs.DurationVar(&c.sandboxDelay, "sandbox-delay", 5*time.Second, "how long a simulated terminal (Sepay, ePay) takes from a payment to its outcome in sandbox mode; shorter for fast tests of a POS, e.g. 300ms")
 	fs.IntVar(&c.maxPollsPerKey, "max-polls-per-key", api.DefaultMaxPollsPerKey, "long-polls one API key may hold open at once on this server")
 	fs.DurationVar(&c.subscriptionsEvery, "subscription-interval", engine.DefaultSchedule.Subscriptions,
 		"how often the providers of active subscriptions are asked for the charges they made on their schedule")
@@ -197,6 +199,9 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if c.sandboxTerminals < 1 || c.sandboxTerminals > 100000 {
 		return usageErr("--sandbox-terminals must be between 1 and 100000")
+	}
+	if c.sandboxDelay < 10*time.Millisecond || c.sandboxDelay > 10*time.Minute {
+		return usageErr("--sandbox-delay must be between 10ms and 10m, got %s", c.sandboxDelay)
 	}
 	if fs.NArg() > 0 {
 		return usageErr("serve takes no arguments, got %q", fs.Args())
@@ -418,7 +423,7 @@ func startSandbox(ctx context.Context, eng *engine.Engine, c serveConfig, log *s
 		prefix := "/sim/" + p.name
 		sb, err := p.sandbox(tender.SandboxOptions{
 			BaseURL: simBase + prefix, PublicURL: c.publicURL, Logger: log.With("sim", p.name),
-			Clock: tender.SystemClock{}, DataDir: filepath.Join(c.dataDir, "sim", p.name), Terminals: c.sandboxTerminals,
+			Clock: tender.SystemClock{}, DataDir: filepath.Join(c.dataDir, "sim", p.name), Terminals: c.sandboxTerminals, TerminalDelay: c.sandboxDelay,
 		})
 		if err != nil {
 			ln.Close()

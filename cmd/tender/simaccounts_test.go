@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -20,7 +21,7 @@ func TestSimAccountsOut(t *testing.T) {
 	done := make(chan error, 1)
 	var out, errs syncBuffer
 	go func() {
-		done <- run(ctx, []string{"sim", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "sim"), "--accounts-out", file},
+		done <- run(ctx, []string{"sim", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "sim"), "--accounts-out", file, "--delay", "300ms"},
 			func(string) string { return "" }, &out, &errs)
 	}()
 	defer func() {
@@ -61,6 +62,22 @@ func TestSimAccountsOut(t *testing.T) {
 			sepayTerm = tm.ID
 		}
 	}
+	began := time.Now()
 	created := p.mustCall("POST", "/v1/payments", `{"amount":1000,"currency":"EUR","terminal":"`+sepayTerm+`"}`, 201)
 	p.waitFor(created["id"].(string), 60*time.Second, "captured")
+	// --delay 300ms: the terminal decided well before the default 5 s.
+	if d := time.Since(began); d >= 4500*time.Millisecond {
+		t.Errorf("payment took %s on a simulator started with --delay 300ms", d)
+	}
+}
+
+// TestSimDelayBounds: a delay outside 10ms..10m is refused, naming the flag.
+func TestSimDelayBounds(t *testing.T) {
+	for _, args := range [][]string{{"sim", "--delay", "1ms"}, {"serve", "--sandbox-delay", "0s"}, {"sim", "--delay", "1h"}} {
+		var out, errs syncBuffer
+		err := run(context.Background(), args, func(string) string { return "" }, &out, &errs)
+		if err == nil || !strings.Contains(err.Error(), args[1]) {
+			t.Errorf("%v: %v, want an error naming %s", args, err, args[1])
+		}
+	}
 }

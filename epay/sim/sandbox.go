@@ -68,10 +68,16 @@ func Sandbox(opts tender.SandboxOptions) (*tender.Sandbox, error) {
 	if err := st.keysFor(terms, opts.DataDir); err != nil {
 		return nil, err
 	}
+	// The operator presses after 3/5 of the delay, the terminal works for
+	// the rest (3 s and 2 s by default).
+	press, process := 3*time.Second, 2*time.Second
+	if d := opts.TerminalDelay; d > 0 {
+		press, process = d*3/5, d-d*3/5
+	}
 	s, err := New(Options{Clock: opts.Clock, Logger: opts.Logger, BaseURL: opts.BaseURL,
 		Users: map[string]string{SandboxUser: SandboxPassword}, Terminals: terms,
 		ImpactAPIKeys: []string{SandboxImpactAPIKey}, ImpactKey: key,
-		PressDelay: 3 * time.Second, ProcessDelay: 2 * time.Second})
+		PressDelay: press, ProcessDelay: process})
 	if err != nil {
 		return nil, err
 	}

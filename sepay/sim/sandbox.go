@@ -47,9 +47,15 @@ func Sandbox(opts tender.SandboxOptions) (*tender.Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The terminal picks the transaction up after 3/5 of the delay and
+	// works on it for the rest (3 s and 2 s by default).
+	pickup, process := 3*time.Second, 2*time.Second
+	if d := opts.TerminalDelay; d > 0 {
+		pickup, process = d*3/5, d-d*3/5
+	}
 	s, err := New(Options{
 		Key: simKey, Certificate: simCert, Clock: opts.Clock, Logger: opts.Logger, BaseURL: opts.BaseURL,
-		PickupAfter: 3 * time.Second, ProcessFor: 2 * time.Second, QueueExpiry: 5 * time.Minute,
+		PickupAfter: pickup, ProcessFor: process, QueueExpiry: 5 * time.Minute,
 	})
 	if err != nil {
 		return nil, err
