@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"io"
 	"bufio"
 	"encoding/json"
 	"fmt"
@@ -66,7 +67,10 @@ func TestParkedLongPollClientHangsUp(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for e.do("GET", "/v1/payments/"+id+"?wait=1ms", "").status != 429 {
 		if time.Now().After(deadline) {
-			t.Fatal("the first long-poll never held its slot")
+			// Say what became of the first long-poll, if it was answered.
+			conn.SetReadDeadline(time.Now().Add(time.Second))
+			b, err := io.ReadAll(conn)
+			t.Fatalf("the first long-poll never held its slot; its connection read %q (%v)", b, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
