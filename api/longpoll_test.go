@@ -1,10 +1,10 @@
 package api_test
 
 import (
-	"io"
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"testing"
