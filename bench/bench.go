@@ -137,7 +137,7 @@ func Run(ctx context.Context, o Options) error {
 				profiled = make(chan struct{})
 				go func() {
 					defer close(profiled)
-					saveProfile(ctx, "http://"+metricsAddr, fmt.Sprintf("profile?seconds=%d", max(1, int(d.Seconds()*3/4))),
+					saveProfile(ctx, "http://"+metricsAddr, fmt.Sprintf("profile?seconds=%d", max(1, int(d.Seconds()))),
 						filepath.Join(o.ProfileDir, fmt.Sprintf("create-%s-32.cpu.pprof", store)))
 				}()
 			}

@@ -28,10 +28,10 @@ const memoTTL = time.Second
 // maxMemo bounds each kind of entry kept.
 const maxMemo = 4096
 
-// memo keeps API keys (by hash) and the accounts creates use (by id, and
+// memo keeps API keys (by hash), merchants' default locales and the accounts creates use (by id, and
 // by merchant and connector for defaults) in memory.
 //
-// API keys are kept only while notices flow: a notice of a change drops
+// API keys and locales are kept only while notices flow: a notice of a change drops
 // every key, a lost connection drops them and keeps none until it is
 // back, and a key read before a notice that arrives during the read is
 // not kept (gen). Accounts need no notice: a create that uses a kept
@@ -43,7 +43,13 @@ type memo struct {
 	live     bool
 	gen      uint64
 	keys     map[string]memoKey
+	locales  map[string]memoLocale // merchant → default locale
 	accounts map[string]*tender.Account
+}
+
+type memoLocale struct {
+	locale string
+	read   time.Time
 }
 
 type memoKey struct {
@@ -52,7 +58,7 @@ type memoKey struct {
 }
 
 func newMemo(feed noticeFeed) *memo {
-	m := &memo{ttl: memoTTL, keys: map[string]memoKey{}, accounts: map[string]*tender.Account{}}
+	m := &memo{ttl: memoTTL, keys: map[string]memoKey{}, locales: map[string]memoLocale{}, accounts: map[string]*tender.Account{}}
 	feed.WatchNotices(m.setLive, m.changed)
 	return m
 }
@@ -62,14 +68,21 @@ func (m *memo) setLive(live bool) {
 	m.live = live
 	m.gen++
 	clear(m.keys)
+	clear(m.locales)
 	m.mu.Unlock()
 }
 
 func (m *memo) changed(kind, id string) {
 	m.mu.Lock()
 	m.gen++
-	if kind == "api_key" || kind == "" {
+	switch kind {
+	case "api_key":
 		clear(m.keys) // revocations are rare: drop them all
+	case "merchant":
+		clear(m.locales)
+	default:
+		clear(m.keys)
+		clear(m.locales)
 	}
 	m.mu.Unlock()
 }
@@ -121,6 +134,30 @@ func (m *memo) touched(hash string, at time.Time) {
 		m.keys[hash] = e
 	}
 	m.mu.Unlock()
+}
+
+// locale returns the kept default locale of merchant, and the generation
+// to keep one read now under.
+func (m *memo) locale(merchant string) (string, bool, uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.locales[merchant]
+	if !ok || !m.live || time.Since(e.read) >= m.ttl {
+		return "", false, m.gen
+	}
+	return e.locale, true, m.gen
+}
+
+func (m *memo) keepLocale(merchant, locale string, gen uint64, read time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.live || m.gen != gen {
+		return
+	}
+	if len(m.locales) >= maxMemo {
+		clear(m.locales)
+	}
+	m.locales[merchant] = memoLocale{locale: locale, read: read}
 }
 
 func defaultAccountKey(merchant, connector string) string {

@@ -227,3 +227,23 @@ func TestMemoChangedAccountAcrossInstances(t *testing.T) {
 	}
 	create("acct2", "3")
 }
+
+// A merchant's default locale changed on A reaches B's provider calls once
+// the notice is in.
+func TestMemoMerchantLocaleAcrossInstances(t *testing.T) {
+	_, a, b, _, _ := pgInstances(t)
+	ctx := context.Background()
+	p := &tender.Payment{Merchant: tender.DefaultMerchant}
+	if l := b.opLocale(ctx, p); l != "" {
+		t.Fatalf("B: locale %q before any is set", l)
+	}
+	m, err := a.Store().GetMerchant(ctx, tender.DefaultMerchant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.DefaultLocale = "nl"
+	if err := a.Store().UpdateMerchant(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 2*time.Second, "B to use the new locale", func() bool { return b.opLocale(ctx, p) == "nl" })
+}

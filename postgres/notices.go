@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/tenderpay/tender"
 )
 
 // noticeChannel carries "kind:id" for every change of an object that
@@ -121,5 +122,20 @@ func (db *DB) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
 	if n == 0 {
 		return notFound("API key", id)
 	}
+	return nil
+}
+
+// UpdateMerchant stores m's fields but its id and CreatedAt, then tells
+// every instance (WatchNotices). The notice follows the commit: an
+// instance that misses it (this process died between the two) keeps the
+// merchant's old default locale, all it keeps of a merchant, for the
+// engine's memo TTL at most.
+func (db *DB) UpdateMerchant(ctx context.Context, m *tender.Merchant) error {
+	if err := db.Queries.UpdateMerchant(ctx, m); err != nil {
+		return err
+	}
+	// The change is stored: a notice that fails is a locale kept a
+	// little longer, not an error of the update.
+	db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, noticeChannel, "merchant:"+m.ID)
 	return nil
 }
