@@ -100,9 +100,11 @@ func (e *Engine) IdempotentCreate(ctx context.Context, scope, key, requestHash s
 		rec := e.idemRecord(scope, key, requestHash, now)
 		way, mine := e.joinWay(wayKey)
 		var existing *tender.IdempotencyRecord
-		if first && mine {
+		if first && mine && e.memo != nil {
 			// Most keys are new: reserve it with the payment without
-			// reading it first. The insert returns the record that holds
+			// reading it first (on a store read over the network, whose
+			// insert checks the operation after the key: see
+			// createPayment). The insert returns the record that holds
 			// it, if one does; one in flight may be a dead request's, which
 			// only ReserveIdempotency takes over: look again (below).
 			var resp Response
