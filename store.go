@@ -96,8 +96,11 @@ type Store interface {
 	// stores rec in flight and the payment with its events, or nothing of
 	// either if the payment cannot be stored (an error). It never takes a
 	// key over: that is ReserveIdempotency's. Of concurrent reservers of
-	// one key (this or ReserveIdempotency) exactly one wins.
-	CreatePaymentReserving(ctx context.Context, rec *IdempotencyRecord, p *Payment, events ...Event) (*IdempotencyRecord, error)
+	// one key (this or ReserveIdempotency) exactly one wins. What chk asks
+	// is checked in the same transaction, before anything is stored (see
+	// CreateChecks); a check that fails stores nothing, and a live record
+	// of the key is returned before any check's error.
+	CreatePaymentReserving(ctx context.Context, rec *IdempotencyRecord, chk CreateChecks, p *Payment, events ...Event) (*IdempotencyRecord, error)
 	// UpdatePaymentAnswering is UpdatePayment that in the same transaction
 	// stores the response of the in-flight record of a.Scope and a.Key,
 	// made by a.Respond from the payment as it is about to be stored
@@ -236,6 +239,27 @@ type Store interface {
 // ErrStale is returned by UpdateAccount and UpdateTerminal when the object
 // changed since it was read.
 var ErrStale = &Error{Code: EConflict, Message: "it was changed by another request at the same time; try again"}
+
+// ErrOperationExists is returned by CreatePaymentReserving when a payment
+// of the same merchant and OperationID is stored already (CreateChecks).
+var ErrOperationExists = &Error{Code: EConflict, Message: "a payment of this operation exists"}
+
+// CreateChecks are what CreatePaymentReserving checks in its transaction
+// instead of reads the caller would make before it: a create then costs
+// its write alone.
+type CreateChecks struct {
+	// Operation refuses the payment with ErrOperationExists when a payment
+	// of its merchant with its OperationID is stored (a retry whose key
+	// was released or expired: its answer is that payment).
+	Operation bool
+	// AccountSealed, when not nil, refuses the payment with ErrStale unless
+	// its Account is stored with these sealed credentials (every change of
+	// an account seals them anew) and, with AccountDefault, is still its
+	// connector's default: an account read earlier, or kept in memory, is
+	// the account as stored when the payment is.
+	AccountSealed  []byte
+	AccountDefault bool
+}
 
 // ErrVersionConflict is returned by UpdatePayment when the payment changed
 // since it was read.

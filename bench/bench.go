@@ -28,10 +28,12 @@ type Options struct {
 	Dir      string // work directory (a temporary one when empty)
 	Out      io.Writer
 	// Only runs part of the benchmark: "store" (create, lifecycle,
-	// long-poll, lists, start) or "fleet" (terminal fleets); "" runs all.
+	// long-poll, lists, start), "create" (the create loads alone, to
+	// iterate on them) or "fleet" (terminal fleets); "" runs all.
 	Only string
 	// ProfileDir, when set, receives Tender's profiles: CPU during the
-	// largest fleets, heap and goroutines with 10,000 long-polls.
+	// create load at 32 clients and the largest fleets, heap and
+	// goroutines with 10,000 long-polls.
 	ProfileDir string
 }
 
@@ -92,6 +94,11 @@ func Run(ctx context.Context, o Options) error {
 		addr, simAddr := freeAddr(), freeAddr()
 		serve := []string{"serve", "--addr", addr, "--sim-addr", simAddr, "--public-url", "http://" + addr,
 			"--data-dir", filepath.Join(dir, "data-"+store), "--db", tenderDB, "--log-level", "error", "--max-polls-per-key", "20000"}
+		metricsAddr := ""
+		if o.ProfileDir != "" {
+			metricsAddr = freeAddr()
+			serve = append(serve, "--metrics-addr", metricsAddr)
+		}
 		// The first start makes the database, the simulators' keys and the
 		// sandbox user; a cold start (every start after it) finds them in
 		// the data directory.
@@ -125,7 +132,19 @@ func Run(ctx context.Context, o Options) error {
 		for _, n := range clients {
 			fc, tc := newClient(n), newClient(n)
 			fr := closedLoop(ctx, n, d, func(ctx context.Context) error { _, err := post(ctx, fc, f.URL, "", createBody); return err })
+			var profiled chan struct{}
+			if metricsAddr != "" && n == 32 {
+				profiled = make(chan struct{})
+				go func() {
+					defer close(profiled)
+					saveProfile(ctx, "http://"+metricsAddr, fmt.Sprintf("profile?seconds=%d", max(1, int(d.Seconds()))),
+						filepath.Join(o.ProfileDir, fmt.Sprintf("create-%s-32.cpu.pprof", store)))
+				}()
+			}
 			tr := closedLoop(ctx, n, d, func(ctx context.Context) error { _, err := post(ctx, tc, t.URL, t.Key, createBody); return err })
+			if profiled != nil {
+				<-profiled
+			}
 			ratio := tr.Rate / fr.Rate
 			fmt.Fprintf(out, "%8d %12.0f %10v %10v %12.0f %10v %10v %7.2f\n", n, fr.Rate, fr.P50.Round(10*time.Microsecond), fr.P99.Round(10*time.Microsecond),
 				tr.Rate, tr.P50.Round(10*time.Microsecond), tr.P99.Round(10*time.Microsecond), ratio)
@@ -135,6 +154,10 @@ func Run(ctx context.Context, o Options) error {
 			}
 		}
 		f.Stop()
+		if o.Only == "create" {
+			t.Stop()
+			continue
+		}
 
 		lc, browser := newClient(32), loopbackBrowser()
 		lr := closedLoop(ctx, 32, d, func(ctx context.Context) error { return lifecycle(ctx, lc, browser, t) })
@@ -189,7 +212,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		t.Stop()
 	}
-	if o.Only != "store" {
+	if o.Only != "store" && o.Only != "create" {
 		fleetRows, err := runFleets(ctx, o, dir)
 		if err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/tenderpay/tender"
 )
@@ -236,13 +237,51 @@ func (e *Engine) resolveAccount(ctx context.Context, connector, id string) (*ten
 	if err != nil {
 		return nil, err
 	}
+	return a, accountFits(ctx, a, connector, id)
+}
+
+// accountFits says whether account a, found for id, may pay on connector
+// for the merchant ctx acts for.
+func accountFits(ctx context.Context, a *tender.Account, connector, id string) error {
 	if a.Merchant != tender.MerchantFrom(ctx) {
-		return nil, tender.Invalid("account", "account %q does not exist", id)
+		return tender.Invalid("account", "account %q does not exist", id)
 	}
 	if a.Connector != connector {
-		return nil, tender.Invalid("account", "account %q is a %s account, not %s", id, a.Connector, connector)
+		return tender.Invalid("account", "account %q is a %s account, not %s", id, a.Connector, connector)
 	}
-	return a, nil
+	return nil
+}
+
+// createAccount is resolveAccount for a create whose insert the store
+// checks (tender.CreateChecks): with memory (kept), the account may be the
+// one the last create read, as the checks it returns make the insert
+// refuse it (tender.ErrStale) if it changed since.
+func (e *Engine) createAccount(ctx context.Context, connector, id string, kept bool) (*tender.Account, tender.CreateChecks, error) {
+	chk := tender.CreateChecks{Operation: true}
+	key := "id\x00" + id
+	if id == "" {
+		key = defaultAccountKey(tender.MerchantFrom(ctx), connector)
+	}
+	var a *tender.Account
+	if kept {
+		a = e.memo.account(key)
+	}
+	if a != nil {
+		if err := accountFits(ctx, a, connector, id); err != nil {
+			return nil, chk, err
+		}
+	} else {
+		var err error
+		if a, err = e.resolveAccount(ctx, connector, id); err != nil {
+			return nil, chk, err
+		}
+		if len(a.Sealed) == 0 {
+			return a, chk, nil // nothing to check it by: not kept
+		}
+		e.memo.keepAccount(key, a)
+	}
+	chk.AccountSealed, chk.AccountDefault = a.Sealed, id == ""
+	return a, chk, nil
 }
 
 // CreateTerminal validates a terminal against its account and stores it.
@@ -349,18 +388,28 @@ func HashAPIKey(secret string) string {
 }
 
 // Authenticate returns the API key whose secret is given, if it is not
-// revoked. There is no cache: every request reads the key from the store
-// (one indexed lookup), so a revocation holds on every instance at once.
+// revoked. On a store that tells of changes (PostgreSQL) a key read within
+// the last memoTTL is used again while those notices flow: a revocation
+// on any instance drops it everywhere once its notice arrives, within
+// memoTTL at most (see memo). Otherwise every request reads the key from
+// the store (one indexed lookup).
 func (e *Engine) Authenticate(ctx context.Context, secret string) (*tender.APIKey, error) {
 	if !strings.HasPrefix(secret, apiKeyPrefix) {
 		return nil, tender.Errorf(tender.EUnauthorized, "the API key is not valid")
 	}
-	k, err := e.store.APIKeyByHash(ctx, HashAPIKey(secret))
-	if tender.ErrorCodeOf(err) == tender.ENotFound {
-		return nil, tender.Errorf(tender.EUnauthorized, "the API key is not valid")
-	}
-	if err != nil {
-		return nil, err
+	hash := HashAPIKey(secret)
+	k, gen := e.memo.key(hash)
+	if k == nil {
+		read := time.Now()
+		var err error
+		k, err = e.store.APIKeyByHash(ctx, hash)
+		if tender.ErrorCodeOf(err) == tender.ENotFound {
+			return nil, tender.Errorf(tender.EUnauthorized, "the API key is not valid")
+		}
+		if err != nil {
+			return nil, err
+		}
+		e.memo.keepKey(hash, k, gen, read)
 	}
 	if !k.RevokedAt.IsZero() {
 		return nil, tender.Errorf(tender.EUnauthorized, "the API key was revoked")
@@ -369,6 +418,8 @@ func (e *Engine) Authenticate(ctx context.Context, secret string) (*tender.APIKe
 	if now.Sub(k.LastUsedAt) >= keyTouchEvery {
 		if err := e.store.TouchAPIKey(ctx, k.ID, now, keyTouchEvery); err != nil {
 			e.log.Warn("cannot record an API key's use", "key", k.ID, "err", err)
+		} else {
+			e.memo.touched(hash, now)
 		}
 	}
 	k.Hash = ""

@@ -95,11 +95,30 @@ func (e *Engine) IdempotentCreate(ctx context.Context, scope, key, requestHash s
 	opID := OperationID(scope, key)
 	wayKey := scope + "\x00" + key
 	deadline := time.Now().Add(2*e.sched.ProviderTimeout + 10*time.Second)
-	for {
+	for first := true; ; first = false {
 		now := e.clock.Now().UTC()
 		rec := e.idemRecord(scope, key, requestHash, now)
 		way, mine := e.joinWay(wayKey)
 		var existing *tender.IdempotencyRecord
+		if first && mine && e.memo != nil {
+			// Most keys are new: reserve it with the payment without
+			// reading it first (on a store read over the network, whose
+			// insert checks the operation after the key: see
+			// createPayment). The insert returns the record that holds
+			// it, if one does; one in flight may be a dead request's, which
+			// only ReserveIdempotency takes over: look again (below).
+			var resp Response
+			resp, existing = e.runClaimed(ctx, rec, opID, wayKey, way, fn, render)
+			if existing == nil {
+				return resp, nil
+			}
+			if existing.Done || existing.RequestHash != requestHash {
+				if resp, done, err := awaitHolder(ctx, existing, requestHash, deadline, way); done {
+					return resp, err
+				}
+			}
+			continue
+		}
 		old, err := e.store.GetIdempotency(ctx, scope, key)
 		switch {
 		case mine && (tender.ErrorCodeOf(err) == tender.ENotFound || err == nil && !old.ExpiresAt.After(now)):

@@ -113,6 +113,7 @@ type Engine struct {
 	locks   keyedMutex
 	idemMu  sync.Mutex
 	idemWay map[string]chan struct{} // in-flight idempotent requests in this process
+	memo    *memo                    // API keys and accounts kept in memory (nil: read every time)
 
 	discovering atomic.Bool // a DiscoverInstalments is running (methods.go)
 	credMu      sync.Mutex
@@ -199,6 +200,9 @@ func New(o Options) (*Engine, error) {
 	e.hooks.setDefaults()
 	feed, _ := e.store.(changeFeed)
 	e.watch = newWatchers(feed, e.clock.Now, e.log)
+	if notices, ok := e.store.(noticeFeed); ok {
+		e.memo = newMemo(notices)
+	}
 	e.watch.read = e.readParked
 	return e, nil
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"time"
 
 	"github.com/tenderpay/tender"
 )
@@ -27,13 +28,26 @@ func (e *Engine) opLocale(ctx context.Context, p *tender.Payment) string {
 	if p.Locale != "" || p.Terminal != "" {
 		return p.Locale
 	}
-	m, err := e.store.GetMerchant(ctx, tender.MerchantOr(p.Merchant))
+	id := tender.MerchantOr(p.Merchant)
+	var gen uint64
+	if e.memo != nil {
+		var l string
+		var ok bool
+		if l, ok, gen = e.memo.locale(id); ok {
+			return l
+		}
+	}
+	read := time.Now()
+	m, err := e.store.GetMerchant(ctx, id)
 	if err != nil {
 		return "" // the provider's default language; nothing else depends on it
 	}
 	l, err := tender.ParseLocale("default_locale", m.DefaultLocale)
 	if err != nil {
-		return ""
+		l = ""
+	}
+	if e.memo != nil {
+		e.memo.keepLocale(id, l, gen, read)
 	}
 	return l
 }

@@ -249,8 +249,9 @@ func (e *Engine) GetAPIKey(ctx context.Context, id string) (*tender.APIKey, erro
 	return k, nil
 }
 
-// RevokeAPIKey revokes a key: from the store's commit on, no instance
-// accepts it (Authenticate reads the store on every request).
+// RevokeAPIKey revokes a key: from the store's commit on, this instance
+// refuses it, and every other once the store's notice reached it (within
+// memoTTL at most; see Authenticate).
 func (e *Engine) RevokeAPIKey(ctx context.Context, id string) (*tender.APIKey, error) {
 	if err := e.store.RevokeAPIKey(ctx, id, e.clock.Now().UTC()); err != nil {
 		return nil, err

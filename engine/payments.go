@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"time"
 	"unicode/utf8"
@@ -113,6 +114,28 @@ func (r *PaymentRequest) validate() error {
 // outcome is not known, the payment is unknown and no error is returned:
 // reconciliation finds out.
 func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID string) (*tender.Payment, error) {
+	for attempt := 0; ; attempt++ {
+		p, err := e.createPayment(ctx, r, opID, attempt == 0)
+		if err == errAccountChanged {
+			// The account kept in memory, or read, changed before the
+			// insert: nothing was stored; read it again.
+			e.memo.forgetAccounts()
+			if attempt < 3 {
+				continue
+			}
+			err = tender.ErrStale
+		}
+		return p, err
+	}
+}
+
+// errAccountChanged is createPayment's when the store refused the payment
+// because its account changed since it was read (tender.CreateChecks).
+var errAccountChanged = errors.New("the account changed")
+
+// createPayment is CreatePayment; kept lets it use an account kept in
+// memory (see createAccount).
+func (e *Engine) createPayment(ctx context.Context, r PaymentRequest, opID string, kept bool) (*tender.Payment, error) {
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
@@ -148,7 +171,19 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 	if err != nil {
 		return nil, err
 	}
-	acct, err := e.resolveAccount(ctx, r.Connector, r.Account)
+	// With a key to reserve in the insert, on a store that is read over
+	// the network (it has notices: see memo), the insert also checks what
+	// would be read before it: the account (it may then come from memory)
+	// and that no payment of the operation exists.
+	claim := claimFrom(ctx)
+	folded := claim != nil && opID != "" && e.memo != nil
+	var acct *tender.Account
+	var chk tender.CreateChecks
+	if folded {
+		acct, chk, err = e.createAccount(ctx, r.Connector, r.Account, kept)
+	} else {
+		acct, err = e.resolveAccount(ctx, r.Connector, r.Account)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +217,7 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 		return nil, err
 	}
 
-	if opID != "" {
+	if opID != "" && !folded {
 		// A retry of a request that already made its payment (its answer
 		// was lost, its key released or expired, its process died): the
 		// key answers with that payment, never a second one.
@@ -194,36 +229,22 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 			err = notFound("payment of operation", opID)
 		}
 		if err == nil {
-			if found.Amount != p.Amount || found.Currency != p.Currency || found.Terminal != p.Terminal || found.Connector != p.Connector {
-				return nil, ErrIdempotencyMismatch
-			}
-			if found.Status == tender.StatusPending {
-				// Its start's answer was never stored (the process that
-				// sent it died): ask the provider now rather than after
-				// the guard, so the retry answers with what the payment
-				// became (a checkout to show, a terminal at work).
-				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.sched.StartTimeout)
-				q, err := e.Check(cctx, found.ID)
-				cancel()
-				if err == nil && q != nil {
-					found = q
-				}
-			}
-			return found, nil
+			return e.retried(ctx, found, p)
 		}
 		if tender.ErrorCodeOf(err) != tender.ENotFound {
 			return nil, err
 		}
 	}
 
+	unlock := func() {}
 	if term != nil {
 		// One open payment per terminal: a second one would queue behind
 		// the first at best, or be charged on the wrong card at worst. The
 		// store refuses it across instances; this lock spares the store
 		// the contention within one.
-		unlock := e.locks.Lock("terminal:" + term.ID)
-		defer unlock()
+		unlock = e.locks.Lock("terminal:" + term.ID)
 	}
+	defer func() { unlock() }()
 
 	// Stored with a check due after the start call could have ended: if
 	// this process dies before the provider's answer is stored, the
@@ -232,11 +253,22 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 	created := e.newEvent(EvCreated, map[string]any{
 		"amount": p.Amount, "currency": p.Currency, "connector": p.Connector, "account": p.Account, "terminal": p.Terminal,
 	})
-	claim := claimFrom(ctx)
 	if claim != nil && opID != "" {
 		// The Idempotency-Key is stored with the payment (IdempotentCreate).
-		existing, err := e.store.CreatePaymentReserving(ctx, claim.rec, p, created)
-		if err != nil {
+		existing, err := e.store.CreatePaymentReserving(ctx, claim.rec, chk, p, created)
+		switch {
+		case err == tender.ErrStale && chk.AccountSealed != nil:
+			return nil, errAccountChanged
+		case err == tender.ErrOperationExists:
+			// The retry of a request whose payment is stored (see above).
+			unlock()
+			unlock = func() {}
+			found, err := e.store.PaymentByOperation(ctx, opID)
+			if err != nil {
+				return nil, err
+			}
+			return e.retried(ctx, found, p)
+		case err != nil:
 			return nil, err
 		}
 		if existing != nil {
@@ -293,6 +325,28 @@ func (e *Engine) CreatePayment(ctx context.Context, r PaymentRequest, opID strin
 		q.NextCheckAt = guard
 		return events, changed, err
 	})
+}
+
+// retried answers the retry of a create whose operation made payment
+// found already: with that payment, as it is now, if it is the one p
+// asks for.
+func (e *Engine) retried(ctx context.Context, found, p *tender.Payment) (*tender.Payment, error) {
+	if found.Amount != p.Amount || found.Currency != p.Currency || found.Terminal != p.Terminal || found.Connector != p.Connector {
+		return nil, ErrIdempotencyMismatch
+	}
+	if found.Status == tender.StatusPending {
+		// Its start's answer was never stored (the process that sent it
+		// died): ask the provider now rather than after the guard, so the
+		// retry answers with what the payment became (a checkout to show,
+		// a terminal at work).
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.sched.StartTimeout)
+		q, err := e.Check(cctx, found.ID)
+		cancel()
+		if err == nil && q != nil {
+			found = q
+		}
+	}
+	return found, nil
 }
 
 // start sends a stored payment to its provider and records the answer.

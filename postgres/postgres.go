@@ -39,7 +39,8 @@ type DB struct {
 	// Queries are the queries shared with SQLite (all but writing payments, claiming and reserving keys).
 	*sqldb.Queries
 
-	pool *pgxpool.Pool
+	pool    *pgxpool.Pool
+	notices notices // WatchNotices
 }
 
 var _ tender.Store = (*DB)(nil)
@@ -150,8 +151,9 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the pool.
+// Close stops listening for notices and closes the pool.
 func (db *DB) Close() error {
+	db.notices.close()
 	db.pool.Close()
 	return nil
 }

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/internal/sqldb"
@@ -10,8 +12,8 @@ import (
 // CreatePaymentReserving inserts rec in flight and p with its events in
 // one write transaction, unless a record of rec's Scope and Key exists that
 // has not expired at rec.CreatedAt: then it returns that record and stores
-// nothing. The single writer makes check and insert one step.
-func (db *DB) CreatePaymentReserving(ctx context.Context, rec *tender.IdempotencyRecord, p *tender.Payment, events ...tender.Event) (*tender.IdempotencyRecord, error) {
+// nothing. The single writer makes checks and insert one step.
+func (db *DB) CreatePaymentReserving(ctx context.Context, rec *tender.IdempotencyRecord, chk tender.CreateChecks, p *tender.Payment, events ...tender.Event) (*tender.IdempotencyRecord, error) {
 	db.normalizeRecord(rec)
 	q, insert, args, err := sqldb.NewPaymentRow(&dialect, p, db.now())
 	if err != nil {
@@ -20,32 +22,47 @@ func (db *DB) CreatePaymentReserving(ctx context.Context, rec *tender.Idempotenc
 	var existing *tender.IdempotencyRecord
 	err = db.tx(ctx, func(tx txStmts) error {
 		existing = nil
-		// Insert it, or replace an expired record; a live one stays.
-		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys AS k
-				(scope, key, request_hash, done, status, body, created_at, expires_at, locked_until)
-			VALUES (?, ?, ?, 0, 0, NULL, ?, ?, ?)
-			ON CONFLICT (scope, key) DO UPDATE SET
-				request_hash = excluded.request_hash, done = 0, status = 0, body = NULL,
-				created_at = excluded.created_at, expires_at = excluded.expires_at,
-				locked_until = excluded.locked_until
-			WHERE k.expires_at <= excluded.created_at`,
-			rec.Scope, rec.Key, rec.RequestHash, micros(rec.CreatedAt), micros(rec.ExpiresAt), dialect.LockTime(rec.LockedUntil))
+		prior, fresh, err := checks(ctx, tx, chk, &q)
 		if err != nil {
-			return dbError(err)
+			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if !prior && fresh {
+			// Insert it, or replace an expired record; a live one stays.
+			res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys AS k
+					(scope, key, request_hash, done, status, body, created_at, expires_at, locked_until)
+				VALUES (?, ?, ?, 0, 0, NULL, ?, ?, ?)
+				ON CONFLICT (scope, key) DO UPDATE SET
+					request_hash = excluded.request_hash, done = 0, status = 0, body = NULL,
+					created_at = excluded.created_at, expires_at = excluded.expires_at,
+					locked_until = excluded.locked_until
+				WHERE k.expires_at <= excluded.created_at`,
+				rec.Scope, rec.Key, rec.RequestHash, micros(rec.CreatedAt), micros(rec.ExpiresAt), dialect.LockTime(rec.LockedUntil))
 			if err != nil {
 				return dbError(err)
 			}
-			old, err := sqldb.ScanIdempotency(tx.QueryRowContext(ctx, `SELECT `+sqldb.IdempotencyColumns+`
-				FROM idempotency_keys WHERE scope = ? AND key = ?`, rec.Scope, rec.Key))
+			n, err := res.RowsAffected()
 			if err != nil {
 				return dbError(err)
 			}
+			if n == 1 {
+				return db.insertPayment(ctx, tx, &q, insert, args, events)
+			}
+		}
+		old, err := sqldb.ScanIdempotency(tx.QueryRowContext(ctx, `SELECT `+sqldb.IdempotencyColumns+`
+			FROM idempotency_keys WHERE scope = ? AND key = ?`, rec.Scope, rec.Key))
+		switch {
+		case err == nil && old.ExpiresAt.After(rec.CreatedAt):
 			existing = old
 			return nil
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return dbError(err)
+		case !fresh:
+			return tender.ErrStale
+		case prior:
+			return tender.ErrOperationExists
+		default: // the insert found a live record: the writer is alone
+			return tender.Errorf(tender.EInternal, "idempotency key %q vanished within a transaction", rec.Key)
 		}
-		return db.insertPayment(ctx, tx, &q, insert, args, events)
 	})
 	if err != nil || existing != nil {
 		return existing, err
@@ -53,6 +70,28 @@ func (db *DB) CreatePaymentReserving(ctx context.Context, rec *tender.Idempotenc
 	rec.Done, rec.Status, rec.Body = false, 0, nil
 	*p = q
 	return nil, nil
+}
+
+// checks reads what chk asks of payment q: whether a payment of its
+// operation exists (prior) and whether its account is as the caller read
+// it (fresh).
+func checks(ctx context.Context, tx txStmts, chk tender.CreateChecks, q *tender.Payment) (prior, fresh bool, err error) {
+	fresh = true
+	if chk.Operation && q.OperationID != "" {
+		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM payments
+			WHERE operation_id = ? AND operation_id <> '' AND merchant = ?)`, q.OperationID, q.Merchant).Scan(&prior)
+		if err != nil {
+			return false, false, dbError(err)
+		}
+	}
+	if chk.AccountSealed != nil {
+		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM accounts
+			WHERE id = ? AND sealed = ? AND (is_default OR NOT ?))`, q.Account, chk.AccountSealed, chk.AccountDefault).Scan(&fresh)
+		if err != nil {
+			return false, false, dbError(err)
+		}
+	}
+	return prior, fresh, nil
 }
 
 // UpdatePaymentAnswering is UpdatePayment that also stores a's response

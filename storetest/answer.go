@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -20,7 +22,7 @@ func testCreatePaymentReserving(t *testing.T, s tender.Store) {
 	p := minimalPayment()
 	rec := record("key_a", "k1", "hash1", base)
 	rec.LockedUntil = base.Add(30 * time.Second)
-	old, err := s.CreatePaymentReserving(ctx, rec, p, tender.Event{Type: "payment.created", CreatedAt: base})
+	old, err := s.CreatePaymentReserving(ctx, rec, tender.CreateChecks{}, p, tender.Event{Type: "payment.created", CreatedAt: base})
 	if err != nil || old != nil {
 		t.Fatalf("CreatePaymentReserving = %+v, %v; want nil, nil", old, err)
 	}
@@ -43,7 +45,7 @@ func testCreatePaymentReserving(t *testing.T, s tender.Store) {
 	// ReserveIdempotency's).
 	for _, later := range []time.Duration{time.Second, time.Minute} {
 		q := minimalPayment()
-		old, err = s.CreatePaymentReserving(ctx, record("key_a", "k1", "hash2", base.Add(later)), q)
+		old, err = s.CreatePaymentReserving(ctx, record("key_a", "k1", "hash2", base.Add(later)), tender.CreateChecks{}, q)
 		if err != nil || old == nil || old.RequestHash != "hash1" || old.Done {
 			t.Fatalf("second CreatePaymentReserving = %+v, %v; want the in-flight record", old, err)
 		}
@@ -57,7 +59,7 @@ func testCreatePaymentReserving(t *testing.T, s tender.Store) {
 	// A payment that cannot be stored reserves no key.
 	dup := minimalPayment()
 	dup.ID = p.ID
-	_, err = s.CreatePaymentReserving(ctx, record("key_a", "k2", "hash1", base), dup)
+	_, err = s.CreatePaymentReserving(ctx, record("key_a", "k2", "hash1", base), tender.CreateChecks{}, dup)
 	wantCode(t, "CreatePaymentReserving(duplicate payment)", err, tender.EConflict)
 	wantCode(t, "the key of a payment not stored", errOf(s.GetIdempotency(ctx, "key_a", "k2")), tender.ENotFound)
 
@@ -66,7 +68,7 @@ func testCreatePaymentReserving(t *testing.T, s tender.Store) {
 		t.Fatal(err)
 	}
 	q := minimalPayment()
-	if old, err := s.CreatePaymentReserving(ctx, record("key_a", "k1", "hash9", base.Add(25*time.Hour)), q); err != nil || old != nil {
+	if old, err := s.CreatePaymentReserving(ctx, record("key_a", "k1", "hash9", base.Add(25*time.Hour)), tender.CreateChecks{}, q); err != nil || old != nil {
 		t.Fatalf("CreatePaymentReserving over an expired record = %+v, %v; want nil, nil", old, err)
 	}
 	if got, _ := s.GetIdempotency(ctx, "key_a", "k1"); got == nil || got.RequestHash != "hash9" || got.Done {
@@ -87,7 +89,7 @@ func testCreatePaymentReservingConcurrent(t *testing.T, s tender.Store) {
 			var old *tender.IdempotencyRecord
 			var err error
 			if i%2 == 0 {
-				old, err = s.CreatePaymentReserving(ctx, rec, ps[i])
+				old, err = s.CreatePaymentReserving(ctx, rec, tender.CreateChecks{}, ps[i])
 			} else {
 				old, err = s.ReserveIdempotency(ctx, rec)
 			}
@@ -116,7 +118,7 @@ func testCreatePaymentReservingConcurrent(t *testing.T, s tender.Store) {
 func testUpdatePaymentAnswering(t *testing.T, s tender.Store) {
 	ctx := context.Background()
 	p := minimalPayment()
-	if old, err := s.CreatePaymentReserving(ctx, record("key_a", "k1", "hash1", base), p); err != nil || old != nil {
+	if old, err := s.CreatePaymentReserving(ctx, record("key_a", "k1", "hash1", base), tender.CreateChecks{}, p); err != nil || old != nil {
 		t.Fatalf("CreatePaymentReserving = %+v, %v", old, err)
 	}
 	p.Status = tender.StatusRequiresAction
@@ -173,7 +175,7 @@ func testUpdatePaymentAnswering(t *testing.T, s tender.Store) {
 	}
 	wantCode(t, "GetIdempotency(none)", errOf(s.GetIdempotency(ctx, "key_a", "none")), tender.ENotFound)
 	q := minimalPayment()
-	if old, err := s.CreatePaymentReserving(ctx, record("key_a", "k3", "hash1", base), q); err != nil || old != nil {
+	if old, err := s.CreatePaymentReserving(ctx, record("key_a", "k3", "hash1", base), tender.CreateChecks{}, q); err != nil || old != nil {
 		t.Fatal(err)
 	}
 	ok, err = s.UpdatePaymentAnswering(ctx, q, tender.IdempotencyAnswer{Scope: "key_a", Key: "k3",
@@ -198,3 +200,91 @@ func testUpdatePaymentAnswering(t *testing.T, s tender.Store) {
 }
 
 func errOf[T any](_ T, err error) error { return err }
+
+// testCreatePaymentReservingChecks: the reads a create would make before
+// its insert, made in its transaction (CreateChecks), on both of the
+// insert's paths (PostgreSQL writes a terminal's payment in a transaction
+// of several statements, any other in one).
+func testCreatePaymentReservingChecks(t *testing.T, s tender.Store) {
+	ctx := context.Background()
+	acct := &tender.Account{ID: "chk-1", Connector: "sepay", Environment: tender.EnvSandbox, Default: true,
+		Settings: map[string]string{}, Sealed: []byte("sealed-1"), CreatedAt: base}
+	if err := s.CreateAccount(ctx, acct); err != nil {
+		t.Fatal(err)
+	}
+	for i, terminal := range []string{"", "chk-term"} {
+		key := func(name string) *tender.IdempotencyRecord {
+			return record("key_chk", fmt.Sprintf("%s-%d", name, i), "hash1", base)
+		}
+		pay := func(op string) *tender.Payment {
+			p := minimalPayment()
+			p.Account, p.OperationID, p.Terminal = acct.ID, op, terminal
+			p.Status = tender.StatusFailed // keeps the terminal free
+			return p
+		}
+		refused := func(what string, rec *tender.IdempotencyRecord, chk tender.CreateChecks, p *tender.Payment, want error) {
+			t.Helper()
+			old, err := s.CreatePaymentReserving(ctx, rec, chk, p)
+			if old != nil || !errors.Is(err, want) {
+				t.Fatalf("%s (terminal %q): %+v, %v; want %v", what, terminal, old, err, want)
+			}
+			wantCode(t, what+": the key", errOf(s.GetIdempotency(ctx, rec.Scope, rec.Key)), tender.ENotFound)
+			wantCode(t, what+": the payment", errOf(s.GetPayment(ctx, p.ID)), tender.ENotFound)
+		}
+		stored := func(what string, rec *tender.IdempotencyRecord, chk tender.CreateChecks, p *tender.Payment) {
+			t.Helper()
+			if old, err := s.CreatePaymentReserving(ctx, rec, chk, p); err != nil || old != nil {
+				t.Fatalf("%s (terminal %q): %+v, %v; want nil, nil", what, terminal, old, err)
+			}
+			mustGet(t, s, p.ID)
+		}
+		op := fmt.Sprintf("op-chk-%d", i)
+		opOnly := tender.CreateChecks{Operation: true}
+		stored("a first payment of its operation", key("first"), opOnly, pay(op))
+		// A retry under a key released or expired finds the payment its
+		// operation made.
+		refused("a second payment of the operation", key("second"), opOnly, pay(op), tender.ErrOperationExists)
+		// Unchecked, or another operation, or another merchant's: stored.
+		stored("unchecked", key("unchecked"), tender.CreateChecks{}, pay(op))
+		stored("another operation", key("other"), opOnly, pay(op+"-other"))
+		theirs := pay(op)
+		theirs.Merchant = "m_other"
+		stored("another merchant's payment of the operation id", key("theirs"), opOnly, theirs)
+		// A live key is answered before the check: its request's
+		// response comes first.
+		if err := s.CompleteIdempotency(ctx, "key_chk", fmt.Sprintf("first-%d", i), 201, []byte(`{"id":"first"}`)); err != nil {
+			t.Fatal(err)
+		}
+		old, err := s.CreatePaymentReserving(ctx, key("first"), opOnly, pay(op))
+		if err != nil || old == nil || !old.Done || string(old.Body) != `{"id":"first"}` {
+			t.Fatalf("a live key with a payment of its operation (terminal %q): %+v, %v; want the record", terminal, old, err)
+		}
+
+		// The account as read.
+		sealed := tender.CreateChecks{AccountSealed: []byte("sealed-1"), AccountDefault: true}
+		stored("the account as read", key("acct"), sealed, pay(""))
+		stale := tender.CreateChecks{AccountSealed: []byte("sealed-0")}
+		refused("an account changed since it was read", key("stale"), stale, pay(""), tender.ErrStale)
+	}
+
+	// The default moves to another account: the first is no longer read
+	// as the default.
+	second := &tender.Account{ID: "chk-2", Connector: "sepay", Environment: tender.EnvSandbox, Default: false,
+		Settings: map[string]string{}, Sealed: []byte("sealed-2"), CreatedAt: base}
+	if err := s.CreateAccount(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	second.Default, second.Sealed = true, []byte("sealed-2b")
+	if err := s.UpdateAccount(ctx, second, []byte("sealed-2")); err != nil {
+		t.Fatal(err)
+	}
+	p := minimalPayment()
+	p.Account = acct.ID
+	_, err := s.CreatePaymentReserving(ctx, record("key_chk", "moved", "hash1", base), tender.CreateChecks{AccountSealed: []byte("sealed-1"), AccountDefault: true}, p)
+	if !errors.Is(err, tender.ErrStale) {
+		t.Fatalf("a default account no longer the default: %v; want ErrStale", err)
+	}
+	if _, err := s.CreatePaymentReserving(ctx, record("key_chk", "named", "hash1", base), tender.CreateChecks{AccountSealed: []byte("sealed-1")}, p); err != nil {
+		t.Fatalf("the same account named by id: %v", err)
+	}
+}

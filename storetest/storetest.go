@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) tender.Store) {
 		{"PaymentByOperation", testPaymentByOperation},
 		{"CreatePaymentReserving", testCreatePaymentReserving},
 		{"CreatePaymentReservingConcurrent", testCreatePaymentReservingConcurrent},
+		{"CreatePaymentReservingChecks", testCreatePaymentReservingChecks},
 		{"UpdatePaymentAnswering", testUpdatePaymentAnswering},
 		{"TerminalBusy", testTerminalBusy},
 		{"DiscrepancyFilter", testDiscrepancyFilter},
