@@ -101,7 +101,7 @@ func (e *Engine) mutateFrom(ctx context.Context, id string, known *tender.Paymen
 		if err != nil {
 			return nil, err
 		}
-		e.watch.notify(p.ID)
+		e.watch.notifyStored(p)
 		e.terminalChanged(p)
 		e.kickWebhooks()
 		e.due.add(p.NextCheckAt)
