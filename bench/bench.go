@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -34,7 +35,8 @@ type Options struct {
 	// fleets); "" runs all.
 	Only string
 	// ProfileDir, when set, receives Tender's CPU profiles: during the
-	// largest fleets, and during create and the lifecycle at 32 clients.
+	// largest fleets, and during create and the lifecycle at 32 clients
+	// (with the benchmark's own during the lifecycle).
 	ProfileDir string
 }
 
@@ -182,6 +184,16 @@ func Run(ctx context.Context, o Options) error {
 		lc, browser := newClient(32), loopbackBrowser()
 		var lr loadResult
 		lifecycleCPU := measureCPU(t, func() float64 {
+			if o.ProfileDir != "" {
+				// The benchmark's own side too: its clients and the
+				// shopper's browser share the machine with Tender.
+				if f, err := os.Create(filepath.Join(o.ProfileDir, store+"-lifecycle-32.bench.cpu.pprof")); err == nil {
+					defer f.Close()
+					if pprof.StartCPUProfile(f) == nil {
+						defer pprof.StopCPUProfile() // before the close
+					}
+				}
+			}
 			profiled(store+"-lifecycle-32", func() {
 				lr = closedLoop(ctx, 32, d, func(ctx context.Context) error { return lifecycle(ctx, lc, browser, t) })
 			})
