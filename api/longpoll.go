@@ -45,6 +45,11 @@ type parkedConn struct {
 	release  func() // its long-poll slot
 	stop     func() bool
 	once     sync.Once
+	// ready is closed once conn (or direct) is set: the engine may
+	// answer before the hand-over is done.
+	ready   chan struct{}
+	direct  http.ResponseWriter // the handler's own writer, when the hand-over failed
+	written chan struct{}       // closed once direct was written
 }
 
 // request is a stand-in for the parked request, for writeError (its id)
@@ -61,31 +66,45 @@ var sweepEvery = 5 * time.Second
 
 // park hands the long-poll over; false means the connection cannot be
 // taken over and the caller waits itself. On true the request is
-// answered (now or later) and release called once it is.
+// answered (now or later) and release called once it is. A payment that
+// need not be waited for (settled already) is answered at once on the
+// connection net/http keeps: only a waiter gives its connection up.
 func (s *Server) park(w http.ResponseWriter, r *http.Request, id string, wait time.Duration, release func()) bool {
 	if r.ProtoMajor != 1 {
 		return false
 	}
 	header := w.Header().Clone()
+	pc := &parkedConn{s: s, header: header, id: id, merchant: tender.MerchantFrom(r.Context()),
+		reqID: requestID(r), minor: r.ProtoMinor, release: release, ready: make(chan struct{})}
+	p, stop, err := s.eng.WatchPayment(context.WithoutCancel(r.Context()), id, wait, pc.answer)
+	if err != nil || stop == nil {
+		if err != nil {
+			s.writeError(w, r, err)
+		} else {
+			writeJSON(w, http.StatusOK, s.prov.payment(p))
+		}
+		release()
+		return true
+	}
+	// From here the engine may answer at any time (a change right after
+	// it looked): the answer waits for the connection (ready).
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		return false
+		if stop() {
+			return false // withdrawn: the caller waits itself
+		}
+		// Being answered: on this writer, before the handler returns.
+		pc.direct, pc.written = w, make(chan struct{})
+		close(pc.ready)
+		<-pc.written
+		return true
 	}
 	// A request pipelined behind this one is not read: the answer closes
 	// the connection. What net/http buffered is dropped with brw.
 	_ = brw
-	pc := &parkedConn{s: s, conn: conn, header: header, id: id, merchant: tender.MerchantFrom(r.Context()),
-		reqID: requestID(r), minor: r.ProtoMinor, release: release}
-	p, stop, err := s.eng.WatchPayment(context.WithoutCancel(r.Context()), id, wait, pc.answer)
-	switch {
-	case err != nil:
-		pc.finish(func(w http.ResponseWriter) { s.writeError(w, pc.request(), err) })
-	case stop == nil:
-		pc.answer(p)
-	default:
-		pc.stop = stop
-		s.parking.add(pc)
-	}
+	pc.conn, pc.stop = conn, stop
+	s.parking.add(pc)
+	close(pc.ready)
 	return true
 }
 
@@ -103,7 +122,14 @@ func (pc *parkedConn) answer(p *tender.Payment) {
 // finish renders the response with render and writes it to the
 // connection, once, then closes it and gives the slot back.
 func (pc *parkedConn) finish(render func(http.ResponseWriter)) {
+	<-pc.ready
 	pc.once.Do(func() {
+		if pc.direct != nil {
+			defer close(pc.written)
+			defer pc.release()
+			render(pc.direct)
+			return
+		}
 		pc.s.parking.remove(pc)
 		defer pc.release()
 		defer pc.conn.Close()

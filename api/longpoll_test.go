@@ -52,6 +52,40 @@ func TestParkedLongPollAnswers(t *testing.T) {
 	}
 }
 
+// A long-poll of a payment that is settled already is answered at once on
+// the connection net/http keeps: the next request goes on the same one.
+func TestSettledLongPollKeepsTheConnection(t *testing.T) {
+	e := newEnv(t)
+	p := e.mustDo("POST", "/v1/payments", `{"amount":1050,"currency":"EUR","terminal":"till-1"}`, 201)
+	id := p["id"].(string)
+	if cb := e.do("POST", "/callbacks/testpay/tp1/notify", `{"ref":"T-`+id+`","status":"captured"}`, "X-Sig", "s3cret"); cb.status != 200 {
+		t.Fatalf("callback: %d", cb.status)
+	}
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	for i := range 2 {
+		fmt.Fprintf(conn, "GET /v1/payments/%s?wait=1h HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", id, e.key)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d on the connection: %v", i+1, err)
+		}
+		var got map[string]any
+		err = json.NewDecoder(res.Body).Decode(&got)
+		res.Body.Close()
+		if err != nil || res.StatusCode != 200 || got["status"] != "captured" {
+			t.Fatalf("request %d: HTTP %d %v %v", i+1, res.StatusCode, got, err)
+		}
+		if res.Close {
+			t.Fatalf("request %d: the answer closed the connection", i+1)
+		}
+	}
+}
+
 // A client that hangs up during a parked long-poll gives its slot back.
 func TestParkedLongPollClientHangsUp(t *testing.T) {
 	defer api.SetSweepEvery(50 * time.Millisecond)()

@@ -12,7 +12,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -29,11 +31,13 @@ type Options struct {
 	Out      io.Writer
 	// Only runs part of the benchmark: "store" (create, lifecycle,
 	// long-poll, lists, start), "create" (the create loads alone, to
-	// iterate on them) or "fleet" (terminal fleets); "" runs all.
+	// iterate on them), "lifecycle" (create at 32 clients and the
+	// Computop lifecycle, without the floor) or "fleet" (terminal
+	// fleets); "" runs all.
 	Only string
-	// ProfileDir, when set, receives Tender's profiles: CPU during the
-	// create load at 32 clients and the largest fleets, heap and
-	// goroutines with 10,000 long-polls.
+	// ProfileDir, when set, receives Tender's CPU profiles: during the
+	// largest fleets, and during create and the lifecycle at 32 clients
+	// (with the benchmark's own during the lifecycle).
 	ProfileDir string
 }
 
@@ -76,6 +80,11 @@ func Run(ctx context.Context, o Options) error {
 	if o.Only == "fleet" {
 		stores = nil
 	}
+	lifecycleOnly := o.Only == "lifecycle"
+	if lifecycleOnly {
+		// Long enough for a profile of a few seconds.
+		clients, d = []int{32}, 6*time.Second
+	}
 	for _, store := range stores {
 		tenderDB, floorDB := "sqlite:"+filepath.Join(dir, "tender.db"), "sqlite:"+filepath.Join(dir, "floor.db")
 		if store == "postgres" {
@@ -91,13 +100,26 @@ func Run(ctx context.Context, o Options) error {
 			defer dropSchema(o.Postgres, run+"_floor")
 		}
 		fmt.Fprintf(out, "== %s\n", store)
-		addr, simAddr := freeAddr(), freeAddr()
+		addr, simAddr, metricsAddr := freeAddr(), freeAddr(), freeAddr()
 		serve := []string{"serve", "--addr", addr, "--sim-addr", simAddr, "--public-url", "http://" + addr,
-			"--data-dir", filepath.Join(dir, "data-"+store), "--db", tenderDB, "--log-level", "error", "--max-polls-per-key", "20000"}
-		metricsAddr := ""
-		if o.ProfileDir != "" {
-			metricsAddr = freeAddr()
-			serve = append(serve, "--metrics-addr", metricsAddr)
+			"--data-dir", filepath.Join(dir, "data-"+store), "--db", tenderDB, "--log-level", "error", "--max-polls-per-key", "20000",
+			"--metrics-addr", metricsAddr}
+		// profiled runs load, saving Tender's CPU profile over its middle
+		// half as NAME.cpu.pprof when -profile is set.
+		profiled := func(name string, load func()) {
+			if o.ProfileDir == "" {
+				load()
+				return
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				time.Sleep(d / 4)
+				saveProfile(ctx, "http://"+metricsAddr, fmt.Sprintf("profile?seconds=%d", max(1, int(d.Seconds()/2))),
+					filepath.Join(o.ProfileDir, name+".cpu.pprof"))
+			}()
+			load()
+			<-done
 		}
 		// The first start makes the database, the simulators' keys and the
 		// sandbox user; a cold start (every start after it) finds them in
@@ -122,50 +144,74 @@ func Run(ctx context.Context, o Options) error {
 				t.Ready <= 300*time.Millisecond, true},
 			row{store + ": idle RSS ≤ 40 MB", fmt.Sprintf("%.1f MB", float64(rss)/1e6), rss <= 40e6, true})
 
-		faddr := freeAddr()
-		f, err := startProc(ctx, o.Self, []string{"floor", "--db", floorDB, "--addr", faddr}, "http://"+faddr, "")
-		if err != nil {
-			return err
+		var f *proc
+		if !lifecycleOnly {
+			faddr := freeAddr()
+			if f, err = startProc(ctx, o.Self, []string{"floor", "--db", floorDB, "--addr", faddr}, "http://"+faddr, ""); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(out, "%8s %12s %10s %10s %12s %10s %10s %7s\n", "clients", "floor/s", "p50", "p99", "tender/s", "p50", "p99", "ratio")
 		var create32 float64
+		var createCPU cpuPerOp
 		for _, n := range clients {
 			fc, tc := newClient(n), newClient(n)
-			fr := closedLoop(ctx, n, d, func(ctx context.Context) error { _, err := post(ctx, fc, f.URL, "", createBody); return err })
-			var profiled chan struct{}
-			if metricsAddr != "" && n == 32 {
-				profiled = make(chan struct{})
-				go func() {
-					defer close(profiled)
-					saveProfile(ctx, "http://"+metricsAddr, fmt.Sprintf("profile?seconds=%d", max(1, int(d.Seconds()))),
-						filepath.Join(o.ProfileDir, fmt.Sprintf("create-%s-32.cpu.pprof", store)))
-				}()
+			var fr, tr loadResult
+			if f != nil {
+				fr = closedLoop(ctx, n, d, func(ctx context.Context) error { _, err := post(ctx, fc, f.URL, "", createBody); return err })
 			}
-			tr := closedLoop(ctx, n, d, func(ctx context.Context) error { _, err := post(ctx, tc, t.URL, t.Key, createBody); return err })
-			if profiled != nil {
-				<-profiled
+			load := func() {
+				tr = closedLoop(ctx, n, d, func(ctx context.Context) error { _, err := post(ctx, tc, t.URL, t.Key, createBody); return err })
+			}
+			if n == 32 {
+				createCPU = measureCPU(t, func() float64 { profiled(store+"-create-32", load); return tr.Rate })
+			} else {
+				load()
 			}
 			ratio := tr.Rate / fr.Rate
 			fmt.Fprintf(out, "%8d %12.0f %10v %10v %12.0f %10v %10v %7.2f\n", n, fr.Rate, fr.P50.Round(10*time.Microsecond), fr.P99.Round(10*time.Microsecond),
 				tr.Rate, tr.P50.Round(10*time.Microsecond), tr.P99.Round(10*time.Microsecond), ratio)
 			if n == 32 {
 				create32 = tr.Rate
+			}
+			if n == 32 && f != nil {
 				rows = append(rows, row{store + ": create ≥ 0.6 of floor at 32 clients", fmt.Sprintf("%.2f (%.0f/s vs %.0f/s)", ratio, tr.Rate, fr.Rate), ratio >= 0.6, true})
 			}
 		}
-		f.Stop()
+		if f != nil {
+			f.Stop()
+		}
 		if o.Only == "create" {
 			t.Stop()
 			continue
 		}
 
 		lc, browser := newClient(32), loopbackBrowser()
-		lr := closedLoop(ctx, 32, d, func(ctx context.Context) error { return lifecycle(ctx, lc, browser, t) })
+		var lr loadResult
+		lifecycleCPU := measureCPU(t, func() float64 {
+			if o.ProfileDir != "" {
+				// The benchmark's own side too: its clients and the
+				// shopper's browser share the machine with Tender.
+				if f, err := os.Create(filepath.Join(o.ProfileDir, store+"-lifecycle-32.bench.cpu.pprof")); err == nil {
+					defer f.Close()
+					if pprof.StartCPUProfile(f) == nil {
+						defer pprof.StopCPUProfile() // before the close
+					}
+				}
+			}
+			profiled(store+"-lifecycle-32", func() {
+				lr = closedLoop(ctx, 32, d, func(ctx context.Context) error { return lifecycle(ctx, lc, browser, t) })
+			})
+			return lr.Rate
+		})
 		ratio := lr.Rate / create32
 		fmt.Fprintf(out, "computop lifecycle at 32 clients: %.0f/s (p50 %v, p99 %v, %d errors), %.2f of create\n", lr.Rate, lr.P50.Round(time.Millisecond), lr.P99.Round(time.Millisecond), lr.Errors, ratio)
+		fmt.Fprintf(out, "    CPU per create: Tender %v, benchmark %v; per lifecycle: Tender %v, benchmark %v\n",
+			createCPU.server.Round(time.Microsecond), createCPU.client.Round(time.Microsecond),
+			lifecycleCPU.server.Round(time.Microsecond), lifecycleCPU.client.Round(time.Microsecond))
 		rows = append(rows, row{store + ": Computop lifecycle ≥ 0.5 of create", fmt.Sprintf("%.2f (%.0f/s)", ratio, lr.Rate), ratio >= 0.5, true})
 
-		if store == "sqlite" || !o.Short {
+		if !lifecycleOnly && (store == "sqlite" || !o.Short) {
 			waiters := []int{1000, 10000}
 			if o.Short {
 				waiters = []int{10000}
@@ -212,7 +258,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		t.Stop()
 	}
-	if o.Only != "store" && o.Only != "create" {
+	if o.Only != "store" && o.Only != "create" && !lifecycleOnly {
 		fleetRows, err := runFleets(ctx, o, dir)
 		if err != nil {
 			return err
@@ -266,4 +312,27 @@ func pollDB(store, tenderDB, dir string, n int) string {
 		return tenderDB
 	}
 	return "sqlite:" + filepath.Join(dir, fmt.Sprintf("poll%d.db", n))
+}
+
+// cpuPerOp is the CPU time one operation of a load cost Tender and this
+// benchmark process (its clients, and the shopper's browser).
+type cpuPerOp struct{ server, client time.Duration }
+
+// measureCPU runs load, which returns its rate, and divides the CPU both
+// processes spent by the operations it made (rate × elapsed: the warm-up
+// counts on both sides).
+func measureCPU(t *proc, load func() float64) cpuPerOp {
+	s0, c0, t0 := t.CPU(), selfCPU(), time.Now()
+	rate := load()
+	ops := rate * time.Since(t0).Seconds()
+	if ops <= 0 {
+		return cpuPerOp{}
+	}
+	return cpuPerOp{time.Duration(float64(t.CPU()-s0) / ops), time.Duration(float64(selfCPU()-c0) / ops)}
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

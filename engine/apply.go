@@ -60,9 +60,10 @@ func (e *Engine) mutate(ctx context.Context, id string, fn func(p *tender.Paymen
 type saveFunc func(ctx context.Context, p *tender.Payment, events []tender.Event) error
 
 // mutateFrom is mutate that starts from known, the payment as this
-// process just stored it with its events past (nil: read them), sparing a
-// re-read of what it wrote, and saves with save (nil: UpdatePayment). A
-// version conflict reads the payment again, as mutate does.
+// process just stored or read it, with its events past (known nil: read
+// both), sparing a re-read, and saves with save (nil: UpdatePayment). A
+// known that is stale by then fails the version check; that conflict
+// reads the payment again, as mutate does.
 func (e *Engine) mutateFrom(ctx context.Context, id string, known *tender.Payment, knownEvents []tender.Event, save saveFunc,
 	fn func(p *tender.Payment, events []tender.Event) (newEvents []tender.Event, changed bool, err error)) (*tender.Payment, error) {
 	if save == nil {
@@ -100,7 +101,7 @@ func (e *Engine) mutateFrom(ctx context.Context, id string, known *tender.Paymen
 		if err != nil {
 			return nil, err
 		}
-		e.watch.notify(p.ID)
+		e.watch.notifyStored(p)
 		e.terminalChanged(p)
 		e.kickWebhooks()
 		e.due.add(p.NextCheckAt)

@@ -34,6 +34,10 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 	if acct.Connector != connector {
 		return nil, tender.Errorf(tender.ENotFound, "account %q is not a %s account", account, connector)
 	}
+	// found is the payment the connector looked up, as read: applying
+	// what the callback proves starts from it rather than reading it
+	// again (a change in between fails the version check and is read).
+	var found *tender.Payment
 	cb := &tender.Callback{
 		Account: acct,
 		Path:    path,
@@ -45,6 +49,7 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 				if p.Connector != connector || p.Account != acct.ID || p.Merchant != acct.Merchant {
 					return nil, tender.Errorf(tender.ENotFound, "no payment %q on this account", ref)
 				}
+				found = clonePayment(p)
 				return p, nil
 			}
 			if tender.ErrorCodeOf(err) != tender.ENotFound {
@@ -53,6 +58,9 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 			p, err = e.store.FindPayment(ctx, connector, ref)
 			if err == nil && (p.Account != acct.ID || p.Merchant != acct.Merchant) {
 				return nil, tender.Errorf(tender.ENotFound, "no payment %q on this account", ref)
+			}
+			if err == nil {
+				found = clonePayment(p)
 			}
 			return p, err
 		},
@@ -77,7 +85,10 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 		return nil, err
 	}
 	if res.PaymentID != "" && res.Update != nil {
-		if err := e.applyCallback(ctx, c, res); err != nil {
+		if found != nil && found.ID != res.PaymentID {
+			found = nil
+		}
+		if err := e.applyCallback(ctx, c, res, found); err != nil {
 			return nil, err
 		}
 	}
@@ -88,7 +99,9 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 	return reply, nil
 }
 
-func (e *Engine) applyCallback(ctx context.Context, c tender.Connector, res *tender.CallbackResult) error {
+// applyCallback applies a verified callback's update, starting from
+// found, the payment as the connector read it (nil: read it).
+func (e *Engine) applyCallback(ctx context.Context, c tender.Connector, res *tender.CallbackResult, found *tender.Payment) error {
 	unlock := e.locks.Lock("payment:" + res.PaymentID)
 	defer unlock()
 	if res.Confirm {
@@ -96,7 +109,14 @@ func (e *Engine) applyCallback(ctx context.Context, c tender.Connector, res *ten
 		_, err := e.check(ctx, res.PaymentID)
 		return err
 	}
-	_, err := e.mutate(ctx, res.PaymentID, func(p *tender.Payment, past []tender.Event) ([]tender.Event, bool, error) {
+	var past []tender.Event
+	if found != nil {
+		var err error
+		if past, err = e.store.ListEvents(ctx, found.ID); err != nil {
+			return err
+		}
+	}
+	_, err := e.mutateFrom(ctx, res.PaymentID, found, past, nil, func(p *tender.Payment, past []tender.Event) ([]tender.Event, bool, error) {
 		if events, ok := e.attemptFailed(p, *res.Update); ok {
 			return events, true, nil
 		}

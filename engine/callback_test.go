@@ -197,3 +197,32 @@ func TestCallbackOutcomes(t *testing.T) {
 		t.Fatalf("a callback to confirm was believed: %s", got.Status)
 	}
 }
+
+// TestCallbackAppliesToTheLatestPayment: the payment the connector found
+// is where applying its update starts; one that changed after it was found
+// is read again (the version check), so that the change is kept.
+func TestCallbackAppliesToTheLatestPayment(t *testing.T) {
+	var e *Engine
+	var id string
+	w, e := callbackWorld(t, func(ctx context.Context, cb *tender.Callback) (*tender.CallbackResult, error) {
+		if _, err := cb.Find(ctx, id); err != nil {
+			return nil, err
+		}
+		// Another writer gets there between the look-up and the update.
+		if _, err := e.mutate(ctx, id, func(p *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
+			p.Metadata = map[string]string{"by": "the other writer"}
+			return []tender.Event{e.newEvent(EvUpdated, nil)}, true, nil
+		}); err != nil {
+			return nil, err
+		}
+		return &tender.CallbackResult{PaymentID: id, Update: &tender.Update{Status: tender.StatusCaptured}}, nil
+	})
+	id = w.authorized(e).ID
+	if _, err := e.HandleCallback(context.Background(), "script", "acct", "notify", httptest.NewRequest("POST", "/", nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	got := w.get(id)
+	if got.Status != tender.StatusCaptured || got.Metadata["by"] != "the other writer" {
+		t.Fatalf("status %s, metadata %v: want captured with the other writer's change", got.Status, got.Metadata)
+	}
+}

@@ -13,6 +13,7 @@ import (
 type parked struct {
 	id       string
 	initial  tender.Status
+	version  int64 // of the payment it started from
 	deadline time.Time
 	done     func(*tender.Payment)
 	index    int // in the deadline heap; -1 once it left
@@ -47,7 +48,7 @@ func (e *Engine) WatchPayment(ctx context.Context, id string, wait time.Duration
 		return p, nil, err
 	}
 	w := e.watch
-	k := &parked{id: id, initial: p.Status, deadline: time.Now().Add(wait), done: done}
+	k := &parked{id: id, initial: p.Status, version: p.Version, deadline: time.Now().Add(wait), done: done}
 	w.mu.Lock()
 	if w.parked[id] == nil {
 		w.parked[id] = map[*parked]struct{}{}
@@ -134,14 +135,20 @@ func (w *watchers) expire() {
 // checkParked reads payment id once and answers each of its parked
 // waiters whose payment's status moved on or settled.
 func (w *watchers) checkParked(id string) {
-	p := w.read(id)
-	if p == nil {
-		return
+	if p := w.read(id); p != nil {
+		w.answerParked(id, p)
 	}
+}
+
+// answerParked answers each parked waiter of payment id that p, a
+// version of it newer than the one the waiter started from, tells of a
+// status that moved on or settled. A version the waiter has seen already
+// (a change answered late, after the waiter read a later one) is no news.
+func (w *watchers) answerParked(id string, p *tender.Payment) {
 	w.mu.Lock()
 	var fire []*parked
 	for k := range w.parked[id] {
-		if p.Status != k.initial || p.Status.Settled() {
+		if p.Version > k.version && (p.Status != k.initial || p.Status.Settled()) {
 			fire = append(fire, k)
 		}
 	}

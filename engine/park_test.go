@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,5 +90,63 @@ func TestWatchPaymentWithoutGoroutines(t *testing.T) {
 	}
 	if len(e.watch.parked) != 0 || len(e.watch.deadlines) != 0 {
 		t.Fatalf("%d payments and %d deadlines still parked", len(e.watch.parked), len(e.watch.deadlines))
+	}
+}
+
+// TestParkedAnsweredWithTheStoredPayment: a change this process commits
+// answers the parked waiters with the payment as stored, without reading
+// it back; a version the waiter has seen already (a change answered
+// late) answers nobody.
+func TestParkedAnsweredWithTheStoredPayment(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(faultSchedule)
+	ctx := context.Background()
+	w.conn.start.Set(func(context.Context, *tender.Op) (tender.Update, error) {
+		return tender.Update{Status: tender.StatusRequiresAction}, nil
+	})
+	var reads atomic.Int64
+	e.watch.read = func(id string) *tender.Payment { reads.Add(1); return e.readParked(id) }
+	p, err := e.CreatePayment(ctx, onlinePayment, randomOperationID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *tender.Payment, 1)
+	if _, stop, err := e.WatchPayment(ctx, p.ID, time.Minute, func(p *tender.Payment) { got <- p }); err != nil || stop == nil {
+		t.Fatalf("watch: parked %v, %v", stop != nil, err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); reads.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no look after registering")
+		}
+	}
+	reads.Store(0) // the look after registering is done
+
+	old := clonePayment(p)
+	old.Version--
+	old.Status = tender.StatusProcessing
+	e.watch.answerParked(p.ID, old)
+	select {
+	case x := <-got:
+		t.Fatalf("answered with a version older than it started from: %d %s", x.Version, x.Status)
+	default:
+	}
+
+	stored, err := e.mutate(ctx, p.ID, func(p *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
+		ev, _, err := e.applyUpdate(p, tender.Update{Status: tender.StatusCaptured}, "test")
+		return ev, true, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case x := <-got:
+		if x.Status != tender.StatusCaptured || x.Version != stored.Version {
+			t.Fatalf("answered with %s version %d, want captured version %d", x.Status, x.Version, stored.Version)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the change did not answer the waiter")
+	}
+	if n := reads.Load(); n != 0 {
+		t.Fatalf("the payment was read back %d times to answer its waiter", n)
 	}
 }

@@ -73,7 +73,16 @@ func (w *watchers) subscribe(id string) (<-chan struct{}, func()) {
 
 func (w *watchers) notify(id string) {
 	w.mu.Lock()
-	w.wakeLocked(id)
+	w.wakeLocked(id, nil)
+	w.mu.Unlock()
+}
+
+// notifyStored is notify for a change this process just committed: p is
+// the payment as stored, which its parked waiters are answered with
+// rather than reading it back.
+func (w *watchers) notifyStored(p *tender.Payment) {
+	w.mu.Lock()
+	w.wakeLocked(p.ID, p)
 	w.mu.Unlock()
 }
 
@@ -84,7 +93,9 @@ func (w *watchers) startPollLocked() {
 	}
 }
 
-func (w *watchers) wakeLocked(id string) {
+// wakeLocked wakes the waiters of id; stored, when set, is the payment
+// as this process just committed it (nil: parked waiters read it).
+func (w *watchers) wakeLocked(id string, stored *tender.Payment) {
 	for ch := range w.subs[id] {
 		select {
 		case ch <- struct{}{}:
@@ -92,7 +103,12 @@ func (w *watchers) wakeLocked(id string) {
 		}
 	}
 	if len(w.parked[id]) > 0 {
-		go w.checkParked(id) // a short-lived reader, not one per waiter
+		if stored != nil {
+			p := clonePayment(stored)
+			go w.answerParked(id, p)
+		} else {
+			go w.checkParked(id) // a short-lived reader, not one per waiter
+		}
 	}
 }
 
@@ -128,7 +144,7 @@ func (w *watchers) poll() {
 				continue
 			}
 			seen[id] = times[i]
-			w.wakeLocked(id)
+			w.wakeLocked(id, nil)
 		}
 		w.mu.Unlock()
 		for id, at := range seen {

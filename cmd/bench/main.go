@@ -35,11 +35,11 @@ func main() {
 	postgres := flag.String("postgres", pg, "PostgreSQL base URL (each run takes schemas of its own); empty skips PostgreSQL")
 	tenderBin := flag.String("tender", "", "tender binary (default: built from ./cmd/tender)")
 	dir := flag.String("dir", "", "work directory (default: a temporary one, removed afterwards)")
-	only := flag.String("only", "", `run part of it: "store" (create, lifecycle, long-poll, lists, start), "create" (the create loads alone) or "fleet" (terminal fleets)`)
+	only := flag.String("only", "", `run part of it: "store" (create, lifecycle, long-poll, lists, start), "create" (the create loads alone), "lifecycle" (create and the Computop lifecycle at 32 clients, no floor) or "fleet" (terminal fleets)`)
 	profile := flag.String("profile", "", "save Tender's CPU, heap and goroutine profiles into this directory")
 	flag.Parse()
-	if *only != "" && *only != "store" && *only != "create" && *only != "fleet" {
-		fmt.Fprintln(os.Stderr, `bench: -only takes "store", "create" or "fleet"`)
+	if *only != "" && *only != "store" && *only != "create" && *only != "lifecycle" && *only != "fleet" {
+		fmt.Fprintln(os.Stderr, `bench: -only takes "store", "create", "lifecycle" or "fleet"`)
 		os.Exit(2)
 	}
 	self, err := os.Executable()

@@ -81,7 +81,13 @@ func New(opts Options, merchants ...MerchantConfig) (*Sim, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.hc == nil {
-		s.hc = &http.Client{Timeout: 10 * time.Second}
+		// Notifies of many payments go to one merchant host at once:
+		// net/http's default of 2 idle connections per host made most of
+		// them a new TCP connection, on both sides (tender serve runs the
+		// simulator in its own process).
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		s.hc = &http.Client{Timeout: 10 * time.Second, Transport: t}
 	}
 	if s.opts.RetryUnit <= 0 {
 		s.opts.RetryUnit = time.Minute
