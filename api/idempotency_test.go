@@ -39,3 +39,33 @@ func TestIdempotencyKeyIsBoundToItsURL(t *testing.T) {
 		t.Fatalf("the provider saw %d refunds, want 1", e.conn.refunds.Load())
 	}
 }
+
+// A replayed create answers with the payment as it is now: a POS that
+// retries after its terminal payment was answered processing learns that
+// it is captured, from the same key, with nothing sent again.
+func TestReplayAnswersThePaymentAsItIsNow(t *testing.T) {
+	e := newEnv(t)
+	body := `{"amount":1050,"currency":"EUR","terminal":"till-1"}`
+	first := e.mustDo("POST", "/v1/payments", body, 201, "Idempotency-Key", "till-1-sale-7")
+	id := first["id"].(string)
+	if first["status"] != "processing" {
+		t.Fatalf("first answer: %v", first)
+	}
+	if cb := e.do("POST", "/callbacks/testpay/tp1/notify", `{"ref":"T-`+id+`","status":"captured"}`, "X-Sig", "s3cret"); cb.status != 200 {
+		t.Fatalf("callback: %d", cb.status)
+	}
+	again := e.do("POST", "/v1/payments", body, "Idempotency-Key", "till-1-sale-7")
+	got := again.json(t)
+	if again.status != 201 || again.header.Get("Idempotent-Replayed") != "true" || got["id"] != id || got["status"] != "captured" {
+		t.Fatalf("replay: %d %v (replayed %q)", again.status, got, again.header.Get("Idempotent-Replayed"))
+	}
+	if n := e.conn.starts.Load(); n != 1 {
+		t.Fatalf("%d starts, want 1", n)
+	}
+	// A replayed refusal stays the refusal it was.
+	r1 := e.do("POST", "/v1/payments", `{"amount":1099,"currency":"EUR","connector":"testpay"}`, "Idempotency-Key", "k-refused-now")
+	r2 := e.do("POST", "/v1/payments", `{"amount":1099,"currency":"EUR","connector":"testpay"}`, "Idempotency-Key", "k-refused-now")
+	if r1.status < 400 || r2.status != r1.status || string(r2.body) != string(r1.body) {
+		t.Fatalf("refusal %d %s, replayed as %d %s", r1.status, r1.body, r2.status, r2.body)
+	}
+}
