@@ -374,6 +374,17 @@ func TestCaptureRefundLimits(t *testing.T) {
 	if r := e.do("POST", "/v1/payments/"+id+"/capture", `{"amount":1001}`); r.status != 400 {
 		t.Fatalf("capture above authorization: %d %s", r.status, r.body)
 	}
+	// An amount of 0 is a mistake, never "the whole amount" (which is no
+	// amount at all): refused, naming the field, and nothing captured.
+	for _, body := range []string{`{"amount":0}`, `{"amount":-5}`} {
+		r := e.do("POST", "/v1/payments/"+id+"/capture", body)
+		if r.status != 400 || r.json(t)["error"].(map[string]any)["param"] != "amount" {
+			t.Fatalf("capture %s: %d %s", body, r.status, r.body)
+		}
+	}
+	if n := e.conn.captures.Load(); n != 0 {
+		t.Fatalf("%d captures sent for refused amounts", n)
+	}
 	got := e.mustDo("POST", "/v1/payments/"+id+"/capture", `{"amount":400}`, 200)
 	if got["status"] != "partially_captured" || got["captured_amount"].(float64) != 400 {
 		t.Fatalf("partial capture: %v", got)

@@ -556,3 +556,34 @@ func TestCallbackLandsOnItsMerchant(t *testing.T) {
 		t.Errorf("A's payment after its own account's callback: %v", p)
 	}
 }
+
+// TestTerminalKeyLists: a key of one terminal lists that terminal's
+// payments without naming it; a key of several names one; neither pages
+// from another terminal's payment.
+func TestTerminalKeyLists(t *testing.T) {
+	e := newEnv(t)
+	a := newShop(e, "mer_a")
+	m := e.as(a.key)
+	one := e.as(m.mustDo("POST", "/v1/api_keys", `{"name":"till","scope":"terminal","terminals":["`+a.terminal2+`"]}`, 201)["secret"].(string))
+	both := e.as(m.mustDo("POST", "/v1/api_keys", `{"name":"tills","scope":"terminal","terminals":["`+a.terminal+`","`+a.terminal2+`"]}`, 201)["secret"].(string))
+	mine := one.mustDo("POST", "/v1/payments", `{"amount":500,"currency":"EUR","terminal":"`+a.terminal2+`"}`, 201)["id"].(string)
+	if got := listIDs(one.mustDo("GET", "/v1/payments", "", 200)); !slices.Equal(got, []string{mine}) {
+		t.Errorf("one-terminal key lists %v, want %s", got, mine)
+	}
+	if r := both.do("GET", "/v1/payments", ""); r.status != 400 || r.json(t)["error"].(map[string]any)["param"] != "terminal" {
+		t.Errorf("several-terminal key listing without ?terminal: %d %s", r.status, r.body)
+	}
+	if got := listIDs(both.mustDo("GET", "/v1/payments?terminal="+a.terminal2, "", 200)); !slices.Equal(got, []string{mine}) {
+		t.Errorf("several-terminal key lists %v on %s, want %s", got, a.terminal2, mine)
+	}
+	if got := listIDs(both.mustDo("GET", "/v1/payments?terminal="+a.terminal, "", 200)); !slices.Contains(got, a.payment) || slices.Contains(got, mine) {
+		t.Errorf("several-terminal key lists %v on %s", got, a.terminal)
+	}
+	// Paging from a payment it cannot see is refused, naming the cursor.
+	if r := one.do("GET", "/v1/payments?starting_after="+a.payment, ""); r.status != 400 || r.json(t)["error"].(map[string]any)["param"] != "starting_after" {
+		t.Errorf("paging from another terminal's payment: %d %s", r.status, r.body)
+	}
+	if got := listIDs(one.mustDo("GET", "/v1/payments?starting_after="+mine, "", 200)); len(got) != 0 {
+		t.Errorf("paging after its only payment: %v", got)
+	}
+}
