@@ -135,6 +135,13 @@ func (e *Engine) check(ctx context.Context, id string) (*tender.Payment, error) 
 		due = append(due, o)
 	}
 	cancelOp := ""
+	// What was just read is still the payment unless an operation below
+	// changes it: the status check starts from it rather than reading it
+	// (and its events) twice more.
+	known, knownEvents := p, events
+	if len(due) > 0 {
+		known, knownEvents = nil, nil
+	}
 	for _, o := range due {
 		switch o.kind {
 		case tender.OpCancel:
@@ -151,7 +158,7 @@ func (e *Engine) check(ctx context.Context, id string) (*tender.Payment, error) 
 	if openStatus(p.Status) {
 		// Once a cancel was asked for, no check may send the payment again,
 		// whatever became of the cancel.
-		return e.checkStatus(ctx, c, id, cancelAsked(events))
+		return e.checkStatus(ctx, c, id, known, knownEvents, cancelAsked(events))
 	}
 	// Nothing to ask now: settle the schedule (a later guard, or none).
 	return e.mutate(ctx, id, func(p *tender.Payment, events []tender.Event) ([]tender.Event, bool, error) {
@@ -192,12 +199,20 @@ func (e *Engine) answeredInDoubt(events []tender.Event, o openOp) bool {
 // checkStatus asks the provider for the payment's status and applies it.
 // The answer was given about the copy the connector saw: if the payment
 // changed meanwhile (a callback, another check), it is asked again about
-// the new copy rather than writing over what changed.
-func (e *Engine) checkStatus(ctx context.Context, c tender.Connector, id string, cancelRequested bool) (*tender.Payment, error) {
+// the new copy rather than writing over what changed. known and
+// knownEvents, when set, are the payment and its events as just read; the
+// store's version check still catches a change after that read.
+func (e *Engine) checkStatus(ctx context.Context, c tender.Connector, id string, known *tender.Payment, knownEvents []tender.Event, cancelRequested bool) (*tender.Payment, error) {
 	for attempt := 0; ; attempt++ {
-		p, err := e.store.GetPayment(ctx, id)
-		if err != nil {
-			return nil, err
+		fromKnown := attempt == 0 && known != nil
+		var p *tender.Payment
+		if fromKnown {
+			p = clonePayment(known) // the connector sees a copy: known stays as read
+		} else {
+			var err error
+			if p, err = e.store.GetPayment(ctx, id); err != nil {
+				return nil, err
+			}
 		}
 		if !openStatus(p.Status) && !cancelRequested {
 			return e.mutate(ctx, id, func(*tender.Payment, []tender.Event) ([]tender.Event, bool, error) { return nil, true, nil })
@@ -217,7 +232,11 @@ func (e *Engine) checkStatus(ctx context.Context, c tender.Connector, id string,
 
 		seen := p.Version
 		changed := false
-		stored, err := e.mutate(ctx, id, func(p *tender.Payment, events []tender.Event) ([]tender.Event, bool, error) {
+		var from *tender.Payment // nil: mutate reads it again
+		if fromKnown {
+			from = known
+		}
+		stored, err := e.mutateFrom(ctx, id, from, knownEvents, nil, func(p *tender.Payment, events []tender.Event) ([]tender.Event, bool, error) {
 			if p.Version != seen && attempt < 3 {
 				changed = true
 				return nil, false, nil
