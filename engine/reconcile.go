@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"time"
 
@@ -236,7 +237,9 @@ func (e *Engine) checkStatus(ctx context.Context, c tender.Connector, id string,
 		if fromKnown {
 			from = known
 		}
-		stored, err := e.mutateFrom(ctx, id, from, knownEvents, nil, func(p *tender.Payment, events []tender.Event) ([]tender.Event, bool, error) {
+		var before tender.Status
+		quiet := &quietSave{store: e.store}
+		stored, err := e.mutateFrom(ctx, id, from, knownEvents, quiet.save(&before), func(p *tender.Payment, events []tender.Event) ([]tender.Event, bool, error) {
 			if p.Version != seen && attempt < 3 {
 				changed = true
 				return nil, false, nil
@@ -244,12 +247,40 @@ func (e *Engine) checkStatus(ctx context.Context, c tender.Connector, id string,
 			if p.Version != seen {
 				u.State = nil // asked three times over: keep what changed
 			}
+			before = p.Status
 			return e.applyCheck(p, events, u, callErr), true, nil
 		})
+		if errors.Is(err, errQuietCheck) {
+			e.terminalChanged(quiet.saved)
+			e.due.add(quiet.saved.NextCheckAt)
+			return quiet.saved, nil
+		}
 		if changed {
 			continue
 		}
 		return stored, err
+	}
+}
+
+// quietSave stores a check that learned nothing new: no event, the same
+// status (a terminal still at work, most of a polled fleet's checks). It
+// answers errQuietCheck once it has stored it, so that mutate does not
+// wake the payment's waiters: they wait for its status to change, and
+// each would read the payment for nothing.
+type quietSave struct {
+	store tender.Store
+	saved *tender.Payment
+}
+
+var errQuietCheck = errors.New("engine: a check stored without news")
+
+func (q *quietSave) save(before *tender.Status) saveFunc {
+	return func(ctx context.Context, p *tender.Payment, events []tender.Event) error {
+		if err := q.store.UpdatePayment(ctx, p, events...); err != nil || len(events) > 0 || p.Status != *before {
+			return err
+		}
+		q.saved = p
+		return errQuietCheck
 	}
 }
 
