@@ -35,6 +35,13 @@ type fleetResult struct {
 	// sides (Tender's requests and the simulator's answers and callbacks);
 	// VerifiesPerPayment the request signatures the simulator checked.
 	SignsPerPayment float64
+	// CPUPerPayment is Tender's CPU time (the simulators' included, in
+	// its process in sandbox mode) per payment made; Cores the cores it
+	// used on average, MachineBusy the share of every core busy with
+	// anything.
+	CPUPerPayment time.Duration
+	Cores         float64
+	MachineBusy   float64
 }
 
 // fleet runs every terminal of connector (sepay-term-1 … or epay-term-1 …,
@@ -47,6 +54,8 @@ func fleet(ctx context.Context, p *proc, simURL, connector string, terminals int
 	if err != nil {
 		return r, err
 	}
+	cpu0 := p.CPU()
+	busy0, total0 := machineCPU()
 	began := time.Now()
 	stop := began.Add(d)
 	window := min(delay+time.Second, d/2) // the first payments are still on the terminals
@@ -92,6 +101,14 @@ func fleet(ctx context.Context, p *proc, simURL, connector string, terminals int
 		})
 	}
 	wg.Wait()
+	cpu := p.CPU() - cpu0
+	r.Cores = cpu.Seconds() / time.Since(began).Seconds()
+	if busy1, total1 := machineCPU(); total1 > total0 {
+		r.MachineBusy = float64(busy1-busy0) / float64(total1-total0)
+	}
+	if n := created.Load(); n > 0 {
+		r.CPUPerPayment = cpu / time.Duration(n)
+	}
 	after, err := sepayStats(ctx, c, simURL, connector)
 	if err != nil {
 		return r, err
@@ -238,7 +255,11 @@ func (t *fleetTender) profiled(ctx context.Context, o Options, d time.Duration, 
 	return done
 }
 
-const fleetHeader = "%10s %10s %10s %10s %10s %10s %9s %8s\n"
+const fleetHeader = "%10s %10s %10s %10s %10s %10s %9s %8s %8s %6s %8s\n"
+
+func printFleetHeader(out io.Writer) {
+	fmt.Fprintf(out, fleetHeader, "connector", "terminals", "paid/s", "p50", "p99", "p99-delay", "payments", "signs/p", "cpu/p", "cores", "machine")
+}
 
 func printFleet(out io.Writer, r fleetResult, delay time.Duration) {
 	signs := "-"
@@ -246,8 +267,8 @@ func printFleet(out io.Writer, r fleetResult, delay time.Duration) {
 		signs = fmt.Sprintf("%.1f", r.SignsPerPayment)
 	}
 	over := r.P99 - delay
-	fmt.Fprintf(out, "%10s %10d %10.1f %10v %10v %10v %9d %8s\n", r.Connector, r.Terminals, r.Rate, r.P50.Round(time.Millisecond),
-		r.P99.Round(time.Millisecond), over.Round(time.Millisecond), r.Payments, signs)
+	fmt.Fprintf(out, "%10s %10d %10.1f %10v %10v %10v %9d %8s %8v %6.2f %7.0f%%\n", r.Connector, r.Terminals, r.Rate, r.P50.Round(time.Millisecond),
+		r.P99.Round(time.Millisecond), over.Round(time.Millisecond), r.Payments, signs, r.CPUPerPayment.Round(100*time.Microsecond), r.Cores, 100*r.MachineBusy)
 	if r.Errors > 0 {
 		fmt.Fprintf(out, "    %d errors\n", r.Errors)
 	}
@@ -271,7 +292,7 @@ func runFleets(ctx context.Context, o Options, dir string) ([]row, error) {
 		return nil, err
 	}
 	defer t.Stop()
-	fmt.Fprintf(out, fleetHeader, "connector", "terminals", "paid/s", "p50", "p99", "p99-delay", "payments", "signs/p")
+	printFleetHeader(out)
 	var rows []row
 	for _, conn := range []string{"sepay", "epay"} {
 		for _, n := range sizes {
@@ -307,35 +328,27 @@ func runFleets(ctx context.Context, o Options, dir string) ([]row, error) {
 	}
 	defer s.Stop()
 	profiled := s.profiled(ctx, o, d, fmt.Sprintf("fleet-sepay-%d-saturated", satTerminals))
-	cpu0, wall0 := s.CPU(), time.Now()
-	busy0, total0 := machineCPU()
 	r, err := fleet(ctx, s.proc, s.simURL, "sepay", satTerminals, d, saturationDelay)
-	tenderCores := (s.CPU() - cpu0).Seconds() / time.Since(wall0).Seconds()
-	busy1, total1 := machineCPU()
 	if profiled != nil {
 		<-profiled
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sepay saturation: %w", err)
 	}
-	fmt.Fprintf(out, fleetHeader, "connector", "terminals", "paid/s", "p50", "p99", "p99-delay", "payments", "signs/p")
+	printFleetHeader(out)
 	printFleet(out, r, saturationDelay)
 	s.Stop()
 	cores := runtime.NumCPU()
-	machineBusy := 0.0
-	if total1 > total0 {
-		machineBusy = float64(busy1-busy0) / float64(total1-total0)
-	}
 	// Saturated: the machine's cores were busy (with Tender and the
 	// simulator, in one process, or with whatever else runs), and the
 	// terminals could have paid more than Tender did.
-	saturated := machineBusy >= 0.9 && r.Rate < float64(satTerminals)/saturationDelay.Seconds()/2
+	saturated := r.MachineBusy >= 0.9 && r.Rate < float64(satTerminals)/saturationDelay.Seconds()/2
 	sat := "saturated"
 	if !saturated {
 		sat = "NOT saturated"
 	}
 	fmt.Fprintf(out, "CPU during the run: Tender+simulator %.2f of %d cores, the machine %.0f %% busy: %s\n",
-		tenderCores, cores, 100*machineBusy, sat)
+		r.Cores, cores, 100*r.MachineBusy, sat)
 	floor, err := rsaFloor(3 * time.Second)
 	if err != nil {
 		return nil, err
@@ -347,7 +360,7 @@ func runFleets(ctx context.Context, o Options, dir string) ([]row, error) {
 			floor, r.SignsPerPayment, perPayment, satTerminals, r.Rate, ratio)
 		rows = append(rows, row{"sepay: ≥ 0.70 of the RSA floor when saturated",
 			fmt.Sprintf("%.2f (%.1f/s of %.0f/s, %.1f signatures each; %s: Tender+sim %.2f of %d cores, machine %.0f %% busy)",
-				ratio, r.Rate, perPayment, r.SignsPerPayment, sat, tenderCores, cores, 100*machineBusy),
+				ratio, r.Rate, perPayment, r.SignsPerPayment, sat, r.Cores, cores, 100*r.MachineBusy),
 			saturated && ratio >= 0.7, saturated})
 	}
 	return rows, nil
