@@ -190,16 +190,19 @@ func sepayStats(ctx context.Context, c *http.Client, simURL, connector string) (
 
 // rsaFloor is how many RSA-2048 PKCS#1 v1.5 SHA-256 signatures this
 // machine makes per second on every core: the most Sepay payments per
-// second could reach, divided by the signatures one costs.
-func rsaFloor(d time.Duration) (float64, error) {
+// second could reach, divided by the signatures one costs. perCPU is the
+// signatures per second of CPU the benchmark's process used for them,
+// which does not depend on how much of the machine others took.
+func rsaFloor(d time.Duration) (perSecond, perCPU float64, err error) {
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	h := sha256.Sum256([]byte("bench"))
 	var n atomic.Int64
 	stop := time.Now().Add(d)
 	var wg sync.WaitGroup
+	cpu0 := selfCPU()
 	began := time.Now()
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
@@ -211,7 +214,11 @@ func rsaFloor(d time.Duration) (float64, error) {
 		})
 	}
 	wg.Wait()
-	return float64(n.Load()) / time.Since(began).Seconds(), nil
+	perSecond = float64(n.Load()) / time.Since(began).Seconds()
+	if cpu := selfCPU() - cpu0; cpu > 0 {
+		perCPU = float64(n.Load()) / cpu.Seconds()
+	}
+	return perSecond, perCPU, nil
 }
 
 // saturationDelay is the simulated terminals' delay in the saturation
@@ -349,18 +356,27 @@ func runFleets(ctx context.Context, o Options, dir string) ([]row, error) {
 	}
 	fmt.Fprintf(out, "CPU during the run: Tender+simulator %.2f of %d cores, the machine %.0f %% busy: %s\n",
 		r.Cores, cores, 100*r.MachineBusy, sat)
-	floor, err := rsaFloor(3 * time.Second)
+	floor, floorPerCPU, err := rsaFloor(3 * time.Second)
 	if err != nil {
 		return nil, err
 	}
 	if r.SignsPerPayment > 0 {
 		perPayment := floor / r.SignsPerPayment
 		ratio := r.Rate / perPayment
+		// The same ratio per second of CPU: what a payment costs Tender
+		// against what its signatures alone cost, whatever share of the
+		// machine each got on a machine others use too.
+		cpuRatio := 0.0
+		if r.CPUPerPayment > 0 && floorPerCPU > 0 {
+			cpuRatio = r.SignsPerPayment / (floorPerCPU * r.CPUPerPayment.Seconds())
+		}
 		fmt.Fprintf(out, "RSA floor: %.0f signs/s ÷ %.1f signs per Sepay payment = %.0f payments/s; Sepay on %d terminals: %.1f/s = %.2f of it\n",
 			floor, r.SignsPerPayment, perPayment, satTerminals, r.Rate, ratio)
+		fmt.Fprintf(out, "per CPU-second: the floor %.0f signs, Tender+simulator %.0f payments (%v each) = %.2f of the floor's %.0f payments\n",
+			floorPerCPU, 1/r.CPUPerPayment.Seconds(), r.CPUPerPayment.Round(100*time.Microsecond), cpuRatio, floorPerCPU/r.SignsPerPayment)
 		rows = append(rows, row{"sepay: ≥ 0.70 of the RSA floor when saturated",
-			fmt.Sprintf("%.2f (%.1f/s of %.0f/s, %.1f signatures each; %s: Tender+sim %.2f of %d cores, machine %.0f %% busy)",
-				ratio, r.Rate, perPayment, r.SignsPerPayment, sat, r.Cores, cores, 100*r.MachineBusy),
+			fmt.Sprintf("%.2f (%.1f/s of %.0f/s, %.1f signatures each; %s: Tender+sim %.2f of %d cores, machine %.0f %% busy); per CPU-second %.2f",
+				ratio, r.Rate, perPayment, r.SignsPerPayment, sat, r.Cores, cores, 100*r.MachineBusy, cpuRatio),
 			saturated && ratio >= 0.7, saturated})
 	}
 	return rows, nil
