@@ -72,6 +72,11 @@ func fleet(ctx context.Context, p *proc, simURL, connector string, terminals int
 		wg.Go(func() {
 			var mine []time.Duration
 			n, seq := 0, 0
+			// The terminals start spread over one delay, as a fleet whose
+			// cashiers do not all press at the same instant: started at
+			// once, every payment of a round would arrive in one burst,
+			// and its last one would wait for the whole burst's work.
+			time.Sleep(time.Duration(i-1) * delay / time.Duration(terminals))
 			for time.Now().Before(stop) && ctx.Err() == nil {
 				seq++
 				t0 := time.Now()
