@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -138,4 +139,37 @@ func (p *proc) FDs() int {
 		return -1
 	}
 	return len(ents)
+}
+
+// machineCPU is the time every core of the machine has been busy and in
+// all since boot (Linux /proc/stat, the "cpu" line), for telling whether
+// a run saturated the machine whoever used it.
+func machineCPU() (busy, total time.Duration) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:min(len(f), 9)] { // guest time is counted in user already
+		n, _ := strconv.ParseInt(v, 10, 64)
+		d := time.Duration(n) * (time.Second / 100) // USER_HZ
+		total += d
+		if i != 3 && i != 4 { // idle, iowait
+			busy += d
+		}
+	}
+	return busy, total
+}
+
+// selfCPU is the user+system CPU time this process has used (getrusage).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

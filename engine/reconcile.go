@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"time"
 
@@ -135,6 +136,13 @@ func (e *Engine) check(ctx context.Context, id string) (*tender.Payment, error) 
 		due = append(due, o)
 	}
 	cancelOp := ""
+	// What was just read is still the payment unless an operation below
+	// changes it: the status check starts from it rather than reading it
+	// (and its events) twice more.
+	known, knownEvents := p, events
+	if len(due) > 0 {
+		known, knownEvents = nil, nil
+	}
 	for _, o := range due {
 		switch o.kind {
 		case tender.OpCancel:
@@ -151,7 +159,7 @@ func (e *Engine) check(ctx context.Context, id string) (*tender.Payment, error) 
 	if openStatus(p.Status) {
 		// Once a cancel was asked for, no check may send the payment again,
 		// whatever became of the cancel.
-		return e.checkStatus(ctx, c, id, cancelAsked(events))
+		return e.checkStatus(ctx, c, id, known, knownEvents, cancelAsked(events))
 	}
 	// Nothing to ask now: settle the schedule (a later guard, or none).
 	return e.mutate(ctx, id, func(p *tender.Payment, events []tender.Event) ([]tender.Event, bool, error) {
@@ -192,12 +200,20 @@ func (e *Engine) answeredInDoubt(events []tender.Event, o openOp) bool {
 // checkStatus asks the provider for the payment's status and applies it.
 // The answer was given about the copy the connector saw: if the payment
 // changed meanwhile (a callback, another check), it is asked again about
-// the new copy rather than writing over what changed.
-func (e *Engine) checkStatus(ctx context.Context, c tender.Connector, id string, cancelRequested bool) (*tender.Payment, error) {
+// the new copy rather than writing over what changed. known and
+// knownEvents, when set, are the payment and its events as just read; the
+// store's version check still catches a change after that read.
+func (e *Engine) checkStatus(ctx context.Context, c tender.Connector, id string, known *tender.Payment, knownEvents []tender.Event, cancelRequested bool) (*tender.Payment, error) {
 	for attempt := 0; ; attempt++ {
-		p, err := e.store.GetPayment(ctx, id)
-		if err != nil {
-			return nil, err
+		fromKnown := attempt == 0 && known != nil
+		var p *tender.Payment
+		if fromKnown {
+			p = clonePayment(known) // the connector sees a copy: known stays as read
+		} else {
+			var err error
+			if p, err = e.store.GetPayment(ctx, id); err != nil {
+				return nil, err
+			}
 		}
 		if !openStatus(p.Status) && !cancelRequested {
 			return e.mutate(ctx, id, func(*tender.Payment, []tender.Event) ([]tender.Event, bool, error) { return nil, true, nil })
@@ -217,7 +233,13 @@ func (e *Engine) checkStatus(ctx context.Context, c tender.Connector, id string,
 
 		seen := p.Version
 		changed := false
-		stored, err := e.mutate(ctx, id, func(p *tender.Payment, events []tender.Event) ([]tender.Event, bool, error) {
+		var from *tender.Payment // nil: mutate reads it again
+		if fromKnown {
+			from = known
+		}
+		var before tender.Status
+		quiet := &quietSave{store: e.store}
+		stored, err := e.mutateFrom(ctx, id, from, knownEvents, quiet.save(&before), func(p *tender.Payment, events []tender.Event) ([]tender.Event, bool, error) {
 			if p.Version != seen && attempt < 3 {
 				changed = true
 				return nil, false, nil
@@ -225,12 +247,40 @@ func (e *Engine) checkStatus(ctx context.Context, c tender.Connector, id string,
 			if p.Version != seen {
 				u.State = nil // asked three times over: keep what changed
 			}
+			before = p.Status
 			return e.applyCheck(p, events, u, callErr), true, nil
 		})
+		if errors.Is(err, errQuietCheck) {
+			e.terminalChanged(quiet.saved)
+			e.due.add(quiet.saved.NextCheckAt)
+			return quiet.saved, nil
+		}
 		if changed {
 			continue
 		}
 		return stored, err
+	}
+}
+
+// quietSave stores a check that learned nothing new: no event, the same
+// status (a terminal still at work, most of a polled fleet's checks). It
+// answers errQuietCheck once it has stored it, so that mutate does not
+// wake the payment's waiters: they wait for its status to change, and
+// each would read the payment for nothing.
+type quietSave struct {
+	store tender.Store
+	saved *tender.Payment
+}
+
+var errQuietCheck = errors.New("engine: a check stored without news")
+
+func (q *quietSave) save(before *tender.Status) saveFunc {
+	return func(ctx context.Context, p *tender.Payment, events []tender.Event) error {
+		if err := q.store.UpdatePayment(ctx, p, events...); err != nil || len(events) > 0 || p.Status != *before {
+			return err
+		}
+		q.saved = p
+		return errQuietCheck
 	}
 }
 

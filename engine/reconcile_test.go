@@ -6,6 +6,7 @@ package engine
 // survived scripts/mutation.sh (MUTANTS.md).
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/seal"
 )
 
 // TestCheckReasksAtMostThreeTimes: a status answer is about the copy the
@@ -392,5 +394,80 @@ func TestOperationDeadlineToTheInstant(t *testing.T) {
 	e.clock = stillClock{stillNow.Add(unitSchedule.MaxOpen)}
 	if q, err := e.Check(ctx, p.ID); err != nil || q.Discrepancy == "" {
 		t.Fatalf("at the deadline: %v, no discrepancy; want one", err)
+	}
+}
+
+// readCountingStore counts the payment reads made on a real store.
+type readCountingStore struct {
+	tender.Store
+	reads atomic.Int64
+}
+
+func (s *readCountingStore) GetPayment(ctx context.Context, id string) (*tender.Payment, error) {
+	s.reads.Add(1)
+	return s.Store.GetPayment(ctx, id)
+}
+
+// TestQuietCheckWakesNoWaiter: a check that learns nothing new (a terminal
+// still at work) is stored, its count and next time, with the payment read
+// once for the check and not again for its waiters, who wait for the
+// status to change; the check that brings the outcome wakes them with it.
+func TestQuietCheckWakesNoWaiter(t *testing.T) {
+	w := newWorld(t)
+	counting := &readCountingStore{Store: w.store}
+	sealer, err := seal.New(bytes.Repeat([]byte{9}, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(Options{Store: counting, Connectors: []tender.Connector{w.conn}, Sealer: sealer, Clock: w.clock, Schedule: faultSchedule, PublicURL: "http://tender.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	w.conn.start.Set(func(context.Context, *tender.Op) (tender.Update, error) {
+		return tender.Update{Status: tender.StatusRequiresAction, NextAction: &tender.NextAction{Type: "redirect", URL: "https://bank.test"}}, nil
+	})
+	p, err := e.CreatePayment(ctx, onlinePayment, randomOperationID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *tender.Payment, 1)
+	if _, stop, err := e.WatchPayment(ctx, p.ID, time.Minute, func(p *tender.Payment) { got <- p }); err != nil || stop == nil {
+		t.Fatalf("watch: %v", err)
+	}
+	w.conn.status.Set(func(context.Context, *tender.Op) (tender.Update, error) {
+		return tender.Update{CheckIn: 3 * time.Second, Note: "still open"}, nil
+	})
+	time.Sleep(50 * time.Millisecond) // the waiter's first look is over
+	before := counting.reads.Load()
+	if _, err := e.Check(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // a waiter's reader would have run by now
+	if n := counting.reads.Load() - before; n > 2 {
+		t.Errorf("a check that learned nothing read the payment %d times, want 2 (the caller's own, the check's)", n)
+	}
+	q := w.get(p.ID)
+	if d := q.NextCheckAt.Sub(w.clock.Now()); q.CheckCount != 1 || d <= 2*time.Second || d > 3*time.Second || q.Version <= p.Version {
+		t.Fatalf("quiet check stored count %d, next check in %s, version %d (was %d)", q.CheckCount, d, q.Version, p.Version)
+	}
+	select {
+	case x := <-got:
+		t.Fatalf("a waiter was answered though nothing changed: %s", x.Status)
+	default:
+	}
+	w.conn.status.Set(func(context.Context, *tender.Op) (tender.Update, error) {
+		return tender.Update{Status: tender.StatusCaptured}, nil
+	})
+	if _, err := e.Check(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case x := <-got:
+		if x.Status != tender.StatusCaptured {
+			t.Fatalf("waiter woken with %s", x.Status)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the outcome woke no waiter")
 	}
 }

@@ -113,7 +113,9 @@ const CallbackPath = "/notify"
 // CallbackContentType is what the simulator posts a callback with: the bare
 // GetTransactionStatusResult element, signed like a status answer (§6.3
 // [PROP]; the real body format is unknown). The connector accepts that or a
-// SOAP envelope holding it, and always confirms with GetTransactionStatus.
+// SOAP envelope holding it, only when its signature verifies with Sepay's
+// key; a final result so verified is believed as a status answer would be,
+// any other is confirmed with GetTransactionStatus.
 const CallbackContentType = "text/xml; charset=utf-8"
 
 // TerminalCanceledResults are transactionresult codes of a 13 (failed)

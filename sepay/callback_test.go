@@ -37,7 +37,7 @@ func TestCallbackMustMatchThePayment(t *testing.T) {
 		}
 	}
 	res, err := call(sepay.CallbackPath, signed(func(sepay.Values) {}))
-	if err != nil || res.PaymentID != p.ID || !res.Confirm || res.Update.Status != tender.StatusCaptured {
+	if err != nil || res.PaymentID != p.ID || res.Confirm || res.Update.Status != tender.StatusCaptured {
 		t.Fatalf("matching callback: %+v %v", res, err)
 	}
 	if p.Status != tender.StatusProcessing {
@@ -123,12 +123,45 @@ func TestResultDecidesTheOutcome(t *testing.T) {
 	for code, note := range map[string]string{sepay.StatusQueued: "waiting for the terminal to pick the payment up",
 		sepay.StatusInProgress: "the terminal is working on the payment"} {
 		u, err := decide("40.00", sepay.Values{"status": code})
-		if err != nil || u.Status != "" || u.Note != note || u.Discrepancy != "" || u.CheckIn != time.Second {
+		if err != nil || u.Status != "" || u.Note != note || u.Discrepancy != "" || u.CheckIn != callbackPoll {
 			t.Errorf("%s: %+v %v", code, u, err)
 		}
 	}
 	p.Status = tender.StatusPending
 	if u, err := decide("43.21", sepay.Values{"status": sepay.StatusQueued}); err != nil || u.Status != tender.StatusProcessing {
 		t.Errorf("queued while pending: %+v %v", u, err)
+	}
+}
+
+// callbackPoll is the test connector's CallbackPollInterval.
+const callbackPoll = 7 * time.Second
+
+// A payment sent with a callbackurl is asked about only every
+// CallbackPollInterval (its callback tells the outcome; the poll finds a
+// lost one); one sent without is polled every PollInterval. A callback
+// about a transaction still open only wakes the engine (Confirm).
+func TestPollingFollowsTheCallback(t *testing.T) {
+	e := newEnv(t, nil)
+	p := e.payment(4321, sid1)
+	u, err := e.conn.Start(context.Background(), e.op(p, sid1))
+	if err != nil || u.CheckIn != callbackPoll {
+		t.Fatalf("start with a callback: %+v %v", u, err)
+	}
+	e.apply(p, u)
+	res, err := e.conn.Callback(context.Background(), &tender.Callback{Account: e.account, Path: sepay.CallbackPath,
+		Body: signedResult(t, p, "43.21", func(v sepay.Values) { v["status"] = sepay.StatusInProgress }), Find: e.find})
+	if err != nil || !res.Confirm {
+		t.Fatalf("callback of an open transaction: %+v %v", res, err)
+	}
+
+	e.account.Settings["callbacks"] = "false"
+	q := e.payment(1234, sid2)
+	u, err = e.conn.Start(context.Background(), e.op(q, sid2))
+	if err != nil || u.CheckIn != time.Second {
+		t.Fatalf("start without a callback: %+v %v", u, err)
+	}
+	e.apply(q, u)
+	if u, err := e.status(q, sid2); err != nil || u.CheckIn != time.Second {
+		t.Fatalf("queued without a callback: %+v %v", u, err)
 	}
 }

@@ -29,8 +29,14 @@ type Options struct {
 	// polling), as the notes advise until Sepay confirms the semantics.
 	LongPoll time.Duration
 	// PollInterval is the CheckIn asked for while a terminal works on a
-	// payment (default 2 s).
+	// payment whose outcome is polled for (default 2 s).
 	PollInterval time.Duration
+	// CallbackPollInterval is the CheckIn while a payment was sent with a
+	// callbackurl (default 10 s): the signed callback tells the outcome,
+	// so the status is asked only to find a payment whose callback was
+	// lost. Each poll costs two RSA signatures (Tender's request and
+	// Sepay's answer).
+	CallbackPollInterval time.Duration
 	// ResendWindow overrides the package's ResendWindow (tests).
 	ResendWindow time.Duration
 }
@@ -60,6 +66,9 @@ func New(opts Options) *Connector {
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 2 * time.Second
+	}
+	if opts.CallbackPollInterval <= 0 {
+		opts.CallbackPollInterval = 10 * time.Second
 	}
 	if opts.ResendWindow <= 0 {
 		opts.ResendWindow = ResendWindow
@@ -116,6 +125,9 @@ type State struct {
 	SID            string `json:"sid"`
 	TerminalIP     string `json:"terminal_ip,omitempty"`
 	TerminalPort   string `json:"terminal_port,omitempty"`
+	// Callback says the payment was started with a callbackurl, so its
+	// outcome will be posted and its status is asked only rarely.
+	Callback bool `json:"callback,omitempty"`
 }
 
 func stateOf(op *tender.Op) State {
@@ -171,24 +183,41 @@ func (c *Connector) Start(ctx context.Context, op *tender.Op) (tender.Update, er
 	return c.start(ctx, op, cfg, st)
 }
 
+// callbackURL is the <callbackurl> a payment is started with, "" when the
+// account or the server sends none.
+func callbackURL(cfg *config, op *tender.Op) string {
+	if cfg.callbacks && op.CallbackURL != "" {
+		return op.CallbackURL + CallbackPath
+	}
+	return ""
+}
+
+// pollInterval is how soon to ask about a payment a terminal works on:
+// rarely when its callback will tell (a lost one is still found then),
+// every PollInterval otherwise.
+func (c *Connector) pollInterval(st State) time.Duration {
+	if st.Callback {
+		return c.opts.CallbackPollInterval
+	}
+	return c.opts.PollInterval
+}
+
 func (c *Connector) start(ctx context.Context, op *tender.Op, cfg *config, st State) (tender.Update, error) {
 	p := op.Payment
-	callback := ""
-	if cfg.callbacks && op.CallbackURL != "" {
-		callback = op.CallbackURL + CallbackPath
-	}
+	callback := callbackURL(cfg, op)
 	res, err := c.client(cfg).StartTransaction(ctx, st.SID, st.TransactionRef,
 		MerchantRef(p.Reference, p.ID), p.Amount, callback)
 	if err != nil {
 		return tender.Update{}, c.callError("start the payment", st, err)
 	}
 	code := res.Status()
+	st.Callback = callback != ""
 	switch code {
 	case StatusOK:
 		st.TerminalIP, st.TerminalPort = res.Get("terminalip"), res.Get("terminalport")
 		return tender.Update{
 			Status: tender.StatusProcessing, ProviderReference: st.TransactionRef, State: st.raw(),
-			Details: details(st, res), CheckIn: c.opts.PollInterval,
+			Details: details(st, res), CheckIn: c.pollInterval(st),
 			Note: "queued on terminal " + st.SID + "; waiting for the terminal to pick it up",
 		}, nil
 	case StatusDuplicate:

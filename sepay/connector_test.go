@@ -102,7 +102,7 @@ func newEnvWith(t *testing.T, wrap func(http.Handler) http.Handler, opt func(*si
 	t.Cleanup(srv.Close)
 	t.Cleanup(s.Close)
 	e.simURL = srv.URL
-	e.conn = sepay.New(sepay.Options{Clock: e.clock, RequestTimeout: 2 * time.Second, PollInterval: time.Second})
+	e.conn = sepay.New(sepay.Options{Clock: e.clock, RequestTimeout: 2 * time.Second, PollInterval: time.Second, CallbackPollInterval: callbackPoll})
 	e.account = &tender.Account{ID: "sepay-test", Connector: "sepay", Environment: tender.EnvSandbox,
 		Settings: map[string]string{"base_url": srv.URL + "/v2", "login": login,
 			"sepay_certificate": string(simCert), "certificate": string(intCert)},
@@ -248,7 +248,7 @@ func TestApprove(t *testing.T) {
 	if p.Status != tender.StatusProcessing || p.ProviderReference != p.ID {
 		t.Fatalf("after start: %s ref %q", p.Status, p.ProviderReference)
 	}
-	if u, err := e.status(p, sid1); err != nil || u.Status != "" || u.CheckIn != time.Second {
+	if u, err := e.status(p, sid1); err != nil || u.Status != "" || u.CheckIn != callbackPoll {
 		t.Fatalf("queued: %+v %v", u, err)
 	}
 	e.sim.Pickup(sid1)
@@ -472,7 +472,7 @@ func TestWrongSepayCertificate(t *testing.T) {
 	}
 }
 
-func TestCallbackVerifiedAndConfirmed(t *testing.T) {
+func TestCallbackVerifiedAndBelieved(t *testing.T) {
 	e := newEnv(t, nil)
 	p := e.payment(4321, sid1)
 	e.start(p, sid1)
@@ -483,13 +483,14 @@ func TestCallbackVerifiedAndConfirmed(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no callback")
 	}
-	if !res.Confirm || res.PaymentID != p.ID || res.Update.Status != tender.StatusCaptured {
+	// A verified final result is believed as it is: no status is asked.
+	if res.Confirm || res.PaymentID != p.ID || res.Update.Status != tender.StatusCaptured {
 		t.Fatalf("callback result %+v", res)
 	}
-	// The engine confirms with Status.
-	e.status(p, sid1)
-	if p.Status != tender.StatusCaptured {
-		t.Fatal(p.Status)
+	asked := e.sim.Stats().Requests["GetTransactionStatus"]
+	e.apply(p, *res.Update)
+	if p.Status != tender.StatusCaptured || asked != 0 {
+		t.Fatal(p.Status, asked)
 	}
 
 	// A forged callback (signed with the integrator's key, not Sepay's) is refused.

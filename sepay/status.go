@@ -75,6 +75,12 @@ func receipt(res *Result) *tender.Receipt {
 	return &tender.Receipt{Raw: t, Lines: RenderTicket(t)}
 }
 
+// final reports whether status code is a transaction's last word: approved
+// (00), failed or declined (13), canceled (14).
+func final(code string) bool {
+	return code == StatusOK || code == StatusFailed || code == StatusCanceled
+}
+
 func failed(code, msg, providerCode string) tender.Update {
 	return tender.Update{Status: tender.StatusFailed,
 		Failure: &tender.Failure{Code: code, Message: msg, ProviderCode: providerCode}}
@@ -139,7 +145,7 @@ func (c *Connector) resultUpdate(p *tender.Payment, st State, res *Result) (tend
 		if p.Status != tender.StatusProcessing {
 			u.Status = tender.StatusProcessing
 		}
-		u.CheckIn = c.opts.PollInterval
+		u.CheckIn = c.pollInterval(st)
 		u.Note = "waiting for the terminal to pick the payment up"
 		if code == StatusInProgress {
 			u.Note = "the terminal is working on the payment"
@@ -221,9 +227,14 @@ func cancelable(code string) error {
 
 // Callback implements tender.Connector. The body (assumed to be the signed
 // GetTransactionStatusResult, bare or in a SOAP envelope) is verified with
-// Sepay's key and checked against the stored payment; the engine then
-// confirms it with GetTransactionStatus (Confirm), since the callback's
-// format is not documented.
+// Sepay's key and checked against the stored payment. A final result so
+// verified is what GetTransactionStatus would answer, signed by the same
+// key about the same transaction, so it is believed as it is: asking
+// again would cost two more signatures and tell nothing new. Anything
+// else (a callback of a transaction still open, which Sepay is not known
+// to send) only wakes the engine, which asks GetTransactionStatus
+// (Confirm). A callback that does not verify is refused, whatever its
+// format.
 func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.CallbackResult, error) {
 	if strings.Trim(cb.Path, "/") != strings.Trim(CallbackPath, "/") {
 		return nil, tender.Errorf(tender.ENotFound, "no Sepay callback at %q", cb.Path)
@@ -258,5 +269,5 @@ func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.
 	if err != nil {
 		return nil, err
 	}
-	return &tender.CallbackResult{PaymentID: p.ID, Update: &u, Confirm: true}, nil
+	return &tender.CallbackResult{PaymentID: p.ID, Update: &u, Confirm: !final(res.Status())}, nil
 }

@@ -23,10 +23,22 @@ import (
 //	2222 (22.22 €)                         approved after 150 s more
 //	anything else                          APPROVED (Result 1)
 
+// addIntent records a new intent. Call with s.mu held.
+func (s *Sim) addIntent(in *intent) {
+	s.intents = append(s.intents, in)
+	if s.byRef == nil {
+		s.byRef = map[string][]*intent{}
+	}
+	s.byRef[in.CustomerReference] = append(s.byRef[in.CustomerReference], in)
+}
+
 // advance moves every intent on as far as the clock says. Call with s.mu held.
 func (s *Sim) advance() {
 	now := s.clock.Now()
-	for _, in := range s.intents {
+	for s.firstOpen < len(s.intents) && s.intents[s.firstOpen].Status == epay.StatusCompleted {
+		s.firstOpen++ // a completed intent never changes again
+	}
+	for _, in := range s.intents[s.firstOpen:] {
 		if in.Status == epay.StatusPending {
 			press := in.created.Add(s.opts.PressDelay)
 			switch {

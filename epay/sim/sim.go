@@ -71,6 +71,11 @@ type Sim struct {
 	otps      map[string]*otp
 	apiKeys   map[string]*apiKey
 	intents   []*intent
+	byRef     map[string][]*intent // intents by CustomerReference, for the POS's polls
+	// firstOpen is the index in intents of the oldest intent not yet
+	// completed: advance starts there, not at the first intent ever made
+	// (a fleet makes thousands, and every request advances).
+	firstOpen int
 	txns      []*txn
 	dropped   map[string]bool   // CustomerReference whose first txninit was dropped (rule 61)
 	usedSigs  map[string]bool   // signatures consumed by an approved transaction

@@ -195,7 +195,7 @@ func (s *Sim) txninit(w http.ResponseWriter, r *http.Request) {
 	if req.ProviderData != nil {
 		in.signature = req.ProviderData.Signature
 	}
-	s.intents = append(s.intents, in)
+	s.addIntent(in)
 	s.advance()
 	if in.noResponse {
 		// Sandbox rule 55: the payment goes ahead, the answer never comes.
@@ -328,7 +328,7 @@ func (s *Sim) txnvoid(w http.ResponseWriter, r *http.Request) {
 		t.stan++
 		void.TransactionId = fmt.Sprintf("075%06d%06d%s", t.batch, t.stan, randomDigits(6)) // a void gets a new id (notes §4.2)
 	}
-	s.intents = append(s.intents, void)
+	s.addIntent(void)
 	writeJSON(w, http.StatusOK, void.Intent)
 }
 
@@ -355,7 +355,11 @@ func (s *Sim) listIntents(w http.ResponseWriter, r *http.Request) {
 	s.advance()
 	q := r.URL.Query()
 	out := []epay.Intent{}
-	for _, in := range s.intents {
+	from := s.intents
+	if q.Has("CustomerReference") {
+		from = s.byRef[q.Get("CustomerReference")]
+	}
+	for _, in := range from {
 		if in.tid != t.TID ||
 			q.Has("CustomerReference") && in.CustomerReference != q.Get("CustomerReference") ||
 			q.Has("TransactionId") && in.TransactionId != q.Get("TransactionId") {

@@ -146,7 +146,12 @@ func New(opts Options) (*Sim, error) {
 		opts.CancelFinishedStatus = sepay.StatusFailed
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		// A fleet's terminals finish many at a time: keep connections to
+		// the callback host for them instead of Go's default two, which
+		// made nearly every callback dial anew.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: t}
 	}
 	if opts.CallbackRetries <= 0 {
 		opts.CallbackRetries = 3
