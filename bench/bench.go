@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -331,8 +330,3 @@ func measureCPU(t *proc, load func() float64) cpuPerOp {
 	return cpuPerOp{time.Duration(float64(t.CPU()-s0) / ops), time.Duration(float64(selfCPU()-c0) / ops)}
 }
 
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
