@@ -210,7 +210,14 @@ func testDuplicateCreate(t *testing.T, env *Env) {
 // testBadCallback: a callback that claims payment without the provider's
 // signature is refused and changes nothing; the real one still counts.
 func testBadCallback(t *testing.T, env *Env) {
-	p := env.create(t, approve, "")
+	// A terminal decides by itself, and may do so before the forged
+	// callback arrives: its payment is one the terminal declines, so that
+	// a forged approval believed at any time shows as money moved.
+	amount := int64(approve)
+	if env.h.Payment.Terminal {
+		amount = decline
+	}
+	p := env.create(t, amount, "")
 	var req *http.Request
 	if env.h.BadCallback != nil {
 		req = env.h.BadCallback(t, env, p)
@@ -232,6 +239,14 @@ func testBadCallback(t *testing.T, env *Env) {
 	res.Body.Close()
 	if res.StatusCode < 400 || res.StatusCode >= 500 {
 		t.Errorf("a forged callback answered HTTP %d, want a 4xx refusal", res.StatusCode)
+	}
+	if env.h.Payment.Terminal {
+		got := env.status(t, p.ID, tender.StatusFailed)
+		if got.CapturedAmount != 0 || got.Discrepancy != "" {
+			t.Fatalf("after a forged approval the declined payment has captured %d, discrepancy %q", got.CapturedAmount, got.Discrepancy)
+		}
+		env.agree(t)
+		return
 	}
 	got := env.get(t, p.ID)
 	if got.Status == tender.StatusCaptured || got.Status == tender.StatusAuthorized || got.CapturedAmount != 0 {
