@@ -92,7 +92,8 @@ func TestRequestsCountedByTheirStatus(t *testing.T) {
 			t.Errorf("a request counted without a status: %q", k)
 		}
 	}
-	if !strings.Contains(logs.String(), `"status":201`) || strings.Contains(logs.String(), `"status":0`) {
+	if !strings.Contains(logs.String(), `"status":201`) || strings.Contains(logs.String(), `"status":0`) ||
+		strings.Contains(logs.String(), `"msg":"request failed"`) { // a 404 is the client's, not logged as a failure
 		t.Errorf("request log lines:\n%s", logs.String())
 	}
 }
@@ -141,6 +142,10 @@ func TestPanicIsAnInternalError(t *testing.T) {
 	}()
 	if rec.Code != 200 || rec.Body.Len() != 0 {
 		t.Errorf("an aborted request was answered %d %s", rec.Code, rec.Body)
+	}
+	// The 500 is logged as a failure with its request id.
+	if n := strings.Count(logs.String(), `"msg":"request failed"`); n != 1 {
+		t.Errorf("%d request failed lines, want 1 (the 500):\n%s", n, logs.String())
 	}
 	got := requestCounts(t, reg)
 	if got["GET unmatched 500"] != 1 || got["GET unmatched 202"] != 1 || got["GET unmatched 200"] != 1 || len(got) != 3 {
