@@ -32,14 +32,33 @@ func (e *Engine) followUpEvent(d time.Duration, source string) tender.Event {
 }
 
 // followUpDue returns when the payment's pending follow-up is to be asked,
-// zero when none is pending: the earliest due time after the last call
-// made, put back after the calls that failed since (backoff, as for a
-// payment in doubt), so that a provider that is down is not asked at
-// every poll.
+// zero when none is pending: its due time, put back after the calls that
+// failed since (backoff, as for a payment in doubt), so that a provider
+// that is down is not asked at every poll.
 func followUpDue(events []tender.Event, backoff []time.Duration) time.Time {
-	var asked, lastFailed time.Time
+	f := pendingFollowUp(events)
+	if f.due.IsZero() || f.failed == 0 || len(backoff) == 0 {
+		return f.due
+	}
+	if retry := f.lastFailed.Add(backoff[min(f.failed-1, len(backoff)-1)]); retry.After(f.due) {
+		return retry
+	}
+	return f.due
+}
+
+// followUpState is what the events say of a payment's follow-ups: the
+// earliest due after the last call made (zero: none pending), and the
+// calls that failed since.
+type followUpState struct {
+	due        time.Time
+	failed     int
+	lastFailed time.Time
+}
+
+func pendingFollowUp(events []tender.Event) followUpState {
+	var f followUpState
+	var asked time.Time
 	var dues []time.Time
-	failed := 0
 	for _, ev := range events {
 		var d struct {
 			Due     time.Time `json:"due"`
@@ -61,27 +80,20 @@ func followUpDue(events []tender.Event, backoff []time.Duration) time.Time {
 			if d.AskedAt.After(asked) {
 				asked = d.AskedAt
 			}
-			failed = 0
+			f.failed = 0
 		case EvCheckFailed:
 			if d.Source == followUpSource {
-				failed++
-				lastFailed = ev.CreatedAt
+				f.failed++
+				f.lastFailed = ev.CreatedAt
 			}
 		}
 	}
-	var next time.Time
 	for _, due := range dues {
-		if due.After(asked) && (next.IsZero() || due.Before(next)) {
-			next = due
+		if due.After(asked) && (f.due.IsZero() || due.Before(f.due)) {
+			f.due = due
 		}
 	}
-	if next.IsZero() || failed == 0 || len(backoff) == 0 {
-		return next
-	}
-	if retry := lastFailed.Add(backoff[min(failed-1, len(backoff)-1)]); retry.After(next) {
-		return retry
-	}
-	return next
+	return f
 }
 
 // followUp makes the payment's follow-up call if one is due and nothing
@@ -124,7 +136,14 @@ func (e *Engine) followUp(ctx context.Context, p *tender.Payment, events []tende
 		}
 		if callErr != nil {
 			e.log.Warn("follow-up check failed", "payment", p.ID, "connector", p.Connector, "err", callErr)
-			return []tender.Event{e.newEvent(EvCheckFailed, map[string]any{"error": tender.ErrorMessageOf(callErr), "source": followUpSource})}, true, nil
+			out := []tender.Event{e.newEvent(EvCheckFailed, map[string]any{"error": tender.ErrorMessageOf(callErr), "source": followUpSource})}
+			if since := pendingFollowUp(events).due; now.Sub(since) >= e.sched.MaxOpen {
+				// The provider may hold a second charge Tender cannot
+				// undo: a person should look (the calls go on).
+				out = append(out, e.discrepancy(p, "the provider could not be asked about the payment again since "+
+					since.Format(time.RFC3339)+" (a follow-up check for a second charge): check it with the provider")...)
+			}
+			return out, true, nil
 		}
 		if p.Version != seen {
 			u.State = nil // the payment changed during the call: keep what changed

@@ -129,7 +129,9 @@ func TestFollowUpAsksOnceAfterItsTime(t *testing.T) {
 
 // TestFollowUpRetriedAfterFailure: a follow-up call that fails keeps the
 // follow-up pending, asked again after the schedule's pause for payments
-// in doubt (not at every poll), and then done.
+// in doubt (not at every poll); failing for longer than MaxOpen it is a
+// discrepancy (the provider may hold a second charge), and it is still
+// asked until it is done.
 func TestFollowUpRetriedAfterFailure(t *testing.T) {
 	w := newWorld(t)
 	e := w.engine(faultSchedule)
@@ -147,15 +149,20 @@ func TestFollowUpRetriedAfterFailure(t *testing.T) {
 	if d := got.NextCheckAt.Sub(w.clock.Now()); d < faultSchedule.Unknown[0]-time.Minute || d > faultSchedule.Unknown[0] {
 		t.Fatalf("after a failed follow-up the next check is in %v, want about %v", d, faultSchedule.Unknown[0])
 	}
-	if has(w.eventTypes(p.ID), EvFollowUpDone) {
-		t.Fatal("a failed follow-up was recorded done")
+	if evs := w.eventTypes(p.ID); has(evs, EvFollowUpDone) || got.Discrepancy != "" {
+		t.Fatalf("after one failed follow-up: events %v, discrepancy %q; want it pending, no discrepancy", evs, got.Discrepancy)
+	}
+	w.clock.Advance(faultSchedule.Unknown[0])
+	waitUntil(t, 5*time.Second, "the second follow-up call", func() bool { return countEvents(w.eventTypes(p.ID), EvCheckFailed) == 2 })
+	if got := w.get(p.ID); got.Discrepancy == "" || got.Status != tender.StatusCaptured {
+		t.Fatalf("a follow-up failing for more than MaxOpen: %s, discrepancy %q; want captured with one", got.Status, got.Discrepancy)
 	}
 	w.conn.status.Set(nil) // no news
 	w.clock.Advance(faultSchedule.Unknown[0])
-	waitUntil(t, 5*time.Second, "the second follow-up call", func() bool { return has(w.eventTypes(p.ID), EvFollowUpDone) })
+	waitUntil(t, 5*time.Second, "the third follow-up call", func() bool { return has(w.eventTypes(p.ID), EvFollowUpDone) })
 	time.Sleep(150 * time.Millisecond)
-	if n := w.conn.count("status"); n != 2 {
-		t.Fatalf("the provider was asked %d times, want twice", n)
+	if n := w.conn.count("status"); n != 3 {
+		t.Fatalf("the provider was asked %d times, want three", n)
 	}
 	if got := w.get(p.ID); got.Status != tender.StatusCaptured || !got.NextCheckAt.IsZero() {
 		t.Fatalf("after the follow-up: %s, next check %s; want captured, none due", got.Status, got.NextCheckAt)
