@@ -135,6 +135,19 @@ type Update struct {
 	// provider stored for later charges; the engine saves it as a payment
 	// method of the payment's customer once the payment succeeded.
 	SavedCard *SavedCard
+	// FollowUp asks the engine to call Status about the payment once more
+	// this long after the update, even if the payment is settled by then:
+	// for a provider whose records may hold a second charge of the
+	// payment that this answer could not know of (a checkout attempt
+	// approved earlier whose answer never reached Tender), which only
+	// its Status finds and undoes. The engine records the ask with the
+	// update (an event in the same transaction), so a restart keeps it;
+	// the answer is applied as any check's, and a failed call is asked
+	// again on the schedule for payments in doubt. Status must then
+	// answer for a settled payment (normally with what Tender already
+	// has). It is asked only once no capture, refund or cancel of the
+	// payment is in doubt. Zero asks nothing.
+	FollowUp time.Duration
 }
 
 // OpKind names an operation on an existing payment.

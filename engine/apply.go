@@ -227,7 +227,11 @@ func (e *Engine) applyUpdate(p *tender.Payment, u tender.Update, source string) 
 	if statusChanged {
 		typ = statusEvent(to)
 	}
-	return []tender.Event{e.newEvent(typ, data)}, true, nil
+	events := []tender.Event{e.newEvent(typ, data)}
+	if u.FollowUp > 0 {
+		events = append(events, e.followUpEvent(u.FollowUp, source))
+	}
+	return events, true, nil
 }
 
 // schedule sets when the payment's provider is next asked about it, for an
@@ -255,9 +259,10 @@ func (e *Engine) schedule(p *tender.Payment, checkIn time.Duration, statusChange
 	}
 }
 
-// settleSchedule makes the check time agree with what is open: none for a
-// settled payment with no operation open, a check soon for one with an
-// operation open and none due.
+// settleSchedule makes the check time agree with what is open: for a
+// settled payment with no operation open, its pending follow-up's time or
+// none, a check soon for one with an operation open and none due (its
+// follow-up waits until no operation is open).
 func (e *Engine) settleSchedule(p *tender.Payment, events []tender.Event) {
 	if !p.Status.Settled() {
 		if p.NextCheckAt.IsZero() {
@@ -266,7 +271,7 @@ func (e *Engine) settleSchedule(p *tender.Payment, events []tender.Event) {
 		return
 	}
 	if len(readOps(events).open) == 0 {
-		p.NextCheckAt = time.Time{}
+		p.NextCheckAt = followUpDue(events, e.sched.Unknown)
 		return
 	}
 	if p.NextCheckAt.IsZero() {

@@ -161,6 +161,12 @@ func (e *Engine) check(ctx context.Context, id string) (*tender.Payment, error) 
 		// whatever became of the cancel.
 		return e.checkStatus(ctx, c, id, known, knownEvents, cancelAsked(events))
 	}
+	if len(due) > 0 {
+		events = nil // resolved just now: followUp reads them again
+	}
+	if q, ran, err := e.followUp(ctx, p, events, now); ran {
+		return q, err
+	}
 	// Nothing to ask now: settle the schedule (a later guard, or none).
 	return e.mutate(ctx, id, func(p *tender.Payment, events []tender.Event) ([]tender.Event, bool, error) {
 		next := time.Time{}

@@ -106,6 +106,22 @@ var declineCodes = map[string]bool{"70000": true, "71000": true, "72000": true}
 // token ran out (the nested JWT refreshes iat per step, notes §4.3).
 const checkoutGrace = 15 * time.Minute
 
+// CheckoutFollowUp is how long after a shopper's answer settles a checkout
+// payment Tender asks Trust Payments about it once more (TRANSACTIONQUERY by
+// the payment's id, tender.Update.FollowUp), whatever its status by then:
+// an earlier attempt on the same request JWT may have been approved with
+// its answer lost on the way to Tender (the browser's post never arrived,
+// and the shopper, back on the still-open checkout, paid again). Status
+// keeps the AUTH the payment names and voids the other. Long enough for
+// such an AUTH to be on record: the library gives up on a request after
+// 10 s and its retries, a Webservices client's read time-out is 60 s
+// (notes §6.1, §12), so an attempt the shopper left for a second one has
+// ended by then; how soon an AUTH shows in TRANSACTIONQUERY is not
+// documented, and minutes are our allowance. Short enough that the
+// other AUTH is usually still pending settlement (settlestatus 0) and is
+// cancelled rather than refunded (notes §8).
+const CheckoutFollowUp = 10 * time.Minute
+
 // refundReference derives a REFUND's orderreference from the operation id
 // so a retried refund can be found by TRANSACTIONQUERY and never sent twice.
 // orderreference is Alphanumeric(25) (seed field table).

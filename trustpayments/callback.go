@@ -102,6 +102,12 @@ func (c *Connector) Callback(ctx context.Context, cb *tender.Callback) (*tender.
 		// refused ends only this attempt: the shopper may pay again with
 		// the same request JWT (another card), and no AUTH holds money.
 		u.Retry = u.Status == tender.StatusFailed && u.Failure != nil && retryable(u.Failure.Code)
+		if u.Status == tender.StatusCaptured || u.Status == tender.StatusAuthorized {
+			// An earlier attempt on this checkout may have been approved
+			// too, its answer lost: only a later TRANSACTIONQUERY finds
+			// (and voids) it.
+			u.FollowUp = CheckoutFollowUp
+		}
 		if u.Status != "" || u.Note != "" {
 			res.Update = &u
 		}
