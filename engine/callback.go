@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"maps"
 	"net/http"
+	"time"
 
 	"github.com/tenderpay/tender"
 )
@@ -27,13 +30,68 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 	if !ok {
 		return nil, tender.Errorf(tender.ENotFound, "no connector %q", connector)
 	}
-	acct, err := e.loadAccount(ctx, account)
+	// The account may come from memory (see opened): changed on another
+	// instance, it is used for the TTL at most after the change
+	// committed, and mostly until its notice arrives. A callback it
+	// refuses is checked again with the account as stored, if that
+	// differs: a provider signing with rotated credentials is never
+	// refused for what this instance kept.
+	acct, kept, err := e.openedAccount(ctx, account)
 	if err != nil {
 		return nil, err
 	}
 	if acct.Connector != connector {
 		return nil, tender.Errorf(tender.ENotFound, "account %q is not a %s account", account, connector)
 	}
+	res, found, err := e.verifyCallback(ctx, c, acct, path, r, body)
+	if err != nil && kept {
+		if stored, serr := e.loadAccount(ctx, account); serr == nil && changedAccount(acct, stored) {
+			e.opened.changed(account)
+			acct = stored
+			if acct.Connector != connector {
+				return nil, tender.Errorf(tender.ENotFound, "account %q is not a %s account", account, connector)
+			}
+			res, found, err = e.verifyCallback(ctx, c, acct, path, r, body)
+		}
+	}
+	e.metrics.callback(connector, err)
+	if err != nil {
+		e.log.Warn("callback rejected", "connector", connector, "account", account, "path", path, "err", err)
+		// A connector names the payment a refused callback was about when
+		// it can tell (Trust Payments: the posted orderreference; Computop:
+		// a verified result that does not fit the payment). The reason is
+		// the error's caller-safe message: what was wrong, never the
+		// secrets or the raw request.
+		recorded := false
+		if res != nil && res.PaymentID != "" {
+			_, merr := e.mutate(ctx, res.PaymentID, func(p *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
+				return []tender.Event{e.newEvent(EvCallbackDenied, map[string]any{"path": path, "reason": tender.ErrorMessageOf(err)})}, true, nil
+			})
+			recorded = merr == nil
+		}
+		e.metrics.refusal(connector, recorded)
+		return nil, err
+	}
+	if res.PaymentID != "" && res.Update != nil {
+		if found != nil && found.ID != res.PaymentID {
+			found = nil
+		}
+		if err := e.applyCallback(ctx, c, res, found); err != nil {
+			return nil, err
+		}
+	}
+	reply := &CallbackReply{StatusCode: res.StatusCode, ContentType: res.ContentType, Body: res.Body, PaymentID: res.PaymentID}
+	if res.Landing && res.PaymentID != "" {
+		reply.RedirectTo = e.PageURL(res.PaymentID)
+	}
+	return reply, nil
+}
+
+// verifyCallback has connector c verify and read a callback to account
+// acct, and returns with its result the payment the connector looked up,
+// as read (nil if none).
+func (e *Engine) verifyCallback(ctx context.Context, c tender.Connector, acct *tender.Account, path string, r *http.Request, body []byte) (*tender.CallbackResult, *tender.Payment, error) {
+	connector := c.Name()
 	// found is the payment the connector looked up, as read: applying
 	// what the callback proves starts from it rather than reading it
 	// again (a change in between fails the version check and is read).
@@ -66,37 +124,14 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 		},
 	}
 	res, err := c.Callback(ctx, cb)
-	e.metrics.callback(connector, err)
-	if err != nil {
-		e.log.Warn("callback rejected", "connector", connector, "account", account, "path", path, "err", err)
-		// A connector names the payment a refused callback was about when
-		// it can tell (Trust Payments: the posted orderreference; Computop:
-		// a verified result that does not fit the payment). The reason is
-		// the error's caller-safe message: what was wrong, never the
-		// secrets or the raw request.
-		recorded := false
-		if res != nil && res.PaymentID != "" {
-			_, merr := e.mutate(ctx, res.PaymentID, func(p *tender.Payment, _ []tender.Event) ([]tender.Event, bool, error) {
-				return []tender.Event{e.newEvent(EvCallbackDenied, map[string]any{"path": path, "reason": tender.ErrorMessageOf(err)})}, true, nil
-			})
-			recorded = merr == nil
-		}
-		e.metrics.refusal(connector, recorded)
-		return nil, err
-	}
-	if res.PaymentID != "" && res.Update != nil {
-		if found != nil && found.ID != res.PaymentID {
-			found = nil
-		}
-		if err := e.applyCallback(ctx, c, res, found); err != nil {
-			return nil, err
-		}
-	}
-	reply := &CallbackReply{StatusCode: res.StatusCode, ContentType: res.ContentType, Body: res.Body, PaymentID: res.PaymentID}
-	if res.Landing && res.PaymentID != "" {
-		reply.RedirectTo = e.PageURL(res.PaymentID)
-	}
-	return reply, nil
+	return res, found, err
+}
+
+// changedAccount says whether stored is not the account kept was read as:
+// every change seals the credentials anew.
+func changedAccount(kept, stored *tender.Account) bool {
+	return !bytes.Equal(kept.Sealed, stored.Sealed) || !maps.Equal(kept.Settings, stored.Settings) ||
+		kept.Merchant != stored.Merchant || kept.Connector != stored.Connector
 }
 
 // applyCallback applies a verified callback's update, starting from
@@ -146,6 +181,30 @@ func (e *Engine) CheckoutPage(ctx context.Context, p *tender.Payment) (contentTy
 	return ct, body, err == nil, err
 }
 
+// PageMerchant returns the merchant with id for a shopper's page (its
+// branding and default locale). On a store that tells of changes
+// (PostgreSQL) one read within the last memoTTL is used again while
+// those notices flow: a change on any instance drops it everywhere when
+// its notice arrives, within memoTTL at most (see memo).
+func (e *Engine) PageMerchant(ctx context.Context, id string) (*tender.Merchant, error) {
+	var gen uint64
+	if e.memo != nil {
+		var m *tender.Merchant
+		if m, gen = e.memo.merchant(id); m != nil {
+			return m, nil
+		}
+	}
+	read := time.Now()
+	m, err := e.store.GetMerchant(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if e.memo != nil {
+		e.memo.keepMerchant(m, gen, read)
+	}
+	return m, nil
+}
+
 // CheckoutScripts returns the script sources the connector's checkout page
 // for p needs (tender.CheckoutScripter); none if it has no scripts.
 func (e *Engine) CheckoutScripts(ctx context.Context, p *tender.Payment) ([]string, error) {
@@ -154,7 +213,7 @@ func (e *Engine) CheckoutScripts(ctx context.Context, p *tender.Payment) ([]stri
 	if !found || !ok {
 		return nil, nil
 	}
-	acct, err := e.loadAccount(ctx, p.Account)
+	acct, _, err := e.openedAccount(ctx, p.Account)
 	if err != nil {
 		return nil, err
 	}

@@ -114,6 +114,7 @@ type Engine struct {
 	idemMu  sync.Mutex
 	idemWay map[string]chan struct{} // in-flight idempotent requests in this process
 	memo    *memo                    // API keys and accounts kept in memory (nil: read every time)
+	opened  *opened                  // accounts kept for callbacks and pages (see opened)
 
 	discovering atomic.Bool // a DiscoverInstalments is running (methods.go)
 	credMu      sync.Mutex
@@ -202,6 +203,9 @@ func New(o Options) (*Engine, error) {
 	e.watch = newWatchers(feed, e.clock.Now, e.log)
 	if notices, ok := e.store.(noticeFeed); ok {
 		e.memo = newMemo(notices)
+		e.opened = newOpened(notices)
+	} else {
+		e.opened = newOpened(nil)
 	}
 	e.watch.read = e.readParked
 	return e, nil

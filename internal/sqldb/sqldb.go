@@ -121,6 +121,23 @@ type Queries struct {
 	write DB // single-statement writes
 	tx    func(ctx context.Context, fn func(DB) error) error
 	now   func() time.Time
+	// changed runs in the transaction of a change of an object that
+	// instances keep in memory (see OnChange); nil: nobody to tell.
+	changed func(ctx context.Context, tx DB, kind, id string) error
+}
+
+// OnChange sets what runs in the transaction that changes an account
+// ("account") or a merchant ("merchant"), with the object's kind and id:
+// PostgreSQL tells the other instances with NOTIFY, which it delivers
+// when, and only if, that transaction commits.
+func (q *Queries) OnChange(f func(ctx context.Context, tx DB, kind, id string) error) { q.changed = f }
+
+// tell runs q.changed, if set, in tx.
+func (q *Queries) tell(ctx context.Context, tx DB, kind, id string) error {
+	if q.changed == nil {
+		return nil
+	}
+	return dbError(q.changed(ctx, tx, kind, id))
 }
 
 // New returns the shared queries over read and write; tx runs a function
