@@ -240,9 +240,28 @@ func NewPaymentRow(d *Dialect, p *tender.Payment, now time.Time) (row tender.Pay
 	row.Version = 1
 	row.Merchant = tender.MerchantOr(row.Merchant)
 	args, err = PaymentArgs(d, &row)
-	marks := strings.TrimSuffix(strings.Repeat("?, ", len(PaymentColumns)), ", ")
-	return row, d.Rebind(`INSERT INTO payments (` + strings.Join(PaymentColumns, ", ") + `) VALUES (` + marks + `)`), args, err
+	return row, d.Rebind(insertPayment), args, err
 }
+
+// insertPayment and updatePayment are the statements of NewPaymentRow and
+// UpdatedPaymentRow; updatePayment sets every column but id, created_at
+// and merchant (updated), in PaymentColumns order.
+var (
+	insertPayment = `INSERT INTO payments (` + strings.Join(PaymentColumns, ", ") + `) VALUES (` +
+		strings.TrimSuffix(strings.Repeat("?, ", len(PaymentColumns)), ", ") + `)`
+	updatePayment = func() string {
+		var set []string
+		for _, c := range PaymentColumns {
+			if updated(c) {
+				set = append(set, c+" = ?")
+			}
+		}
+		return `UPDATE payments SET ` + strings.Join(set, ", ") + ` WHERE id = ? AND version = ?`
+	}()
+)
+
+// updated says whether an update of a payment sets column c.
+func updated(c string) bool { return c != "id" && c != "created_at" && c != "merchant" }
 
 // UpdatedPaymentRow is the row UpdatePayment stores for p (the next
 // version, updated now), with its UPDATE statement, which changes every
@@ -257,16 +276,14 @@ func UpdatedPaymentRow(d *Dialect, p *tender.Payment, now time.Time) (row tender
 	if err != nil {
 		return row, "", nil, err
 	}
-	var set []string
+	args = make([]any, 0, len(all))
 	for i, c := range PaymentColumns {
-		if c == "id" || c == "created_at" || c == "merchant" {
-			continue
+		if updated(c) {
+			args = append(args, all[i])
 		}
-		set = append(set, c+" = ?")
-		args = append(args, all[i])
 	}
 	args = append(args, row.ID, p.Version)
-	return row, d.Rebind(`UPDATE payments SET ` + strings.Join(set, ", ") + ` WHERE id = ? AND version = ?`), args, nil
+	return row, d.Rebind(updatePayment), args, nil
 }
 
 // Raw stores an empty RawMessage as NULL.

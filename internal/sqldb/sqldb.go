@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tenderpay/tender"
@@ -41,7 +43,16 @@ type Dialect struct {
 	// ForUpdate locks the rows a SELECT in a transaction reads
 	// (PostgreSQL); SQLite's one writer needs no lock.
 	ForUpdate string
+
+	// rebound keeps what Rebind made of each query (a few dozen texts,
+	// asked for on every query), up to maxRebound of them.
+	rebound  sync.Map // query → rebound query
+	nRebound atomic.Int64
 }
+
+// maxRebound bounds the queries Rebind keeps: queries are the code's own
+// texts, so this is only a guard against one built from data.
+const maxRebound = 1024
 
 // Rebind turns the ? placeholders of q into the dialect's. A shared query
 // therefore never uses PostgreSQL's jsonb ? operator.
@@ -49,17 +60,26 @@ func (d *Dialect) Rebind(q string) string {
 	if !d.Numbered {
 		return q
 	}
+	if r, ok := d.rebound.Load(q); ok {
+		return r.(string)
+	}
 	var b strings.Builder
+	b.Grow(len(q) + 16)
 	n := 0
-	for _, r := range q {
-		if r == '?' {
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
 			n++
-			b.WriteString("$" + strconv.Itoa(n))
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
 			continue
 		}
-		b.WriteRune(r)
+		b.WriteByte(q[i])
 	}
-	return b.String()
+	r := b.String()
+	if d.nRebound.Add(1) <= maxRebound {
+		d.rebound.Store(q, r)
+	}
+	return r
 }
 
 // Time is how t is written to a time column; the zero time is NULL.
