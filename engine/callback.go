@@ -73,7 +73,7 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 		return nil, err
 	}
 	if res.PaymentID != "" && res.Update != nil {
-		if found != nil && found.ID != res.PaymentID {
+		if found != nil && found.p.ID != res.PaymentID {
 			found = nil
 		}
 		if err := e.applyCallback(ctx, c, res, found); err != nil {
@@ -87,27 +87,52 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 	return reply, nil
 }
 
+// foundPayment is the payment a callback's connector looked up, as read,
+// with its events if they were read with it.
+type foundPayment struct {
+	p          *tender.Payment
+	events     []tender.Event
+	withEvents bool
+}
+
+// paymentEvents is a store that reads a payment with its events in one
+// round trip (PostgreSQL: one batch). A callback that names a payment by
+// its id then reads both at once, as applying it needs the events; on
+// SQLite, whose reads are in-process, the events are read only when an
+// update is applied.
+type paymentEvents interface {
+	PaymentWithEvents(ctx context.Context, id string) (*tender.Payment, []tender.Event, error)
+}
+
 // verifyCallback has connector c verify and read a callback to account
-// acct, and returns with its result the payment the connector looked up,
-// as read (nil if none).
-func (e *Engine) verifyCallback(ctx context.Context, c tender.Connector, acct *tender.Account, path string, r *http.Request, body []byte) (*tender.CallbackResult, *tender.Payment, error) {
+// acct, and returns with its result the payment the connector looked up
+// (nil if none).
+func (e *Engine) verifyCallback(ctx context.Context, c tender.Connector, acct *tender.Account, path string, r *http.Request, body []byte) (*tender.CallbackResult, *foundPayment, error) {
 	connector := c.Name()
 	// found is the payment the connector looked up, as read: applying
 	// what the callback proves starts from it rather than reading it
 	// again (a change in between fails the version check and is read).
-	var found *tender.Payment
+	var found *foundPayment
+	withEvents, _ := e.store.(paymentEvents)
 	cb := &tender.Callback{
 		Account: acct,
 		Path:    path,
 		Request: r,
 		Body:    body,
 		Find: func(ctx context.Context, ref string) (*tender.Payment, error) {
-			p, err := e.store.GetPayment(ctx, ref)
+			var p *tender.Payment
+			var events []tender.Event
+			var err error
+			if withEvents != nil {
+				p, events, err = withEvents.PaymentWithEvents(ctx, ref)
+			} else {
+				p, err = e.store.GetPayment(ctx, ref)
+			}
 			if err == nil {
 				if p.Connector != connector || p.Account != acct.ID || p.Merchant != acct.Merchant {
 					return nil, tender.Errorf(tender.ENotFound, "no payment %q on this account", ref)
 				}
-				found = clonePayment(p)
+				found = &foundPayment{p: clonePayment(p), events: events, withEvents: withEvents != nil}
 				return p, nil
 			}
 			if tender.ErrorCodeOf(err) != tender.ENotFound {
@@ -118,7 +143,7 @@ func (e *Engine) verifyCallback(ctx context.Context, c tender.Connector, acct *t
 				return nil, tender.Errorf(tender.ENotFound, "no payment %q on this account", ref)
 			}
 			if err == nil {
-				found = clonePayment(p)
+				found = &foundPayment{p: clonePayment(p)}
 			}
 			return p, err
 		},
@@ -136,7 +161,7 @@ func changedAccount(kept, stored *tender.Account) bool {
 
 // applyCallback applies a verified callback's update, starting from
 // found, the payment as the connector read it (nil: read it).
-func (e *Engine) applyCallback(ctx context.Context, c tender.Connector, res *tender.CallbackResult, found *tender.Payment) error {
+func (e *Engine) applyCallback(ctx context.Context, c tender.Connector, res *tender.CallbackResult, found *foundPayment) error {
 	unlock := e.locks.Lock("payment:" + res.PaymentID)
 	defer unlock()
 	if res.Confirm {
@@ -144,14 +169,18 @@ func (e *Engine) applyCallback(ctx context.Context, c tender.Connector, res *ten
 		_, err := e.check(ctx, res.PaymentID)
 		return err
 	}
+	var known *tender.Payment
 	var past []tender.Event
 	if found != nil {
-		var err error
-		if past, err = e.store.ListEvents(ctx, found.ID); err != nil {
-			return err
+		known, past = found.p, found.events
+		if !found.withEvents {
+			var err error
+			if past, err = e.store.ListEvents(ctx, known.ID); err != nil {
+				return err
+			}
 		}
 	}
-	_, err := e.mutateFrom(ctx, res.PaymentID, found, past, nil, func(p *tender.Payment, past []tender.Event) ([]tender.Event, bool, error) {
+	_, err := e.mutateFrom(ctx, res.PaymentID, known, past, nil, func(p *tender.Payment, past []tender.Event) ([]tender.Event, bool, error) {
 		if events, ok := e.attemptFailed(p, *res.Update); ok {
 			return events, true, nil
 		}

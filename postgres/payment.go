@@ -263,3 +263,37 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, 
 	}
 	return ps, nil
 }
+
+// PaymentWithEvents returns the payment with id and its events, in the
+// order they were written, in one round trip (two statements in one
+// batch, each reading what was committed when it ran). A missing payment
+// is ENotFound.
+func (db *DB) PaymentWithEvents(ctx context.Context, id string) (*tender.Payment, []tender.Event, error) {
+	var b pgx.Batch
+	var p *tender.Payment
+	var events []tender.Event
+	b.Queue(sqldb.SelectPayment+` WHERE id = $1`, id).QueryRow(func(row pgx.Row) error {
+		var err error
+		if p, err = sqldb.ScanPayment(row); errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	b.Queue(dialect.Rebind(sqldb.SelectEvents), id).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			e, err := sqldb.ScanEvent(rows)
+			if err != nil {
+				return err
+			}
+			events = append(events, e)
+		}
+		return rows.Err()
+	})
+	if err := db.pool.SendBatch(ctx, &b).Close(); err != nil {
+		return nil, nil, dbError(err)
+	}
+	if p == nil {
+		return nil, nil, notFound("payment", id)
+	}
+	return p, events, nil
+}

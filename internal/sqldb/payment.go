@@ -200,18 +200,25 @@ func (q *Queries) ListPayments(ctx context.Context, f tender.PaymentFilter) ([]*
 // ListEvents returns the events of payment id in the order they were
 // written (empty, not an error, for an unknown id).
 func (q *Queries) ListEvents(ctx context.Context, paymentID string) ([]tender.Event, error) {
-	es, _, err := list(ctx, q, 1<<30, func(r Row) (tender.Event, error) {
-		var e tender.Event
-		var data *string
-		if err := r.Scan(&e.ID, &e.PaymentID, &e.Merchant, &e.Type, &data, TimeDest(&e.CreatedAt)); err != nil {
-			return e, err
-		}
-		if data != nil {
-			e.Data = json.RawMessage(*data)
-		}
-		return e, nil
-	}, `SELECT id, payment_id, merchant, type, data, created_at FROM events WHERE payment_id = ? ORDER BY id LIMIT ?`, paymentID)
+	es, _, err := list(ctx, q, 1<<30, ScanEvent, SelectEvents+` LIMIT ?`, paymentID)
 	return es, err
+}
+
+// SelectEvents selects the events of the payment in its one parameter,
+// in the order they were written, for ScanEvent.
+const SelectEvents = `SELECT id, payment_id, merchant, type, data, created_at FROM events WHERE payment_id = ? ORDER BY id`
+
+// ScanEvent reads a row of SelectEvents.
+func ScanEvent(r Row) (tender.Event, error) {
+	var e tender.Event
+	var data *string
+	if err := r.Scan(&e.ID, &e.PaymentID, &e.Merchant, &e.Type, &data, TimeDest(&e.CreatedAt)); err != nil {
+		return e, err
+	}
+	if data != nil {
+		e.Data = json.RawMessage(*data)
+	}
+	return e, nil
 }
 
 // Normalize brings p's times to what the databases keep, so the caller's
