@@ -212,11 +212,11 @@ func (e *Engine) loadAccount(ctx context.Context, id string) (*tender.Account, e
 	return a, nil
 }
 
-// openedAccount is loadAccount from memory (see opened) when the account
+// openedAccount is loadAccount from memory (see recent) when the account
 // was read within the TTL and no change of it was told since; kept says
 // it came from there.
 func (e *Engine) openedAccount(ctx context.Context, id string) (a *tender.Account, kept bool, err error) {
-	a, gen := e.opened.account(id)
+	a, gen := e.opened.get(id)
 	if a != nil {
 		return a, true, nil
 	}
@@ -224,7 +224,7 @@ func (e *Engine) openedAccount(ctx context.Context, id string) (a *tender.Accoun
 	if a, err = e.loadAccount(ctx, id); err != nil {
 		return nil, false, err
 	}
-	e.opened.keep(a, gen, read)
+	e.opened.keep(id, a, gen, read)
 	return a, false, nil
 }
 

@@ -30,7 +30,7 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 	if !ok {
 		return nil, tender.Errorf(tender.ENotFound, "no connector %q", connector)
 	}
-	// The account may come from memory (see opened): changed on another
+	// The account may come from memory (see recent): changed on another
 	// instance, it is used for the TTL at most after the change
 	// committed, and mostly until its notice arrives. A callback it
 	// refuses is checked again with the account as stored, if that
@@ -211,26 +211,20 @@ func (e *Engine) CheckoutPage(ctx context.Context, p *tender.Payment) (contentTy
 }
 
 // PageMerchant returns the merchant with id for a shopper's page (its
-// branding and default locale). On a store that tells of changes
-// (PostgreSQL) one read within the last memoTTL is used again while
-// those notices flow: a change on any instance drops it everywhere when
-// its notice arrives, within memoTTL at most (see memo).
+// branding and default locale), from memory when it was read within
+// memoTTL and no change of it was told since (see recent): a change on
+// another instance shows when its notice arrives, within memoTTL at most.
 func (e *Engine) PageMerchant(ctx context.Context, id string) (*tender.Merchant, error) {
-	var gen uint64
-	if e.memo != nil {
-		var m *tender.Merchant
-		if m, gen = e.memo.merchant(id); m != nil {
-			return m, nil
-		}
+	m, gen := e.shops.get(id)
+	if m != nil {
+		return m, nil
 	}
 	read := time.Now()
 	m, err := e.store.GetMerchant(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if e.memo != nil {
-		e.memo.keepMerchant(m, gen, read)
-	}
+	e.shops.keep(id, m, gen, read)
 	return m, nil
 }
 

@@ -28,12 +28,12 @@ const memoTTL = time.Second
 // maxMemo bounds each kind of entry kept.
 const maxMemo = 4096
 
-// memo keeps API keys (by hash), merchants (whole, and their default
-// locales) and the accounts creates use (by id, and by merchant and
-// connector for defaults) in memory.
+// memo keeps API keys (by hash), merchants' default locales and the
+// accounts creates use (by id, and by merchant and connector for
+// defaults) in memory.
 //
-// API keys and merchants are kept only while notices flow: a notice of a
-// change drops every key (or merchant), a lost connection drops them and
+// API keys and locales are kept only while notices flow: a notice of a
+// change drops every key (or locale), a lost connection drops them and
 // keeps none until it is back, and one read before a notice that arrives
 // during the read is not kept (gen). Accounts need no notice: a create
 // that uses a kept account has the store check, in its insert, that the
@@ -41,19 +41,13 @@ const maxMemo = 4096
 // not; a notice of an account's change drops them all the same, sparing
 // that refused insert.
 type memo struct {
-	mu        sync.Mutex
-	ttl       time.Duration // memoTTL (tests make it longer)
-	live      bool
-	gen       uint64
-	keys      map[string]memoKey
-	locales   map[string]memoLocale // merchant → default locale
-	merchants map[string]memoMerchant
-	accounts  map[string]*tender.Account
-}
-
-type memoMerchant struct {
-	m    tender.Merchant
-	read time.Time
+	mu       sync.Mutex
+	ttl      time.Duration // memoTTL (tests make it longer)
+	live     bool
+	gen      uint64
+	keys     map[string]memoKey
+	locales  map[string]memoLocale // merchant → default locale
+	accounts map[string]*tender.Account
 }
 
 type memoLocale struct {
@@ -67,8 +61,7 @@ type memoKey struct {
 }
 
 func newMemo(feed noticeFeed) *memo {
-	m := &memo{ttl: memoTTL, keys: map[string]memoKey{}, locales: map[string]memoLocale{},
-		merchants: map[string]memoMerchant{}, accounts: map[string]*tender.Account{}}
+	m := &memo{ttl: memoTTL, keys: map[string]memoKey{}, locales: map[string]memoLocale{}, accounts: map[string]*tender.Account{}}
 	feed.WatchNotices(m.setLive, m.changed)
 	return m
 }
@@ -79,7 +72,6 @@ func (m *memo) setLive(live bool) {
 	m.gen++
 	clear(m.keys)
 	clear(m.locales)
-	clear(m.merchants)
 	m.mu.Unlock()
 }
 
@@ -91,13 +83,11 @@ func (m *memo) changed(kind, id string) {
 		clear(m.keys) // revocations are rare: drop them all
 	case "merchant":
 		clear(m.locales)
-		clear(m.merchants)
 	case "account":
 		clear(m.accounts)
 	default:
 		clear(m.keys)
 		clear(m.locales)
-		clear(m.merchants)
 		clear(m.accounts)
 	}
 	m.mu.Unlock()
@@ -176,36 +166,6 @@ func (m *memo) keepLocale(merchant, locale string, gen uint64, read time.Time) {
 	m.locales[merchant] = memoLocale{locale: locale, read: read}
 }
 
-// merchant returns a copy of the kept merchant with id, if one was read
-// within the TTL, and the generation to keep one read now under.
-func (m *memo) merchant(id string) (*tender.Merchant, uint64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, ok := m.merchants[id]
-	if !ok || !m.live || time.Since(e.read) >= m.ttl {
-		return nil, m.gen
-	}
-	c := e.m
-	c.Metadata = maps.Clone(e.m.Metadata)
-	return &c, m.gen
-}
-
-// keepMerchant keeps mc, read from the store at read, unless a notice
-// came or notices stopped since gen.
-func (m *memo) keepMerchant(mc *tender.Merchant, gen uint64, read time.Time) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.live || m.gen != gen {
-		return
-	}
-	if len(m.merchants) >= maxMemo {
-		clear(m.merchants)
-	}
-	c := *mc
-	c.Metadata = maps.Clone(mc.Metadata)
-	m.merchants[mc.ID] = memoMerchant{m: c, read: read}
-}
-
 func defaultAccountKey(merchant, connector string) string {
 	return "default\x00" + merchant + "\x00" + connector
 }
@@ -253,97 +213,107 @@ func copyAccount(a *tender.Account) *tender.Account {
 	return &c
 }
 
-// opened keeps accounts with their credentials opened, by id, for what
-// checks a provider's callback with them (HandleCallback) and for the
-// shopper's pages. Unlike a create, a callback's verification has no
-// insert to check the account in, so what is kept is bounded in time:
+// recent keeps objects of one kind by id: accounts with their credentials
+// opened, for what checks a provider's callback with them (HandleCallback)
+// and for the shopper's pages, and merchants for those pages. Unlike a
+// create, a callback's verification has no insert to check the account
+// in, so what is kept is bounded in time:
 //
-//   - On PostgreSQL an account is kept only while notices flow (as API
+//   - On PostgreSQL an object is kept only while notices flow (as API
 //     keys), for the TTL at most: a change committed on any instance
-//     (UpdateAccount notifies in its transaction) drops it everywhere
-//     once its notice arrives (milliseconds), and within the TTL (1 s) in
-//     any case; a lost listening connection drops everything kept.
-//   - On SQLite (one process: every change of an account is this
-//     engine's) an account is dropped when this engine changes it, after
-//     the change committed; one changed behind Tender's back (SQL by
-//     hand) is used for the TTL at most.
+//     (UpdateAccount and UpdateMerchant notify in their transaction)
+//     drops it everywhere once its notice arrives (milliseconds), and
+//     within the TTL (1 s) in any case; a lost listening connection
+//     drops everything kept.
+//   - On SQLite (one process: every change is this engine's) an object
+//     is dropped when this engine changes it, after the change committed;
+//     one changed behind Tender's back (SQL by hand) is used for the TTL
+//     at most.
 //
-// An account read before a change that is told during the read is not
+// An object read before a change that is told during the read is not
 // kept (gen).
-type opened struct {
+type recent[T any] struct {
 	mu   sync.Mutex
 	ttl  time.Duration
 	live bool // notices flow (always, without a feed)
 	gen  uint64
-	m    map[string]memoOpened
+	m    map[string]recentEntry[T]
+	copy func(*T) *T
 }
 
-type memoOpened struct {
-	a    *tender.Account
+type recentEntry[T any] struct {
+	v    *T
 	read time.Time
 }
 
-// newOpened returns accounts kept while feed's notices flow, or, with no
-// feed, until this process changes them.
-func newOpened(feed noticeFeed) *opened {
-	o := &opened{ttl: memoTTL, live: feed == nil, m: map[string]memoOpened{}}
+// newRecent returns objects of kind ("account", "merchant") kept while
+// feed's notices flow, or, with no feed, until this process changes them;
+// copy copies one (what is kept is never what a caller changes).
+func newRecent[T any](feed noticeFeed, kind string, copy func(*T) *T) *recent[T] {
+	k := &recent[T]{ttl: memoTTL, live: feed == nil, m: map[string]recentEntry[T]{}, copy: copy}
 	if feed != nil {
-		feed.WatchNotices(o.setLive, func(kind, id string) {
-			switch kind {
-			case "account":
-				o.changed(id)
-			case "api_key", "merchant":
+		feed.WatchNotices(k.setLive, func(what, id string) {
+			switch what {
+			case kind:
+				k.changed(id)
+			case "api_key", "account", "merchant":
 			default: // a notice of what this version does not know
-				o.changed("")
+				k.changed("")
 			}
 		})
 	}
-	return o
+	return k
 }
 
-func (o *opened) setLive(live bool) {
-	o.mu.Lock()
-	o.live = live
-	o.gen++
-	clear(o.m)
-	o.mu.Unlock()
+func (k *recent[T]) setLive(live bool) {
+	k.mu.Lock()
+	k.live = live
+	k.gen++
+	clear(k.m)
+	k.mu.Unlock()
 }
 
-// changed drops the account with id (told of a change, or changed
-// here); "" drops every account.
-func (o *opened) changed(id string) {
-	o.mu.Lock()
-	o.gen++
+// changed drops the object with id (told of a change, or changed here);
+// "" drops every one.
+func (k *recent[T]) changed(id string) {
+	k.mu.Lock()
+	k.gen++
 	if id == "" {
-		clear(o.m)
+		clear(k.m)
 	} else {
-		delete(o.m, id)
+		delete(k.m, id)
 	}
-	o.mu.Unlock()
+	k.mu.Unlock()
 }
 
-// account returns a copy of the kept account with id, if one was read
-// within the TTL, and the generation to keep one read now under.
-func (o *opened) account(id string) (*tender.Account, uint64) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	e, ok := o.m[id]
-	if !ok || !o.live || time.Since(e.read) >= o.ttl {
-		return nil, o.gen
+// get returns a copy of the kept object with id, if one was read within
+// the TTL, and the generation to keep one read now under.
+func (k *recent[T]) get(id string) (*T, uint64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	e, ok := k.m[id]
+	if !ok || !k.live || time.Since(e.read) >= k.ttl {
+		return nil, k.gen
 	}
-	return copyAccount(e.a), o.gen
+	return k.copy(e.v), k.gen
 }
 
-// keep keeps a, read from the store at read, unless a change was told
-// or notices stopped since gen.
-func (o *opened) keep(a *tender.Account, gen uint64, read time.Time) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if !o.live || o.gen != gen {
+// keep keeps v, read from the store at read, unless a change was told or
+// notices stopped since gen.
+func (k *recent[T]) keep(id string, v *T, gen uint64, read time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.live || k.gen != gen {
 		return
 	}
-	if len(o.m) >= maxMemo {
-		clear(o.m)
+	if len(k.m) >= maxMemo {
+		clear(k.m)
 	}
-	o.m[a.ID] = memoOpened{a: copyAccount(a), read: read}
+	k.m[id] = recentEntry[T]{v: k.copy(v), read: read}
+}
+
+func copyMerchant(m *tender.Merchant) *tender.Merchant {
+	c := *m
+	c.Metadata = maps.Clone(m.Metadata)
+	return &c
 }

@@ -85,6 +85,9 @@ func pgInstances(t *testing.T) (conn *script, a, b *Engine, sql *pgx.Conn, schem
 		e.opened.mu.Lock()
 		e.opened.ttl = time.Minute
 		e.opened.mu.Unlock()
+		e.shops.mu.Lock()
+		e.shops.ttl = time.Minute
+		e.shops.mu.Unlock()
 		waitLive(t, e)
 	}
 	if _, err := a.CreateAccount(ctx, &tender.Account{ID: "acct", Connector: "script", Environment: tender.EnvSandbox, Default: true,
@@ -105,7 +108,9 @@ func waitLive(t *testing.T, e *Engine) {
 		defer e.memo.mu.Unlock()
 		e.opened.mu.Lock()
 		defer e.opened.mu.Unlock()
-		return e.memo.live && e.opened.live
+		e.shops.mu.Lock()
+		defer e.shops.mu.Unlock()
+		return e.memo.live && e.opened.live && e.shops.live
 	})
 }
 
@@ -377,7 +382,7 @@ func TestMemoCallbackAccountAcrossInstances(t *testing.T) {
 }
 
 // On SQLite (one process) an account this engine changes is never used as
-// it was for a callback after the change.
+// it was for a callback after the change, nor a merchant for a page.
 func TestMemoCallbackAccountSQLite(t *testing.T) {
 	w := newWorld(t)
 	e, err := New(Options{Store: w.store, Sealer: w.engine(faultSchedule).sealer, Clock: w.clock, Schedule: faultSchedule,
@@ -401,6 +406,17 @@ func TestMemoCallbackAccountSQLite(t *testing.T) {
 	}
 	if !callbackSignedWith(t, e, "sig", "k2") {
 		t.Fatal("the rotated key was refused")
+	}
+
+	// So is a merchant for its pages.
+	if m, err := e.PageMerchant(ctx, tender.DefaultMerchant); err != nil || m.Branding.DisplayName != "" {
+		t.Fatalf("PageMerchant = %+v, %v", m, err)
+	}
+	if _, err := e.UpdateMerchant(ctx, tender.DefaultMerchant, MerchantRequest{Branding: &tender.Branding{DisplayName: "Shop"}}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := e.PageMerchant(ctx, tender.DefaultMerchant); err != nil || m.Branding.DisplayName != "Shop" {
+		t.Fatalf("PageMerchant after the change = %+v, %v; want the new branding", m, err)
 	}
 }
 
