@@ -114,8 +114,8 @@ type Engine struct {
 	idemMu  sync.Mutex
 	idemWay map[string]chan struct{} // in-flight idempotent requests in this process
 	memo    *memo                    // API keys and accounts kept in memory (nil: read every time)
-	opened  *recent[tender.Account]    // accounts kept for callbacks and pages (see recent)
-	shops   *recent[tender.Merchant]   // merchants kept for pages (see recent)
+	opened  *recent[tender.Account]  // accounts kept for callbacks and pages (see recent)
+	shops   *recent[tender.Merchant] // merchants kept for pages (see recent)
 
 	discovering atomic.Bool // a DiscoverInstalments is running (methods.go)
 	credMu      sync.Mutex
