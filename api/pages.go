@@ -100,7 +100,7 @@ func (s *Server) paymentPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	var m tender.Merchant
-	if got, err := s.eng.Store().GetMerchant(ctx, tender.MerchantOr(p.Merchant)); err == nil {
+	if got, err := s.eng.PageMerchant(ctx, tender.MerchantOr(p.Merchant)); err == nil {
 		m = *got
 	}
 	// metadata.locale is how a locale was given before the field; a

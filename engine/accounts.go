@@ -212,6 +212,22 @@ func (e *Engine) loadAccount(ctx context.Context, id string) (*tender.Account, e
 	return a, nil
 }
 
+// openedAccount is loadAccount from memory (see recent) when the account
+// was read within the TTL and no change of it was told since; kept says
+// it came from there.
+func (e *Engine) openedAccount(ctx context.Context, id string) (a *tender.Account, kept bool, err error) {
+	a, gen := e.opened.get(id)
+	if a != nil {
+		return a, true, nil
+	}
+	read := time.Now()
+	if a, err = e.loadAccount(ctx, id); err != nil {
+		return nil, false, err
+	}
+	e.opened.keep(id, a, gen, read)
+	return a, false, nil
+}
+
 // resolveAccount finds the account a payment uses.
 func (e *Engine) resolveAccount(ctx context.Context, connector, id string) (*tender.Account, error) {
 	var a *tender.Account
@@ -486,6 +502,9 @@ func (e *Engine) UpdateAccount(ctx context.Context, id string, ch AccountChange)
 }
 
 func (e *Engine) updateAccount(ctx context.Context, id string, ch AccountChange) (*tender.Account, error) {
+	// Whatever the store answers (an update whose commit's answer was
+	// lost may have committed), this process keeps the account no longer.
+	defer e.opened.changed(id)
 	if _, err := e.ownAccount(ctx, id); err != nil {
 		return nil, err
 	}

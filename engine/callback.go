@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"maps"
 	"net/http"
+	"time"
 
 	"github.com/tenderpay/tender"
 )
@@ -27,45 +30,30 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 	if !ok {
 		return nil, tender.Errorf(tender.ENotFound, "no connector %q", connector)
 	}
-	acct, err := e.loadAccount(ctx, account)
+	// The account may come from memory (see recent): changed on another
+	// instance, it is used for the TTL at most after the change
+	// committed, and mostly until its notice arrives. A callback it
+	// refuses is checked again with the account as stored, if that
+	// differs: a provider signing with rotated credentials is never
+	// refused for what this instance kept.
+	acct, kept, err := e.openedAccount(ctx, account)
 	if err != nil {
 		return nil, err
 	}
 	if acct.Connector != connector {
 		return nil, tender.Errorf(tender.ENotFound, "account %q is not a %s account", account, connector)
 	}
-	// found is the payment the connector looked up, as read: applying
-	// what the callback proves starts from it rather than reading it
-	// again (a change in between fails the version check and is read).
-	var found *tender.Payment
-	cb := &tender.Callback{
-		Account: acct,
-		Path:    path,
-		Request: r,
-		Body:    body,
-		Find: func(ctx context.Context, ref string) (*tender.Payment, error) {
-			p, err := e.store.GetPayment(ctx, ref)
-			if err == nil {
-				if p.Connector != connector || p.Account != acct.ID || p.Merchant != acct.Merchant {
-					return nil, tender.Errorf(tender.ENotFound, "no payment %q on this account", ref)
-				}
-				found = clonePayment(p)
-				return p, nil
+	res, found, err := e.verifyCallback(ctx, c, acct, path, r, body)
+	if err != nil && kept {
+		if stored, serr := e.loadAccount(ctx, account); serr == nil && changedAccount(acct, stored) {
+			e.opened.changed(account)
+			acct = stored
+			if acct.Connector != connector {
+				return nil, tender.Errorf(tender.ENotFound, "account %q is not a %s account", account, connector)
 			}
-			if tender.ErrorCodeOf(err) != tender.ENotFound {
-				return nil, err
-			}
-			p, err = e.store.FindPayment(ctx, connector, ref)
-			if err == nil && (p.Account != acct.ID || p.Merchant != acct.Merchant) {
-				return nil, tender.Errorf(tender.ENotFound, "no payment %q on this account", ref)
-			}
-			if err == nil {
-				found = clonePayment(p)
-			}
-			return p, err
-		},
+			res, found, err = e.verifyCallback(ctx, c, acct, path, r, body)
+		}
 	}
-	res, err := c.Callback(ctx, cb)
 	e.metrics.callback(connector, err)
 	if err != nil {
 		e.log.Warn("callback rejected", "connector", connector, "account", account, "path", path, "err", err)
@@ -85,7 +73,7 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 		return nil, err
 	}
 	if res.PaymentID != "" && res.Update != nil {
-		if found != nil && found.ID != res.PaymentID {
+		if found != nil && found.p.ID != res.PaymentID {
 			found = nil
 		}
 		if err := e.applyCallback(ctx, c, res, found); err != nil {
@@ -99,9 +87,81 @@ func (e *Engine) HandleCallback(ctx context.Context, connector, account, path st
 	return reply, nil
 }
 
+// foundPayment is the payment a callback's connector looked up, as read,
+// with its events if they were read with it.
+type foundPayment struct {
+	p          *tender.Payment
+	events     []tender.Event
+	withEvents bool
+}
+
+// paymentEvents is a store that reads a payment with its events in one
+// round trip (PostgreSQL: one batch). A callback that names a payment by
+// its id then reads both at once, as applying it needs the events; on
+// SQLite, whose reads are in-process, the events are read only when an
+// update is applied.
+type paymentEvents interface {
+	PaymentWithEvents(ctx context.Context, id string) (*tender.Payment, []tender.Event, error)
+}
+
+// verifyCallback has connector c verify and read a callback to account
+// acct, and returns with its result the payment the connector looked up
+// (nil if none).
+func (e *Engine) verifyCallback(ctx context.Context, c tender.Connector, acct *tender.Account, path string, r *http.Request, body []byte) (*tender.CallbackResult, *foundPayment, error) {
+	connector := c.Name()
+	// found is the payment the connector looked up, as read: applying
+	// what the callback proves starts from it rather than reading it
+	// again (a change in between fails the version check and is read).
+	var found *foundPayment
+	withEvents, _ := e.store.(paymentEvents)
+	cb := &tender.Callback{
+		Account: acct,
+		Path:    path,
+		Request: r,
+		Body:    body,
+		Find: func(ctx context.Context, ref string) (*tender.Payment, error) {
+			var p *tender.Payment
+			var events []tender.Event
+			var err error
+			if withEvents != nil {
+				p, events, err = withEvents.PaymentWithEvents(ctx, ref)
+			} else {
+				p, err = e.store.GetPayment(ctx, ref)
+			}
+			if err == nil {
+				if p.Connector != connector || p.Account != acct.ID || p.Merchant != acct.Merchant {
+					return nil, tender.Errorf(tender.ENotFound, "no payment %q on this account", ref)
+				}
+				found = &foundPayment{p: clonePayment(p), events: events, withEvents: withEvents != nil}
+				return p, nil
+			}
+			if tender.ErrorCodeOf(err) != tender.ENotFound {
+				return nil, err
+			}
+			p, err = e.store.FindPayment(ctx, connector, ref)
+			if err == nil && (p.Account != acct.ID || p.Merchant != acct.Merchant) {
+				return nil, tender.Errorf(tender.ENotFound, "no payment %q on this account", ref)
+			}
+			if err == nil {
+				found = &foundPayment{p: clonePayment(p)}
+			}
+			return p, err
+		},
+	}
+	res, err := c.Callback(ctx, cb)
+	return res, found, err
+}
+
+// changedAccount says whether stored is not the account kept was read as:
+// every change seals the credentials anew.
+func changedAccount(kept, stored *tender.Account) bool {
+	return !bytes.Equal(kept.Sealed, stored.Sealed) || !maps.Equal(kept.Settings, stored.Settings) ||
+		kept.Merchant != stored.Merchant || kept.Connector != stored.Connector
+}
+
 // applyCallback applies a verified callback's update, starting from
 // found, the payment as the connector read it (nil: read it).
-func (e *Engine) applyCallback(ctx context.Context, c tender.Connector, res *tender.CallbackResult, found *tender.Payment) error {
+func (e *Engine) applyCallback(ctx context.Context, c tender.Connector, res *tender.CallbackResult, found *foundPayment) error {
 	unlock := e.locks.Lock("payment:" + res.PaymentID)
 	defer unlock()
 	if res.Confirm {
@@ -109,14 +169,18 @@ func (e *Engine) applyCallback(ctx context.Context, c tender.Connector, res *ten
 		_, err := e.check(ctx, res.PaymentID)
 		return err
 	}
+	var known *tender.Payment
 	var past []tender.Event
 	if found != nil {
-		var err error
-		if past, err = e.store.ListEvents(ctx, found.ID); err != nil {
-			return err
+		known, past = found.p, found.events
+		if !found.withEvents {
+			var err error
+			if past, err = e.store.ListEvents(ctx, known.ID); err != nil {
+				return err
+			}
 		}
 	}
-	_, err := e.mutateFrom(ctx, res.PaymentID, found, past, nil, func(p *tender.Payment, past []tender.Event) ([]tender.Event, bool, error) {
+	_, err := e.mutateFrom(ctx, res.PaymentID, known, past, nil, func(p *tender.Payment, past []tender.Event) ([]tender.Event, bool, error) {
 		if events, ok := e.attemptFailed(p, *res.Update); ok {
 			return events, true, nil
 		}
@@ -146,6 +210,24 @@ func (e *Engine) CheckoutPage(ctx context.Context, p *tender.Payment) (contentTy
 	return ct, body, err == nil, err
 }
 
+// PageMerchant returns the merchant with id for a shopper's page (its
+// branding and default locale), from memory when it was read within
+// memoTTL and no change of it was told since (see recent): a change on
+// another instance shows when its notice arrives, within memoTTL at most.
+func (e *Engine) PageMerchant(ctx context.Context, id string) (*tender.Merchant, error) {
+	m, gen := e.shops.get(id)
+	if m != nil {
+		return m, nil
+	}
+	read := time.Now()
+	m, err := e.store.GetMerchant(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	e.shops.keep(id, m, gen, read)
+	return m, nil
+}
+
 // CheckoutScripts returns the script sources the connector's checkout page
 // for p needs (tender.CheckoutScripter); none if it has no scripts.
 func (e *Engine) CheckoutScripts(ctx context.Context, p *tender.Payment) ([]string, error) {
@@ -154,7 +236,7 @@ func (e *Engine) CheckoutScripts(ctx context.Context, p *tender.Payment) ([]stri
 	if !found || !ok {
 		return nil, nil
 	}
-	acct, err := e.loadAccount(ctx, p.Account)
+	acct, _, err := e.openedAccount(ctx, p.Account)
 	if err != nil {
 		return nil, err
 	}

@@ -114,6 +114,8 @@ type Engine struct {
 	idemMu  sync.Mutex
 	idemWay map[string]chan struct{} // in-flight idempotent requests in this process
 	memo    *memo                    // API keys and accounts kept in memory (nil: read every time)
+	opened  *recent[tender.Account]  // accounts kept for callbacks and pages (see recent)
+	shops   *recent[tender.Merchant] // merchants kept for pages (see recent)
 
 	discovering atomic.Bool // a DiscoverInstalments is running (methods.go)
 	credMu      sync.Mutex
@@ -202,6 +204,11 @@ func New(o Options) (*Engine, error) {
 	e.watch = newWatchers(feed, e.clock.Now, e.log)
 	if notices, ok := e.store.(noticeFeed); ok {
 		e.memo = newMemo(notices)
+		e.opened = newRecent(notices, "account", copyAccount)
+		e.shops = newRecent(notices, "merchant", copyMerchant)
+	} else {
+		e.opened = newRecent(nil, "account", copyAccount)
+		e.shops = newRecent(nil, "merchant", copyMerchant)
 	}
 	e.watch.read = e.readParked
 	return e, nil

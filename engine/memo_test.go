@@ -3,9 +3,13 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,7 +66,8 @@ func pgInstances(t *testing.T) (conn *script, a, b *Engine, sql *pgx.Conn, schem
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, err := New(Options{Store: open(), Connectors: []tender.Connector{conn}, Sealer: sealer, Clock: clock,
+		e, err := New(Options{Store: open(), Connectors: []tender.Connector{conn, &callbackConn{script: conn, name: "signed", f: signedCallback}},
+			Sealer: sealer, Clock: clock,
 			Schedule: faultSchedule, PublicURL: "http://tender.test"})
 		if err != nil {
 			t.Fatal(err)
@@ -77,6 +82,12 @@ func pgInstances(t *testing.T) (conn *script, a, b *Engine, sql *pgx.Conn, schem
 		e.memo.mu.Lock()
 		e.memo.ttl = time.Minute
 		e.memo.mu.Unlock()
+		e.opened.mu.Lock()
+		e.opened.ttl = time.Minute
+		e.opened.mu.Unlock()
+		e.shops.mu.Lock()
+		e.shops.ttl = time.Minute
+		e.shops.mu.Unlock()
 		waitLive(t, e)
 	}
 	if _, err := a.CreateAccount(ctx, &tender.Account{ID: "acct", Connector: "script", Environment: tender.EnvSandbox, Default: true,
@@ -89,13 +100,17 @@ func pgInstances(t *testing.T) (conn *script, a, b *Engine, sql *pgx.Conn, schem
 	return conn, a, b, admin, schema
 }
 
-// waitLive waits until e's memo hears notices.
+// waitLive waits until e's memos hear notices.
 func waitLive(t *testing.T, e *Engine) {
 	t.Helper()
 	within(t, 5*time.Second, "the memo to listen", func() bool {
 		e.memo.mu.Lock()
 		defer e.memo.mu.Unlock()
-		return e.memo.live
+		e.opened.mu.Lock()
+		defer e.opened.mu.Unlock()
+		e.shops.mu.Lock()
+		defer e.shops.mu.Unlock()
+		return e.memo.live && e.opened.live && e.shops.live
 	})
 }
 
@@ -246,4 +261,193 @@ func TestMemoMerchantLocaleAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	within(t, 2*time.Second, "B to use the new locale", func() bool { return b.opLocale(ctx, p) == "nl" })
+}
+
+// signedCallback is a provider's callback that proves itself with an
+// HMAC of its body under the account's credential "key", in X-Sig.
+func signedCallback(_ context.Context, cb *tender.Callback) (*tender.CallbackResult, error) {
+	if !hmac.Equal([]byte(sign(cb.Account.Credentials["key"], cb.Body)), []byte(cb.Request.Header.Get("X-Sig"))) {
+		return nil, tender.Errorf(tender.EInvalid, "the signature does not verify")
+	}
+	return &tender.CallbackResult{StatusCode: 200}, nil
+}
+
+func sign(key string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write(body)
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// callbackSignedWith sends e a callback to account id signed with key and
+// says whether e took it.
+func callbackSignedWith(t *testing.T, e *Engine, id, key string) bool {
+	t.Helper()
+	body := []byte("result=ok")
+	r := httptest.NewRequest("POST", "/callbacks/signed/"+id+"/notify", strings.NewReader(string(body)))
+	r.Header.Set("X-Sig", sign(key, body))
+	_, err := e.HandleCallback(context.Background(), "signed", id, "notify", r, body)
+	if err != nil && tender.ErrorCodeOf(err) != tender.EInvalid {
+		t.Fatalf("callback: %v", err)
+	}
+	return err == nil
+}
+
+func keptOpened(e *Engine, id string) bool {
+	e.opened.mu.Lock()
+	defer e.opened.mu.Unlock()
+	_, ok := e.opened.m[id]
+	return ok
+}
+
+// A provider's callback is checked with the account as stored, whatever
+// B kept of it: a credential rotated on A makes B refuse the old key once
+// the notice is in, and B takes the new key at once (a refusal by what
+// it kept reads the account again), even when nothing tells it (a change
+// behind Tender's back).
+func TestMemoCallbackAccountAcrossInstances(t *testing.T) {
+	_, a, b, sql, schema := pgInstances(t)
+	ctx := context.Background()
+	if _, err := a.CreateAccount(ctx, &tender.Account{ID: "sig", Connector: "signed", Environment: tender.EnvSandbox,
+		Credentials: map[string]string{"key": "k1"}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if !callbackSignedWith(t, b, "sig", "k1") {
+			t.Fatal("B refused a callback signed with the account's key")
+		}
+	}
+	if !keptOpened(b, "sig") {
+		t.Fatal("B did not keep the account it verified a callback with")
+	}
+	if callbackSignedWith(t, b, "sig", "forged") {
+		t.Fatal("B took a callback signed with another key")
+	}
+
+	// Rotated on A: B refuses the old key once the notice is in.
+	if _, err := a.UpdateAccount(ctx, "sig", AccountChange{Credentials: map[string]string{"key": "k2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if callbackSignedWith(t, a, "sig", "k1") {
+		t.Fatal("A took the key it rotated away")
+	}
+	start := time.Now()
+	within(t, 2*time.Second, "B to refuse the rotated key", func() bool { return !callbackSignedWith(t, b, "sig", "k1") })
+	t.Logf("B refused the key rotated on A %v after the rotation's commit", time.Since(start).Round(time.Millisecond))
+	for range 3 {
+		if !callbackSignedWith(t, b, "sig", "k2") {
+			t.Fatal("B refused a callback signed with the rotated key")
+		}
+		if callbackSignedWith(t, b, "sig", "k1") {
+			t.Fatal("B took the old key again")
+		}
+	}
+	if !keptOpened(b, "sig") {
+		t.Fatal("B did not keep the rotated account")
+	}
+
+	// Rotated behind Tender's back (no notice): B, keeping k2, takes k2
+	// within the TTL (what the bound allows), takes a callback signed with
+	// k3 all the same, and from then on refuses k2.
+	sealed, err := a.sealCredentials("account", "sig", map[string]string{"key": "k3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sql.Exec(ctx, `UPDATE accounts SET sealed = $1 WHERE id = 'sig'`, sealed); err != nil {
+		t.Fatal(err)
+	}
+	if !callbackSignedWith(t, b, "sig", "k2") {
+		t.Fatal("B refused the key it kept, with no notice of a change")
+	}
+	if !callbackSignedWith(t, b, "sig", "k3") {
+		t.Fatal("B refused a callback signed with the key as stored")
+	}
+	if callbackSignedWith(t, b, "sig", "k2") {
+		t.Fatal("B took the key it had kept after it read the account again")
+	}
+
+	// The notice connection drops: B keeps no account until it listens
+	// again.
+	if !callbackSignedWith(t, b, "sig", "k3") || !keptOpened(b, "sig") {
+		t.Fatal("B did not keep the account")
+	}
+	if _, err := sql.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`,
+		"tender notices "+schema); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 2*time.Second, "B to forget its accounts when its notices stop", func() bool { return !keptOpened(b, "sig") })
+	waitLive(t, b)
+	if !callbackSignedWith(t, b, "sig", "k3") {
+		t.Fatal("B listening again refused the stored key")
+	}
+}
+
+// On SQLite (one process) an account this engine changes is never used as
+// it was for a callback after the change, nor a merchant for a page.
+func TestMemoCallbackAccountSQLite(t *testing.T) {
+	w := newWorld(t)
+	e, err := New(Options{Store: w.store, Sealer: w.engine(faultSchedule).sealer, Clock: w.clock, Schedule: faultSchedule,
+		PublicURL: "http://tender.test", Connectors: []tender.Connector{&callbackConn{script: w.conn, name: "signed", f: signedCallback}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := e.CreateAccount(ctx, &tender.Account{ID: "sig", Connector: "signed", Environment: tender.EnvSandbox,
+		Credentials: map[string]string{"key": "k1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !callbackSignedWith(t, e, "sig", "k1") || !keptOpened(e, "sig") {
+		t.Fatal("the account's key was refused, or the account not kept")
+	}
+	if _, err := e.UpdateAccount(ctx, "sig", AccountChange{Credentials: map[string]string{"key": "k2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if callbackSignedWith(t, e, "sig", "k1") {
+		t.Fatal("the key rotated away was taken after the rotation")
+	}
+	if !callbackSignedWith(t, e, "sig", "k2") {
+		t.Fatal("the rotated key was refused")
+	}
+
+	// So is a merchant for its pages.
+	if m, err := e.PageMerchant(ctx, tender.DefaultMerchant); err != nil || m.Branding.DisplayName != "" {
+		t.Fatalf("PageMerchant = %+v, %v", m, err)
+	}
+	if _, err := e.UpdateMerchant(ctx, tender.DefaultMerchant, MerchantRequest{Branding: &tender.Branding{DisplayName: "Shop"}}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := e.PageMerchant(ctx, tender.DefaultMerchant); err != nil || m.Branding.DisplayName != "Shop" {
+		t.Fatalf("PageMerchant after the change = %+v, %v; want the new branding", m, err)
+	}
+}
+
+// A merchant's branding changed on A shows on B's pages once the notice is
+// in; until then (or a change behind Tender's back) B uses what it kept.
+func TestMemoPageMerchantAcrossInstances(t *testing.T) {
+	_, a, b, sql, _ := pgInstances(t)
+	ctx := context.Background()
+	name := func() string {
+		m, err := b.PageMerchant(ctx, tender.DefaultMerchant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Branding.DisplayName
+	}
+	if got := name(); got != "" {
+		t.Fatalf("B: display name %q before any is set", got)
+	}
+	if _, err := sql.Exec(ctx, `UPDATE merchants SET branding = '{"display_name": "by hand"}' WHERE id = $1`, tender.DefaultMerchant); err != nil {
+		t.Fatal(err)
+	}
+	if got := name(); got != "" {
+		t.Fatalf("B before any notice: display name %q; want the merchant as kept", got)
+	}
+	m, err := a.Store().GetMerchant(ctx, tender.DefaultMerchant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Branding.DisplayName = "Shop"
+	if err := a.Store().UpdateMerchant(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 2*time.Second, "B to show the new branding", func() bool { return name() == "Shop" })
 }

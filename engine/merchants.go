@@ -146,6 +146,9 @@ func (e *Engine) UpdateMerchant(ctx context.Context, id string, r MerchantReques
 	if err := r.apply(m); err != nil {
 		return nil, err
 	}
+	// Whatever the store answers (a commit's answer may be lost), this
+	// process keeps the merchant no longer.
+	defer e.shops.changed(id)
 	if err := e.store.UpdateMerchant(ctx, m); err != nil {
 		return nil, err
 	}

@@ -130,9 +130,7 @@ func (db *DB) UpdatePaymentAnswering(ctx context.Context, p *tender.Payment, a t
 	}
 	status, body, keep := a.Respond(&q)
 	answered := false
-	// A card saved with the update goes the transaction path: the one-trip
-	// batch holds the payment, its events and the key's answer only.
-	if oneTrip && q.SavedMethod == nil {
+	if oneTrip {
 		return db.answerOneTrip(ctx, p, &q, stmt, vals, a, status, body, keep, events)
 	}
 	err = db.tx(ctx, func(tx pgx.Tx) error {
@@ -158,8 +156,9 @@ func (db *DB) UpdatePaymentAnswering(ctx context.Context, p *tender.Payment, a t
 	return answered, nil
 }
 
-// oneTrip sends a create's two transactions as one batch each (one round
-// trip, an implicit transaction) instead of BEGIN, statements, COMMIT.
+// oneTrip sends a create's two transactions, and every update of a
+// payment, as one batch each (one round trip, an implicit transaction)
+// instead of BEGIN, statements, COMMIT.
 const oneTrip = true
 
 // createReservingOneTrip is CreatePaymentReserving in one round trip: one
@@ -228,41 +227,27 @@ func (db *DB) createReservingOneTrip(ctx context.Context, rec *tender.Idempotenc
 }
 
 // answerOneTrip is UpdatePaymentAnswering in one round trip: the
-// version-checked update, then its events and the key's response, each
-// written only if that update wrote the payment's row (so a lost update
-// writes nothing).
+// update's (updateOneTrip) with the key's response, also written only if
+// that update wrote the payment's row.
 func (db *DB) answerOneTrip(ctx context.Context, p, q *tender.Payment, stmt string, vals []any, a tender.IdempotencyAnswer, status int, body []byte, keep bool, events []tender.Event) (bool, error) {
-	var b pgx.Batch
-	updated, answered := false, false
-	b.Queue(stmt, vals...).Exec(func(ct pgconn.CommandTag) error {
-		updated = ct.RowsAffected() == 1
-		return nil
-	})
-	queueEvents(&b, q.ID, q.UpdatedAt, events, true)
+	answered := false
+	var more func(*pgx.Batch)
 	if keep {
 		if body == nil {
 			body = []byte{}
 		}
-		b.Queue(`UPDATE idempotency_keys SET done = true, status = $1, body = $2
-			WHERE scope = $3 AND key = $4 AND NOT done
-				AND EXISTS (SELECT 1 FROM payments p WHERE p.id = $5 AND `+updatedHere+`)`,
-			status, body, a.Scope, a.Key, q.ID).Exec(func(ct pgconn.CommandTag) error {
-			answered = ct.RowsAffected() == 1
-			return nil
-		})
-	}
-	if err := db.pool.SendBatch(ctx, &b).Close(); err != nil {
-		return false, dbError(err)
-	}
-	if !updated {
-		var exists bool
-		if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM payments WHERE id = $1)`, q.ID).Scan(&exists); err != nil {
-			return false, dbError(err)
+		more = func(b *pgx.Batch) {
+			b.Queue(`UPDATE idempotency_keys SET done = true, status = $1, body = $2
+				WHERE scope = $3 AND key = $4 AND NOT done
+					AND EXISTS (SELECT 1 FROM payments p WHERE p.id = $5 AND `+updatedHere+`)`,
+				status, body, a.Scope, a.Key, q.ID).Exec(func(ct pgconn.CommandTag) error {
+				answered = ct.RowsAffected() == 1
+				return nil
+			})
 		}
-		if !exists {
-			return false, notFound("payment", q.ID)
-		}
-		return false, tender.ErrVersionConflict
+	}
+	if err := db.updateOneTrip(ctx, q, stmt, vals, events, more); err != nil {
+		return false, err
 	}
 	p.Version = q.Version
 	p.UpdatedAt = q.UpdatedAt

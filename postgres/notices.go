@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/internal/sqldb"
 )
 
 // noticeChannel carries "kind:id" for every change of an object that
-// instances keep in memory (API keys). NOTIFY is sent in the changing
+// instances keep in memory (API keys, accounts, merchants). NOTIFY is sent in the changing
 // transaction, so PostgreSQL delivers it when, and only if, it commits.
 const noticeChannel = "tender_changes"
 
@@ -125,17 +125,10 @@ func (db *DB) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
 	return nil
 }
 
-// UpdateMerchant stores m's fields but its id and CreatedAt, then tells
-// every instance (WatchNotices). The notice follows the commit: an
-// instance that misses it (this process died between the two) keeps the
-// merchant's old default locale, all it keeps of a merchant, for the
-// engine's memo TTL at most.
-func (db *DB) UpdateMerchant(ctx context.Context, m *tender.Merchant) error {
-	if err := db.Queries.UpdateMerchant(ctx, m); err != nil {
-		return err
-	}
-	// The change is stored: a notice that fails is a locale kept a
-	// little longer, not an error of the update.
-	db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, noticeChannel, "merchant:"+m.ID)
-	return nil
+// tellChange is the stores' OnChange: a notice of the change, sent in its
+// transaction, so that PostgreSQL delivers it when, and only if, the
+// change commits.
+func tellChange(ctx context.Context, tx sqldb.DB, kind, id string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, noticeChannel, kind+":"+id)
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/tenderpay/tender"
 	"github.com/tenderpay/tender/internal/sqldb"
 )
@@ -112,13 +113,18 @@ const updatedHere = `p.xmin = pg_current_xact_id()::xid`
 // UpdatePayment stores p if the stored version is p.Version, then bumps
 // p.Version and sets p.UpdatedAt; events are appended in the same
 // transaction. A stale p gets ErrVersionConflict and changes nothing. The
-// id and CreatedAt of a payment never change.
+// id and CreatedAt of a payment never change. With oneTrip the whole
+// transaction is one round trip (updateOneTrip).
 func (db *DB) UpdatePayment(ctx context.Context, p *tender.Payment, events ...tender.Event) error {
 	q, stmt, vals, err := sqldb.UpdatedPaymentRow(&dialect, p, db.now())
 	if err != nil {
 		return err
 	}
-	err = db.tx(ctx, func(tx pgx.Tx) error { return updatePayment(ctx, tx, &q, stmt, vals, events, nil) })
+	if oneTrip {
+		err = db.updateOneTrip(ctx, &q, stmt, vals, events, nil)
+	} else {
+		err = db.tx(ctx, func(tx pgx.Tx) error { return updatePayment(ctx, tx, &q, stmt, vals, events, nil) })
+	}
 	if err != nil {
 		return err
 	}
@@ -127,6 +133,52 @@ func (db *DB) UpdatePayment(ctx context.Context, p *tender.Payment, events ...te
 	p.CreatedAt, p.NextCheckAt = q.CreatedAt, q.NextCheckAt
 	return nil
 }
+
+// updateOneTrip is UpdatePayment's transaction in one round trip: the
+// version-checked update, then q's saved method, its events with their
+// webhook deliveries and what more queues, each written only if that
+// update wrote the payment's row (updatedHere), so that a lost update
+// writes nothing. pgx sends a batch outside a transaction with one Sync:
+// PostgreSQL runs it as one implicit transaction, committed (as durably
+// as any COMMIT) after its last statement, or rolled back whole if one
+// fails. Only a lost update costs a second trip, to tell a conflict
+// from a missing payment.
+func (db *DB) updateOneTrip(ctx context.Context, q *tender.Payment, stmt string, vals []any, events []tender.Event, more func(*pgx.Batch)) error {
+	var b pgx.Batch
+	updated := false
+	b.Queue(stmt, vals...).Exec(func(ct pgconn.CommandTag) error {
+		updated = ct.RowsAffected() == 1
+		return nil
+	})
+	if m := q.SavedMethod; m != nil {
+		b.Queue(insertMethodIfUpdated, append(sqldb.MethodArgs(&dialect, m), q.ID)...)
+	}
+	queueEvents(&b, q.ID, q.UpdatedAt, events, true)
+	if more != nil {
+		more(&b)
+	}
+	if err := db.pool.SendBatch(ctx, &b).Close(); err != nil {
+		return dbError(err)
+	}
+	if updated {
+		return nil
+	}
+	var exists bool
+	if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM payments WHERE id = $1)`, q.ID).Scan(&exists); err != nil {
+		return dbError(err)
+	}
+	if !exists {
+		return notFound("payment", q.ID)
+	}
+	return tender.ErrVersionConflict
+}
+
+// insertMethodIfUpdated is sqldb.InsertMethod for a one-trip update: it
+// inserts only if the batch's update wrote the payment (its 13th
+// parameter).
+var insertMethodIfUpdated = strings.Replace(
+	strings.Replace(dialect.Rebind(sqldb.InsertMethod), "VALUES (", "SELECT ", 1),
+	") ON CONFLICT", " FROM payments p WHERE p.id = $13 AND "+updatedHere+" ON CONFLICT", 1)
 
 // updatePayment is UpdatePayment's transaction; more queues statements
 // sent with the events.
@@ -210,4 +262,38 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, 
 		ps[i] = c.p
 	}
 	return ps, nil
+}
+
+// PaymentWithEvents returns the payment with id and its events, in the
+// order they were written, in one round trip (two statements in one
+// batch, each reading what was committed when it ran). A missing payment
+// is ENotFound.
+func (db *DB) PaymentWithEvents(ctx context.Context, id string) (*tender.Payment, []tender.Event, error) {
+	var b pgx.Batch
+	var p *tender.Payment
+	var events []tender.Event
+	b.Queue(sqldb.SelectPayment+` WHERE id = $1`, id).QueryRow(func(row pgx.Row) error {
+		var err error
+		if p, err = sqldb.ScanPayment(row); errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	b.Queue(dialect.Rebind(sqldb.SelectEvents), id).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			e, err := sqldb.ScanEvent(rows)
+			if err != nil {
+				return err
+			}
+			events = append(events, e)
+		}
+		return rows.Err()
+	})
+	if err := db.pool.SendBatch(ctx, &b).Close(); err != nil {
+		return nil, nil, dbError(err)
+	}
+	if p == nil {
+		return nil, nil, notFound("payment", id)
+	}
+	return p, events, nil
 }

@@ -79,6 +79,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*DB, error) {
 	}
 	db := &DB{Clock: tender.SystemClock{}, pool: pool}
 	db.Queries = sqldb.New(&dialect, conn{pool}, conn{pool}, db.sharedTx, db.now)
+	db.Queries.OnChange(tellChange)
 	if err := db.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

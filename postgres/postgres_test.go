@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -201,3 +202,48 @@ func TestCredentialsNeverStored(t *testing.T) {
 func BenchmarkCreatePayment(b *testing.B) { storetest.BenchCreatePayment(b, open(b)) }
 
 func BenchmarkUpdatePayment(b *testing.B) { storetest.BenchUpdatePayment(b, open(b)) }
+
+// TestUpdateOneTripAtomic: an update's statements go in one batch, which
+// PostgreSQL runs as one implicit transaction: a statement that fails
+// after the payment's update (an event the database refuses) leaves the
+// payment as it was.
+func TestUpdateOneTripAtomic(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	p := &tender.Payment{ID: "pay_atomic", Amount: 100, Currency: "EUR", Status: tender.StatusPending, Connector: "sepay"}
+	if err := db.CreatePayment(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	changed := *p
+	changed.Status = tender.StatusCaptured
+	err := db.UpdatePayment(ctx, &changed, tender.Event{Type: "payment.captured"}, tender.Event{Type: "bad", Data: json.RawMessage(`{not json`)})
+	if err == nil {
+		t.Fatal("an update with an event the database refuses succeeded")
+	}
+	got, err := db.GetPayment(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 1 || got.Status != tender.StatusPending {
+		t.Errorf("after the failed batch: version %d, status %s; want 1, pending", got.Version, got.Status)
+	}
+	if evs, err := db.ListEvents(ctx, p.ID); err != nil || len(evs) != 0 {
+		t.Errorf("after the failed batch: events %+v, %v; want none", evs, err)
+	}
+	// The same update without the refused event is taken.
+	if err := db.UpdatePayment(ctx, &changed, tender.Event{Type: "payment.captured"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGetPG(t, db, p.ID); got.Version != 2 || got.Status != tender.StatusCaptured {
+		t.Errorf("after the update: version %d, status %s; want 2, captured", got.Version, got.Status)
+	}
+}
+
+func mustGetPG(t *testing.T, db *postgres.DB, id string) *tender.Payment {
+	t.Helper()
+	p, err := db.GetPayment(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -31,6 +31,14 @@ func testPaymentMethods(t *testing.T, s tender.Store) {
 	got.PaymentMethod = pm.ID
 	got.Subscription.Active = true
 	got.SavedMethod = pm
+	// A lost update saves no method: it is written with the payment or
+	// not at all.
+	stale := *got
+	stale.Version--
+	wantCode(t, "UpdatePayment(stale, with a saved method)", s.UpdatePayment(ctx, &stale), tender.EConflict)
+	if _, err := s.GetPaymentMethod(ctx, pm.ID); tender.ErrorCodeOf(err) != tender.ENotFound {
+		t.Fatalf("a lost update saved its method: %v, want not found", err)
+	}
 	if err := s.UpdatePayment(ctx, got); err != nil {
 		t.Fatal(err)
 	}

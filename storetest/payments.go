@@ -403,3 +403,37 @@ func testConcurrentWriters(t *testing.T, s tender.Store) {
 		}
 	}
 }
+
+// testPaymentWithEvents: a store that reads a payment with its events in
+// one call (PostgreSQL) gives what GetPayment and ListEvents give.
+func testPaymentWithEvents(t *testing.T, s tender.Store) {
+	pe, ok := s.(interface {
+		PaymentWithEvents(ctx context.Context, id string) (*tender.Payment, []tender.Event, error)
+	})
+	if !ok {
+		t.Skip("the store reads a payment and its events apart")
+	}
+	ctx := context.Background()
+	p := fullPayment()
+	mustCreate(t, s, p, tender.Event{Type: "payment.created", Data: []byte(`{"a":1}`)})
+	if err := s.UpdatePayment(ctx, p, tender.Event{Type: "payment.processing"}); err != nil {
+		t.Fatal(err)
+	}
+	got, events, err := pe.PaymentWithEvents(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "payment", mustGet(t, s, p.ID), got)
+	want, err := s.ListEvents(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "events", want, events)
+	bare := minimalPayment()
+	mustCreate(t, s, bare)
+	if _, events, err := pe.PaymentWithEvents(ctx, bare.ID); err != nil || len(events) != 0 {
+		t.Errorf("a payment without events: %v, %v", events, err)
+	}
+	_, _, err = pe.PaymentWithEvents(ctx, "pay_missing")
+	wantCode(t, "PaymentWithEvents(missing)", err, tender.ENotFound)
+}

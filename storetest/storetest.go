@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) tender.Store) {
 		{"UpdatePaymentVersionConflict", testUpdatePaymentVersionConflict},
 		{"UpdatePaymentNotFound", testUpdatePaymentNotFound},
 		{"UpdatePaymentRace", testUpdatePaymentRace},
+		{"PaymentWithEvents", testPaymentWithEvents},
 		{"Events", testEvents},
 		{"ListPayments", testListPayments},
 		{"ListPaymentsFilters", testListPaymentsFilters},

@@ -42,7 +42,8 @@ func (q *Queries) CreateAccount(ctx context.Context, a *tender.Account) error {
 
 // UpdateAccount stores a's settings, sealed credentials and default flag;
 // making it the default clears the previous default of its merchant and
-// connector in the same transaction.
+// connector in the same transaction, which also tells of the change
+// (OnChange).
 func (q *Queries) UpdateAccount(ctx context.Context, a *tender.Account, ifSealed []byte) error {
 	settings, err := jsonMap(a.Settings)
 	if err != nil {
@@ -71,7 +72,10 @@ func (q *Queries) UpdateAccount(ctx context.Context, a *tender.Account, ifSealed
 		if q.d.IsUnique(err) {
 			return tender.Errorf(tender.EConflict, "connector %s already has a default account", connector)
 		}
-		return dbError(err)
+		if err != nil {
+			return dbError(err)
+		}
+		return q.tell(ctx, tx, "account", a.ID)
 	})
 }
 

@@ -78,21 +78,28 @@ func (q *Queries) ListMerchants(ctx context.Context, f tender.MerchantFilter) ([
 		`SELECT `+q.merchantColumns()+` FROM merchants WHERE id > ? ORDER BY id LIMIT ?`, f.StartingAfter)
 }
 
-// UpdateMerchant stores m's fields but its id and CreatedAt.
+// UpdateMerchant stores m's fields but its id and CreatedAt, and tells
+// of the change in the same transaction (OnChange).
 func (q *Queries) UpdateMerchant(ctx context.Context, m *tender.Merchant) error {
 	branding, metadata, err := merchantJSON(m)
 	if err != nil {
 		return err
 	}
-	n, err := q.exec(ctx, `UPDATE merchants SET name = ?, country = ?, default_locale = ?, time_zone = ?, branding = ?, metadata = ?
-		WHERE id = ?`, m.Name, m.Country, m.DefaultLocale, m.TimeZone, branding, metadata, m.ID)
-	if err != nil {
-		return dbError(err)
+	update := func(db DB) error {
+		n, err := db.Exec(ctx, q.d.Rebind(`UPDATE merchants SET name = ?, country = ?, default_locale = ?, time_zone = ?, branding = ?, metadata = ?
+			WHERE id = ?`), m.Name, m.Country, m.DefaultLocale, m.TimeZone, branding, metadata, m.ID)
+		if err != nil {
+			return dbError(err)
+		}
+		if n == 0 {
+			return notFound("merchant", m.ID)
+		}
+		return q.tell(ctx, db, "merchant", m.ID)
 	}
-	if n == 0 {
-		return notFound("merchant", m.ID)
+	if q.changed == nil {
+		return update(q.write) // one statement: no transaction
 	}
-	return nil
+	return q.tx(ctx, update)
 }
 
 // CreateAPIKey inserts k; an existing id or hash is EConflict.

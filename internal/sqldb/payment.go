@@ -200,18 +200,25 @@ func (q *Queries) ListPayments(ctx context.Context, f tender.PaymentFilter) ([]*
 // ListEvents returns the events of payment id in the order they were
 // written (empty, not an error, for an unknown id).
 func (q *Queries) ListEvents(ctx context.Context, paymentID string) ([]tender.Event, error) {
-	es, _, err := list(ctx, q, 1<<30, func(r Row) (tender.Event, error) {
-		var e tender.Event
-		var data *string
-		if err := r.Scan(&e.ID, &e.PaymentID, &e.Merchant, &e.Type, &data, TimeDest(&e.CreatedAt)); err != nil {
-			return e, err
-		}
-		if data != nil {
-			e.Data = json.RawMessage(*data)
-		}
-		return e, nil
-	}, `SELECT id, payment_id, merchant, type, data, created_at FROM events WHERE payment_id = ? ORDER BY id LIMIT ?`, paymentID)
+	es, _, err := list(ctx, q, 1<<30, ScanEvent, SelectEvents+` LIMIT ?`, paymentID)
 	return es, err
+}
+
+// SelectEvents selects the events of the payment in its one parameter,
+// in the order they were written, for ScanEvent.
+const SelectEvents = `SELECT id, payment_id, merchant, type, data, created_at FROM events WHERE payment_id = ? ORDER BY id`
+
+// ScanEvent reads a row of SelectEvents.
+func ScanEvent(r Row) (tender.Event, error) {
+	var e tender.Event
+	var data *string
+	if err := r.Scan(&e.ID, &e.PaymentID, &e.Merchant, &e.Type, &data, TimeDest(&e.CreatedAt)); err != nil {
+		return e, err
+	}
+	if data != nil {
+		e.Data = json.RawMessage(*data)
+	}
+	return e, nil
 }
 
 // Normalize brings p's times to what the databases keep, so the caller's
@@ -240,9 +247,28 @@ func NewPaymentRow(d *Dialect, p *tender.Payment, now time.Time) (row tender.Pay
 	row.Version = 1
 	row.Merchant = tender.MerchantOr(row.Merchant)
 	args, err = PaymentArgs(d, &row)
-	marks := strings.TrimSuffix(strings.Repeat("?, ", len(PaymentColumns)), ", ")
-	return row, d.Rebind(`INSERT INTO payments (` + strings.Join(PaymentColumns, ", ") + `) VALUES (` + marks + `)`), args, err
+	return row, d.Rebind(insertPayment), args, err
 }
+
+// insertPayment and updatePayment are the statements of NewPaymentRow and
+// UpdatedPaymentRow; updatePayment sets every column but id, created_at
+// and merchant (updated), in PaymentColumns order.
+var (
+	insertPayment = `INSERT INTO payments (` + strings.Join(PaymentColumns, ", ") + `) VALUES (` +
+		strings.TrimSuffix(strings.Repeat("?, ", len(PaymentColumns)), ", ") + `)`
+	updatePayment = func() string {
+		var set []string
+		for _, c := range PaymentColumns {
+			if updated(c) {
+				set = append(set, c+" = ?")
+			}
+		}
+		return `UPDATE payments SET ` + strings.Join(set, ", ") + ` WHERE id = ? AND version = ?`
+	}()
+)
+
+// updated says whether an update of a payment sets column c.
+func updated(c string) bool { return c != "id" && c != "created_at" && c != "merchant" }
 
 // UpdatedPaymentRow is the row UpdatePayment stores for p (the next
 // version, updated now), with its UPDATE statement, which changes every
@@ -257,16 +283,14 @@ func UpdatedPaymentRow(d *Dialect, p *tender.Payment, now time.Time) (row tender
 	if err != nil {
 		return row, "", nil, err
 	}
-	var set []string
+	args = make([]any, 0, len(all))
 	for i, c := range PaymentColumns {
-		if c == "id" || c == "created_at" || c == "merchant" {
-			continue
+		if updated(c) {
+			args = append(args, all[i])
 		}
-		set = append(set, c+" = ?")
-		args = append(args, all[i])
 	}
 	args = append(args, row.ID, p.Version)
-	return row, d.Rebind(`UPDATE payments SET ` + strings.Join(set, ", ") + ` WHERE id = ? AND version = ?`), args, nil
+	return row, d.Rebind(updatePayment), args, nil
 }
 
 // Raw stores an empty RawMessage as NULL.

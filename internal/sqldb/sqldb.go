@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tenderpay/tender"
@@ -41,7 +43,16 @@ type Dialect struct {
 	// ForUpdate locks the rows a SELECT in a transaction reads
 	// (PostgreSQL); SQLite's one writer needs no lock.
 	ForUpdate string
+
+	// rebound keeps what Rebind made of each query (a few dozen texts,
+	// asked for on every query), up to maxRebound of them.
+	rebound  sync.Map // query → rebound query
+	nRebound atomic.Int64
 }
+
+// maxRebound bounds the queries Rebind keeps: queries are the code's own
+// texts, so this is only a guard against one built from data.
+const maxRebound = 1024
 
 // Rebind turns the ? placeholders of q into the dialect's. A shared query
 // therefore never uses PostgreSQL's jsonb ? operator.
@@ -49,17 +60,26 @@ func (d *Dialect) Rebind(q string) string {
 	if !d.Numbered {
 		return q
 	}
+	if r, ok := d.rebound.Load(q); ok {
+		return r.(string)
+	}
 	var b strings.Builder
+	b.Grow(len(q) + 16)
 	n := 0
-	for _, r := range q {
-		if r == '?' {
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
 			n++
-			b.WriteString("$" + strconv.Itoa(n))
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
 			continue
 		}
-		b.WriteRune(r)
+		b.WriteByte(q[i])
 	}
-	return b.String()
+	r := b.String()
+	if d.nRebound.Add(1) <= maxRebound {
+		d.rebound.Store(q, r)
+	}
+	return r
 }
 
 // Time is how t is written to a time column; the zero time is NULL.
@@ -121,6 +141,23 @@ type Queries struct {
 	write DB // single-statement writes
 	tx    func(ctx context.Context, fn func(DB) error) error
 	now   func() time.Time
+	// changed runs in the transaction of a change of an object that
+	// instances keep in memory (see OnChange); nil: nobody to tell.
+	changed func(ctx context.Context, tx DB, kind, id string) error
+}
+
+// OnChange sets what runs in the transaction that changes an account
+// ("account") or a merchant ("merchant"), with the object's kind and id:
+// PostgreSQL tells the other instances with NOTIFY, which it delivers
+// when, and only if, that transaction commits.
+func (q *Queries) OnChange(f func(ctx context.Context, tx DB, kind, id string) error) { q.changed = f }
+
+// tell runs q.changed, if set, in tx.
+func (q *Queries) tell(ctx context.Context, tx DB, kind, id string) error {
+	if q.changed == nil {
+		return nil
+	}
+	return dbError(q.changed(ctx, tx, kind, id))
 }
 
 // New returns the shared queries over read and write; tx runs a function
