@@ -418,12 +418,12 @@ func TestRevokedKeyEveryInstance(t *testing.T) {
 		other := e.instance()
 		other.as(a.key).mustDo("GET", "/v1/payments", "", 200)
 		e.mustDo("POST", "/v1/api_keys/"+a.apiKey+"/revoke", "", 200)
-		for _, inst := range []*env{e, other} {
-			r := inst.as(a.key).do("GET", "/v1/payments", "")
-			if r.status != 401 {
-				t.Errorf("revoked key: %d, want 401: %s", r.status, r.body)
-			}
+		// The revoking instance refuses it at once; another once the
+		// store's notice reached it (PostgreSQL), within memoTTL (1 s).
+		if r := e.as(a.key).do("GET", "/v1/payments", ""); r.status != 401 {
+			t.Errorf("revoked key on the instance that revoked it: %d, want 401: %s", r.status, r.body)
 		}
+		refusedSoon(t, other, a.key)
 		list := e.mustDo("GET", "/v1/api_keys", "", 200, "Tender-Merchant", "mer_a")["data"].([]any)
 		if len(list) != 1 || list[0].(map[string]any)["revoked_at"] == nil || list[0].(map[string]any)["last_used_at"] == nil {
 			t.Errorf("revoked key listed as %v", list)
@@ -431,14 +431,33 @@ func TestRevokedKeyEveryInstance(t *testing.T) {
 		// Rolling makes a new key and revokes the old one at once.
 		k := e.mustDo("POST", "/v1/api_keys", `{"name":"pos","scope":"merchant","merchant":"mer_a"}`, 201)
 		rolled := e.mustDo("POST", "/v1/api_keys/"+k["id"].(string)+"/roll", "", 201)
-		if r := other.as(k["secret"].(string)).do("GET", "/v1/payments", ""); r.status != 401 {
+		if r := e.as(k["secret"].(string)).do("GET", "/v1/payments", ""); r.status != 401 {
 			t.Errorf("rolled-over key: %d, want 401", r.status)
 		}
+		refusedSoon(t, other, k["secret"].(string))
 		other.as(rolled["secret"].(string)).mustDo("GET", "/v1/payments", "", 200)
 		if rolled["merchant"] != "mer_a" || rolled["scope"] != "merchant" || rolled["name"] != "pos" {
 			t.Errorf("rolled key = %v", rolled)
 		}
 	})
+}
+
+// refusedSoon checks that inst refuses key within the bound a revocation
+// takes to reach another instance (engine memoTTL, 1 s).
+func refusedSoon(t *testing.T, inst *env, key string) {
+	t.Helper()
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for {
+		r := inst.as(key).do("GET", "/v1/payments", "")
+		if r.status == 401 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("revoked key on another instance after 1.5 s: %d, want 401: %s", r.status, r.body)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // instance starts a second server with its own engine on e's store, as

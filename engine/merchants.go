@@ -259,6 +259,10 @@ func (e *Engine) RevokeAPIKey(ctx context.Context, id string) (*tender.APIKey, e
 	if err := e.store.RevokeAPIKey(ctx, id, e.clock.Now().UTC()); err != nil {
 		return nil, err
 	}
+	if e.memo != nil {
+		// This instance need not wait for its own notice.
+		e.memo.changed("api_key", id)
+	}
 	return e.GetAPIKey(ctx, id)
 }
 
