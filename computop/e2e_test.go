@@ -484,3 +484,50 @@ func TestCaptureBeforeNotifyRefused(t *testing.T) {
 		t.Fatalf("capture before notify: %v", err)
 	}
 }
+
+// A capture's amount is checked before anything is sent: positive, at
+// most what is left of the authorization (all of it allowed), and at
+// least the account's minimum (100 cents by default; the minimum itself
+// allowed).
+func TestCaptureAmountBounds(t *testing.T) {
+	h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
+	p := h.start(1999, tender.CaptureManual)
+	h.shopper(p, "approve")
+	h.acct.Settings["min_amount"] = "100"
+	ctx := context.Background()
+	capture := func(opID string, amount int64) (tender.Update, error) {
+		u, err := h.conn.Capture(ctx, h.op(h.get(p.ID), opID, amount))
+		if err == nil {
+			h.mu.Lock()
+			h.payments[p.ID].CapturedAmount += amount
+			h.mu.Unlock()
+			if err := h.apply(p.ID, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return u, err
+	}
+	for _, c := range []struct {
+		amount int64
+		msg    string
+	}{{0, "positive"}, {-1, "positive"}, {99, "helpdesk"}, {2000, "exceeds"}} {
+		before := h.s2s.Load()
+		_, err := capture(fmt.Sprint("bad-", c.amount), c.amount)
+		if tender.ErrorCodeOf(err) != tender.EInvalid || !strings.Contains(tender.ErrorMessageOf(err), c.msg) || h.s2s.Load() != before {
+			t.Errorf("capture of %d: %v (%d requests sent), want invalid: %s", c.amount, err, h.s2s.Load()-before, c.msg)
+		}
+	}
+	if u, err := capture("min", 100); err != nil || u.Status != tender.StatusPartiallyCaptured {
+		t.Fatalf("capture of the minimum: %+v %v", u, err)
+	}
+	before := h.s2s.Load()
+	if _, err := capture("too-much", 1900); tender.ErrorCodeOf(err) != tender.EInvalid || h.s2s.Load() != before {
+		t.Fatalf("capture of 1 more than is left: %v", err)
+	}
+	if u, err := capture("rest", 1899); err != nil || u.Status != tender.StatusCaptured {
+		t.Fatalf("capture of exactly what is left: %+v %v", u, err)
+	}
+	if e := h.ledger(p.ID); e.AmountCap != 1999 {
+		t.Fatalf("ledger captured %d", e.AmountCap)
+	}
+}
