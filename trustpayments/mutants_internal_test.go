@@ -227,3 +227,44 @@ func TestResponseIssuer(t *testing.T) {
 		}
 	}
 }
+
+// On an account that sends mainamount, the AUTH's mainamount binds the
+// response to the issued amount as baseamount does.
+func TestAuthMainAmountBinds(t *testing.T) {
+	issued := sign(t, HS256, seedSecret, map[string]any{"iss": "tender_jwt", "iat": 1, "payload": map[string]any{
+		"currencyiso3a": "GBP", "mainamount": "10.00", "sitereference": "test_site12345", "orderreference": "pay_1",
+		"requesttypedescriptions": []string{"AUTH"}}})
+	tok, err := Parse(issued)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for main, ok := range map[string]bool{"10.00": true, "": true, "10.01": false} {
+		auth := Result{Fields: map[string]string{"requesttypedescription": "AUTH", "errorcode": "0", "currencyiso3a": "GBP", "orderreference": "pay_1"}}
+		if main != "" {
+			auth.Fields["mainamount"] = main
+		}
+		r := &Response{RequestJWT: tok, Envelope: ResponseEnvelope{Response: []Result{auth}}}
+		if err := r.CheckIssued(issued); ok && err != nil || !ok && !errors.Is(err, ErrMismatch) {
+			t.Errorf("AUTH mainamount %q: %v", main, err)
+		}
+	}
+}
+
+// A subscription's own transaction is kept apart from the AUTH's.
+func TestDetailsKeepTheSubscriptionApart(t *testing.T) {
+	d := Details(Result{Fields: map[string]string{"requesttypedescription": "AUTH", "transactionreference": "1-2-3", "settlestatus": "0"}},
+		Result{Fields: map[string]string{"requesttypedescription": "SUBSCRIPTION", "transactionreference": "1-2-4", "settlestatus": "2"}})
+	if d["transactionreference"] != "1-2-3" || d["settlestatus"] != "0" || d["subscription_transactionreference"] != "1-2-4" {
+		t.Fatalf("%v", d)
+	}
+}
+
+// baseamount 0 (a verify-only payment's ACCOUNTCHECK) is an amount.
+func TestAmountOfZero(t *testing.T) {
+	if v, ok := AmountOf(Result{Fields: map[string]string{"baseamount": "0"}}, "GBP"); !ok || v != 0 {
+		t.Fatalf("%d %v", v, ok)
+	}
+	if _, ok := AmountOf(Result{Fields: map[string]string{"baseamount": "-1"}}, "GBP"); ok {
+		t.Fatal("baseamount -1 read as an amount")
+	}
+}
