@@ -711,3 +711,25 @@ func TestCheckOperationRefundStatus(t *testing.T) {
 		}
 	}
 }
+
+// Status believes only records of its own order: a query answered with
+// another order's records (a gateway that ignored the filter) decides
+// nothing, even with an approved AUTH of the same amount among them.
+func TestStatusIgnoresAnotherOrdersRecords(t *testing.T) {
+	e := newEnv(t)
+	p, q := e.start(1000, false), e.start(1000, false)
+	e.pay(q, "4111111111111111")
+	e.drop.Store(func(r *http.Request) bool {
+		body, _ := io.ReadAll(r.Body)
+		if bytes.Contains(body, []byte(`"TRANSACTIONQUERY"`)) {
+			body = bytes.ReplaceAll(body, []byte(p.ID), []byte(q.ID))
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		return false
+	})
+	u, err := e.conn.Status(context.Background(), e.op(p, 0))
+	if err != nil || u.Status != "" || u.ProviderReference != "" {
+		t.Fatalf("%+v %v", u, err)
+	}
+}
