@@ -1,0 +1,4 @@
+package trustpayments
+
+// CheckoutGrace lets the external tests state when a checkout expires.
+const CheckoutGrace = checkoutGrace
