@@ -1,0 +1,241 @@
+package computop_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/computop"
+	"github.com/tenderpay/tender/computop/sim"
+)
+
+// Tests that pin the edges mutation testing found unpinned (MUTANTS.md).
+
+// pending stores a payment as the engine does before its Start answer is
+// stored: Paygate does not know it.
+func (h *harness) pending(amount int64) *tender.Payment {
+	p := &tender.Payment{ID: tender.NewID("pay"), Amount: amount, Currency: "EUR", Status: tender.StatusPending,
+		Connector: "computop", Account: h.acct.ID, CaptureMode: tender.CaptureAutomatic, Input: billing,
+		CreatedAt: h.clock.Now(), OperationID: "create-" + h.t.Name()}
+	h.mu.Lock()
+	h.payments[p.ID] = p
+	h.mu.Unlock()
+	return h.get(p.ID)
+}
+
+// A capture in doubt is decided at the exact edges: found when Paygate's
+// total holds it exactly, capturing exactly the rest closes the payment,
+// and a capture of exactly what is left is still pending (one cent more
+// has failed).
+func TestCheckCaptureAtItsEdges(t *testing.T) {
+	h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
+	ctx := context.Background()
+	p := h.start(2000, tender.CaptureManual)
+	h.shopper(p, "approve")
+	if out, _ := h.check(h.get(p.ID), "cap-all", 2000); out != tender.OpPending {
+		t.Fatalf("a capture of all, none on record: %s", out)
+	}
+	restore := h.loseAnswers("/capture.aspx")
+	_, err := h.conn.Capture(ctx, h.op(h.get(p.ID), "cap-1", 800))
+	restore()
+	if tender.ErrorCodeOf(err) != tender.EUnavailable {
+		t.Fatalf("capture with a lost answer: %v", err)
+	}
+	if out, u := h.check(h.get(p.ID), "cap-1", 800); out != tender.OpSucceeded || u.Status != tender.StatusPartiallyCaptured {
+		t.Fatalf("a capture Paygate holds exactly: %s %+v", out, u)
+	}
+	h.book(p.ID, 800)
+	if out, _ := h.check(h.get(p.ID), "cap-2", 1200); out != tender.OpPending {
+		t.Fatalf("a capture of exactly what is left: %s", out)
+	}
+	if out, _ := h.check(h.get(p.ID), "cap-2", 1201); out != tender.OpFailed {
+		t.Fatalf("a capture of one cent more than is left: %s", out)
+	}
+	restore = h.loseAnswers("/capture.aspx")
+	_, err = h.conn.Capture(ctx, h.op(h.get(p.ID), "cap-2", 1200))
+	restore()
+	if tender.ErrorCodeOf(err) != tender.EUnavailable {
+		t.Fatalf("capture with a lost answer: %v", err)
+	}
+	if out, u := h.check(h.get(p.ID), "cap-2", 1200); out != tender.OpSucceeded || u.Status != tender.StatusCaptured {
+		t.Fatalf("the capture of the rest: %s %+v", out, u)
+	}
+	if e := h.ledger(p.ID); e.AmountCap != 2000 {
+		t.Fatalf("ledger %+v", e)
+	}
+}
+
+// A capture in doubt on a payment Paygate has cancelled has failed.
+func TestCheckCaptureOfCanceledPayment(t *testing.T) {
+	h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
+	p := h.start(2000, tender.CaptureManual)
+	h.shopper(p, "approve")
+	if _, err := h.conn.Cancel(context.Background(), h.op(h.get(p.ID), "cancel-1", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := h.check(h.get(p.ID), "cap-1", 100); out != tender.OpFailed {
+		t.Fatalf("a capture after the cancel: %s", out)
+	}
+}
+
+// A refund in doubt, at the exact edges: found when Paygate's credited
+// total holds it exactly; a refund of exactly what is left is pending,
+// one cent more has failed.
+func TestCheckRefundAtItsEdges(t *testing.T) {
+	h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
+	ctx := context.Background()
+	p := h.captured(2000)
+	check := func(opID string, amount int64) tender.OpOutcome {
+		t.Helper()
+		out, _, err := h.conn.CheckOperation(ctx, tender.OpRefund, h.op(h.get(p.ID), opID, amount))
+		if err != nil {
+			t.Fatalf("check %s: %v", opID, err)
+		}
+		return out
+	}
+	if out := check("ref-all", 2000); out != tender.OpPending {
+		t.Fatalf("a refund of all, none on record: %s", out)
+	}
+	if out := check("ref-all", 2001); out != tender.OpFailed {
+		t.Fatalf("a refund of more than was captured: %s", out)
+	}
+	restore := h.loseAnswers("/credit.aspx")
+	_, err := h.conn.Refund(ctx, h.op(h.get(p.ID), "ref-1", 700))
+	restore()
+	if tender.ErrorCodeOf(err) != tender.EUnavailable {
+		t.Fatalf("refund with a lost answer: %v", err)
+	}
+	if out := check("ref-1", 700); out != tender.OpSucceeded {
+		t.Fatalf("a refund Paygate holds exactly: %s", out)
+	}
+	h.bookRefund(p.ID, 700)
+	if out := check("ref-2", 1300); out != tender.OpPending {
+		t.Fatalf("a refund of exactly what is left: %s", out)
+	}
+	if out := check("ref-2", 1301); out != tender.OpFailed {
+		t.Fatalf("a refund of one cent more than is left: %s", out)
+	}
+}
+
+// A refund of what is left, and of one cent, is sent; one cent more or
+// nothing is refused by Tender before anything is sent.
+func TestRefundAmountBounds(t *testing.T) {
+	h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
+	p := h.captured(2000)
+	for _, amount := range []int64{0, 2001} {
+		before := h.s2s.Load()
+		if _, err := h.refund(p.ID, "ref-bad", amount); tender.ErrorCodeOf(err) != tender.EInvalid {
+			t.Fatalf("refund of %d: %v", amount, err)
+		}
+		if h.s2s.Load() != before {
+			t.Fatalf("refund of %d was sent", amount)
+		}
+	}
+	if _, err := h.refund(p.ID, "ref-1", 1); err != nil {
+		t.Fatalf("refund of one cent: %v", err)
+	}
+	if _, err := h.refund(p.ID, "ref-2", 1999); err != nil {
+		t.Fatalf("refund of the rest: %v", err)
+	}
+	if e := h.ledger(p.ID); e.AmountCred != 2000 {
+		t.Fatalf("ledger %+v", e)
+	}
+}
+
+// Status of a payment Paygate never saw: its redirect is given again
+// until the abandon deadline, and at the deadline exactly it is expired.
+func TestNeverStartedAbandonedAtTheDeadline(t *testing.T) {
+	h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
+	ctx := context.Background()
+	p := h.pending(1700)
+	h.clock.Add(computop.AbandonAfter - time.Nanosecond)
+	u, err := h.conn.Status(ctx, h.op(h.get(p.ID), "status", 0))
+	if err != nil || u.Status != tender.StatusRequiresAction || u.NextAction == nil || !strings.Contains(u.Note, "issued by Status") {
+		t.Fatalf("just before the deadline: %+v %v", u, err)
+	}
+	h.clock.Add(time.Nanosecond)
+	u, err = h.conn.Status(ctx, h.op(h.get(p.ID), "status", 0))
+	if err != nil || u.Status != tender.StatusCanceled || u.Failure == nil || u.Failure.Code != tender.FailExpired {
+		t.Fatalf("at the deadline: %+v %v", u, err)
+	}
+}
+
+// The payment's amount bounds: the account's minimum and 10 digits are
+// accepted, one cent outside is not; and a payment is checked at all.
+func TestPaymentAmountBounds(t *testing.T) {
+	h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
+	acct := *h.acct
+	acct.Settings = map[string]string{}
+	for k, v := range h.acct.Settings {
+		acct.Settings[k] = v
+	}
+	acct.Settings["min_amount"] = "150"
+	pay := func(amount int64, currency string) *tender.Payment {
+		return &tender.Payment{ID: tender.NewID("pay"), Amount: amount, Currency: currency, Status: tender.StatusPending,
+			Connector: "computop", Account: acct.ID, CaptureMode: tender.CaptureAutomatic, Input: billing,
+			CreatedAt: h.clock.Now(), OperationID: "create"}
+	}
+	for _, c := range []struct {
+		amount   int64
+		currency string
+		ok       bool
+	}{{150, "EUR", true}, {149, "EUR", false}, {9999999999, "EUR", true}, {10000000000, "EUR", false}, {500, "USD", false}} {
+		err := h.conn.ValidatePayment(pay(c.amount, c.currency), &acct, nil)
+		if (err == nil) != c.ok {
+			t.Errorf("%d %s: %v", c.amount, c.currency, err)
+		}
+	}
+}
+
+// A live account's callback URL must be https on port 443.
+func TestLiveCallbackURL(t *testing.T) {
+	h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
+	acct := *h.acct
+	acct.Environment = tender.EnvLive
+	acct.Settings = map[string]string{}
+	for k, v := range h.acct.Settings {
+		acct.Settings[k] = v
+	}
+	acct.Settings["base_url"] = "https://paygate.invalid"
+	p := h.pending(1800)
+	for _, c := range []struct {
+		url string
+		ok  bool
+	}{
+		{"https://tender.example/callbacks/computop/cp1", true},
+		{"https://tender.example:443/callbacks/computop/cp1", true},
+		{"https://tender.example:8443/callbacks/computop/cp1", false},
+		{"http://tender.example/callbacks/computop/cp1", false},
+	} {
+		op := h.op(p, "create", 0)
+		op.Account = &acct
+		op.CallbackURL = c.url
+		_, err := h.conn.Start(context.Background(), op)
+		if (err == nil) != c.ok {
+			t.Errorf("%s: %v", c.url, err)
+		}
+	}
+}
+
+// A request too long for a GET URL is posted by Tender's page, which
+// CheckoutPage serves; a short one is not.
+func TestLongRequestUsesTheCheckoutPage(t *testing.T) {
+	h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
+	ctx := context.Background()
+	p := h.pending(1900)
+	op := h.op(p, "create", 0)
+	u, err := h.conn.Start(ctx, op)
+	if err != nil || !strings.Contains(u.NextAction.URL, "/WERO.aspx?") {
+		t.Fatalf("short request: %+v %v", u, err)
+	}
+	op.PageURL = ""
+	if u, err := h.conn.Start(ctx, op); err != nil || !strings.Contains(u.NextAction.URL, "/WERO.aspx?") {
+		t.Fatalf("short request, no page: %+v %v", u, err)
+	}
+	ctype, page, err := h.conn.CheckoutPage(ctx, h.op(p, "create", 0))
+	if err != nil || !strings.HasPrefix(ctype, "text/html") || !strings.Contains(string(page), `name="Data"`) {
+		t.Fatalf("checkout page: %q %s %v", ctype, page, err)
+	}
+}
