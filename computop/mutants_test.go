@@ -2,7 +2,9 @@ package computop_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -237,5 +239,72 @@ func TestLongRequestUsesTheCheckoutPage(t *testing.T) {
 	ctype, page, err := h.conn.CheckoutPage(ctx, h.op(p, "create", 0))
 	if err != nil || !strings.HasPrefix(ctype, "text/html") || !strings.Contains(string(page), `name="Data"`) {
 		t.Fatalf("checkout page: %q %s %v", ctype, page, err)
+	}
+}
+
+// The GET URL is kept up to maxGetURL (2000) characters exactly, and one
+// character more sends the shopper to Tender's page; without a page the GET
+// URL is kept whatever its length. (The base_url's path pads the URL one
+// character at a time: Start sends nothing.)
+func TestGetURLLengthEdge(t *testing.T) {
+	h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
+	ctx := context.Background()
+	p := h.pending(1900)
+	p.Description = strings.Repeat("x", 768)
+	start := func(pad int, page string) string {
+		t.Helper()
+		acct := *h.acct
+		acct.Settings = map[string]string{}
+		for k, v := range h.acct.Settings {
+			acct.Settings[k] = v
+		}
+		acct.Settings["base_url"] = h.simSrv.URL + "/" + strings.Repeat("p", pad)
+		op := h.op(p, "create", 0)
+		op.Account, op.PageURL = &acct, page
+		u, err := h.conn.Start(ctx, op)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.NextAction.URL
+	}
+	long := start(1, "")
+	if len(long) <= 2000 || !strings.Contains(long, "/WERO.aspx?") {
+		t.Fatalf("a long request without a page: %d %q", len(long), long)
+	}
+	if got := start(1, "https://tender.example/pay/x"); got != "https://tender.example/pay/x" {
+		t.Fatalf("a long request: %q", got)
+	}
+	p.Description = strings.Repeat("x", 300)
+	n := len(start(1, ""))
+	if n > 2000 {
+		t.Fatalf("the shorter request is %d long", n)
+	}
+	pad := 1 + 2000 - n
+	if got := start(pad, "https://tender.example/pay/x"); len(got) != 2000 || !strings.Contains(got, "/WERO.aspx?") {
+		t.Fatalf("a request of exactly 2000: %d %q", len(got), got)
+	}
+	if got := start(pad+1, "https://tender.example/pay/x"); got != "https://tender.example/pay/x" {
+		t.Fatalf("a request of 2001: %q", got)
+	}
+}
+
+type countingTransport struct{ n atomic.Int64 }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// The HTTP client given in Options is the one Paygate is called through.
+func TestOptionsHTTPClientIsUsed(t *testing.T) {
+	h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
+	p := h.start(2100, tender.CaptureAutomatic)
+	rt := &countingTransport{}
+	conn := computop.New(computop.Options{HTTPClient: &http.Client{Transport: rt}, Clock: h.clock, Timeout: 2 * time.Second})
+	if _, err := conn.Status(context.Background(), h.op(h.get(p.ID), "", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if rt.n.Load() == 0 {
+		t.Fatal("the inquiry did not go through the given client")
 	}
 }
