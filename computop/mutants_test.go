@@ -2,7 +2,9 @@ package computop_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -306,5 +308,42 @@ func TestOptionsHTTPClientIsUsed(t *testing.T) {
 	}
 	if rt.n.Load() == 0 {
 		t.Fatal("the inquiry did not go through the given client")
+	}
+}
+
+// FormValue prefers the key as spelled, matches another case otherwise, and
+// never takes a key without a value.
+func TestFormValue(t *testing.T) {
+	for i := 0; i < 32; i++ { // map order varies: a wrong preference shows
+		if v, ok := computop.FormValue(url.Values{"Data": {"a"}, "DATA": {"b"}, "data": {"c"}}, "Data"); !ok || v != "a" {
+			t.Fatalf("exact key: %q %v", v, ok)
+		}
+	}
+	if v, ok := computop.FormValue(url.Values{"data": {"c"}}, "Data"); !ok || v != "c" {
+		t.Fatalf("other case: %q %v", v, ok)
+	}
+	if v, ok := computop.FormValue(url.Values{"Data": {}, "data": {}}, "Data"); ok {
+		t.Fatalf("keys without values: %q", v)
+	}
+	if v, ok := computop.FormValue(url.Values{"Data": {}, "DATA": {"b"}}, "Data"); !ok || v != "b" {
+		t.Fatalf("exact key without a value: %q %v", v, ok)
+	}
+}
+
+// An error Paygate raises before decryption comes in clear: it is read
+// (never a success), its MerchantID kept; a body with neither Data nor
+// Code is malformed.
+func TestActionResultInClear(t *testing.T) {
+	c, err := computop.NewCipher(computop.Blowfish, []byte(testBF))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &computop.Merchant{ID: testMID, Cipher: c, HMACKey: []byte(testHMAC)}
+	r, err := m.OpenActionResult("MerchantID="+testMID+"&Status=FAILED&Description=bad&Code=21000001", &computop.SpecInquire)
+	if err != nil || r.OK() || r.Code != "21000001" || r.MID != testMID {
+		t.Fatalf("an error in clear: %+v %v", r, err)
+	}
+	if _, err := m.OpenActionResult("MerchantID="+testMID+"&Status=FAILED", &computop.SpecInquire); !errors.Is(err, computop.ErrMalformed) {
+		t.Fatalf("neither Data nor Code: %v", err)
 	}
 }
