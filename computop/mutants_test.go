@@ -347,3 +347,37 @@ func TestActionResultInClear(t *testing.T) {
 		t.Fatalf("neither Data nor Code: %v", err)
 	}
 }
+
+// A refusal needs only its Code; a success missing a field is malformed.
+func TestActionResultRefusalNeedsOnlyItsCode(t *testing.T) {
+	c, err := computop.NewCipher(computop.Blowfish, []byte(testBF))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &computop.Merchant{ID: testMID, Cipher: c, HMACKey: []byte(testHMAC)}
+	body := func(status, code string) string {
+		var ps computop.Params
+		ps.Add("mid", testMID)
+		ps.Add("Status", status)
+		ps.Add("Code", code)
+		vs, err := m.Seal(ps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return vs.Encode()
+	}
+	if r, err := m.OpenActionResult(body("FAILED", "21000001"), &computop.SpecInquire); err != nil || r.OK() || r.Code != "21000001" {
+		t.Fatalf("a refusal with only its Code: %+v %v", r, err)
+	}
+	if r, err := m.OpenActionResult(body("OK", computop.CodeOK), &computop.SpecInquire); !errors.Is(err, computop.ErrMalformed) {
+		t.Fatalf("a success without its fields: %+v %v", r, err)
+	}
+}
+
+// Custom pairs without a key are dropped, the others kept.
+func TestCustomPairs(t *testing.T) {
+	got := computop.CustomPairs("a=1|=2|b=|c")
+	if len(got) != 2 || got[0] != (computop.Param{"a", "1"}) || got[1] != (computop.Param{"b", ""}) {
+		t.Fatalf("%+v", got)
+	}
+}
