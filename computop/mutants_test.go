@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -379,5 +380,45 @@ func TestCustomPairs(t *testing.T) {
 	got := computop.CustomPairs("a=1|=2|b=|c")
 	if len(got) != 2 || got[0] != (computop.Param{"a", "1"}) || got[1] != (computop.Param{"b", ""}) {
 		t.Fatalf("%+v", got)
+	}
+}
+
+// An inquiry answered for another PayID decides nothing: a Paygate (here a
+// stand-in) that mixes payments up must not settle a capture in doubt.
+func TestCheckInquiryForAnotherPayment(t *testing.T) {
+	h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
+	c, err := computop.NewCipher(computop.Blowfish, []byte(testBF))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &computop.Merchant{ID: testMID, Cipher: c, HMACKey: []byte(testHMAC)}
+	p := h.start(2000, tender.CaptureManual)
+	h.shopper(p, "approve")
+	p = h.get(p.ID)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ps computop.Params
+		for _, kv := range [][2]string{{"mid", testMID}, {"PayID", "0123456789abcdef0123456789abcdef"}, {"TransID", p.ID},
+			{"Status", computop.StatusOK}, {"Description", "success"}, {"Code", computop.CodeOK}, {"LastStatus", computop.LastCaptured},
+			{"AmountAuth", "2000"}, {"AmountCap", "2000"}, {"AmountCred", "0"}, {"Currency", "EUR"}} {
+			ps.Add(kv[0], kv[1])
+		}
+		vs, err := m.Seal(ps)
+		if err != nil {
+			t.Error(err)
+		}
+		w.Write([]byte(vs.Encode()))
+	}))
+	defer other.Close()
+	acct := *h.acct
+	acct.Settings = map[string]string{}
+	for k, v := range h.acct.Settings {
+		acct.Settings[k] = v
+	}
+	acct.Settings["base_url"] = other.URL
+	op := h.op(p, "cap-1", 800)
+	op.Account = &acct
+	out, _, err := h.conn.CheckOperation(context.Background(), tender.OpCapture, op)
+	if tender.ErrorCodeOf(err) != tender.EProvider {
+		t.Fatalf("an inquiry answered for another payment: %s %v", out, err)
 	}
 }
