@@ -422,3 +422,22 @@ func TestCheckInquiryForAnotherPayment(t *testing.T) {
 		t.Fatalf("an inquiry answered for another payment: %s %v", out, err)
 	}
 }
+
+// A failed result says who refused: Wero (an error code) or Paygate (a
+// fatal one, the request itself was wrong).
+func TestFailureMessageSaysWhoRefused(t *testing.T) {
+	for _, c := range []struct{ code, want string }{
+		{"21000001", "Wero declined the payment."},
+		{"41000001", "Paygate refused the payment request."},
+	} {
+		h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
+		p := h.start(5000, tender.CaptureAutomatic)
+		if code := h.send("notify", forge(t, result(strings.Repeat("3", 32), p.ID, "FAILED", c.code, bindingOf(p.ID, 5000))), true); code != 200 {
+			t.Fatalf("%s: HTTP %d", c.code, code)
+		}
+		got := h.get(p.ID)
+		if got.Status != tender.StatusFailed || got.Failure == nil || got.Failure.Message != c.want || got.Failure.ProviderCode != c.code {
+			t.Fatalf("%s: %s %+v", c.code, got.Status, got.Failure)
+		}
+	}
+}
