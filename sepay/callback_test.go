@@ -165,3 +165,19 @@ func TestPollingFollowsTheCallback(t *testing.T) {
 		t.Fatalf("queued without a callback: %+v %v", u, err)
 	}
 }
+
+// The defaults: a payment sent with a callback is asked about every 10 s,
+// one without every 2 s.
+func TestPollingDefaults(t *testing.T) {
+	e := newEnv(t, nil)
+	e.conn = sepay.New(sepay.Options{Clock: e.clock, RequestTimeout: 2 * time.Second})
+	p := e.payment(4321, sid1)
+	if u, err := e.conn.Start(context.Background(), e.op(p, sid1)); err != nil || u.CheckIn != 10*time.Second {
+		t.Fatalf("start with a callback: %+v %v", u, err)
+	}
+	e.account.Settings["callbacks"] = "false"
+	q := e.payment(1234, sid2)
+	if u, err := e.conn.Start(context.Background(), e.op(q, sid2)); err != nil || u.CheckIn != 2*time.Second {
+		t.Fatalf("start without a callback: %+v %v", u, err)
+	}
+}
