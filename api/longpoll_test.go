@@ -19,12 +19,8 @@ func TestParkedLongPollAnswers(t *testing.T) {
 	e := newEnv(t)
 	p := e.mustDo("POST", "/v1/payments", `{"amount":1050,"currency":"EUR","terminal":"till-1"}`, 201)
 	id := p["id"].(string)
-	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := e.rawLongPoll(id)
 	defer conn.Close()
-	fmt.Fprintf(conn, "GET /v1/payments/%s?wait=1h HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", id, e.key)
 	time.Sleep(100 * time.Millisecond)
 	if cb := e.do("POST", "/callbacks/testpay/tp1/notify", `{"ref":"T-`+id+`","status":"captured"}`, "X-Sig", "s3cret"); cb.status != 200 {
 		t.Fatalf("callback: %d", cb.status)
@@ -93,11 +89,7 @@ func TestParkedLongPollClientHangsUp(t *testing.T) {
 	e.srv.Config.Handler = api.NewServer(e.eng, api.Options{MaxPollsPerKey: 1})
 	p := e.mustDo("POST", "/v1/payments", `{"amount":1050,"currency":"EUR","terminal":"till-1"}`, 201)
 	id := p["id"].(string)
-	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(conn, "GET /v1/payments/%s?wait=1h HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", id, e.key)
+	conn := e.rawLongPoll(id)
 	deadline := time.Now().Add(10 * time.Second)
 	for e.do("GET", "/v1/payments/"+id+"?wait=1ms", "").status != 429 {
 		if time.Now().After(deadline) {
@@ -129,12 +121,8 @@ func TestEndLongPollsAnswersParked(t *testing.T) {
 	e.srv.Config.Handler = s
 	p := e.mustDo("POST", "/v1/payments", `{"amount":1050,"currency":"EUR","terminal":"till-1"}`, 201)
 	id := p["id"].(string)
-	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := e.rawLongPoll(id)
 	defer conn.Close()
-	fmt.Fprintf(conn, "GET /v1/payments/%s?wait=1h HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", id, e.key)
 	time.Sleep(300 * time.Millisecond) // parked by then; if not, EndLongPolls finds nothing and the read below times out
 	s.EndLongPolls()
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -147,4 +135,16 @@ func TestEndLongPollsAnswersParked(t *testing.T) {
 	if err := json.NewDecoder(res.Body).Decode(&got); err != nil || res.StatusCode != 200 || got["status"] != "processing" {
 		t.Fatalf("HTTP %d %v %v", res.StatusCode, got, err)
 	}
+}
+
+// rawLongPoll opens a connection of its own and sends a long-poll of
+// payment id on it (wait=1h), for tests that watch the connection itself.
+func (e *env) rawLongPoll(id string) net.Conn {
+	e.t.Helper()
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET /v1/payments/%s?wait=1h HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", id, e.key)
+	return conn
 }

@@ -3,10 +3,8 @@ package api_test
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -59,12 +57,8 @@ func TestRequestsCountedByTheirStatus(t *testing.T) {
 	id := p["id"].(string)
 	e.mustDo("GET", "/v1/payments/pay_nosuchpayment", "", 404)
 	// A parked long-poll, answered when the payment changes.
-	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := e.rawLongPoll(id)
 	defer conn.Close()
-	fmt.Fprintf(conn, "GET /v1/payments/%s?wait=1h HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", id, e.key)
 	time.Sleep(200 * time.Millisecond)
 	if cb := e.do("POST", "/callbacks/testpay/tp1/notify", `{"ref":"T-`+id+`","status":"captured"}`, "X-Sig", "s3cret"); cb.status != 200 {
 		t.Fatalf("callback: %d", cb.status)

@@ -272,6 +272,22 @@ func TestApproveAutomaticCapture(t *testing.T) {
 	}
 }
 
+// capture captures amount of payment id and, when it is accepted, books
+// it on the harness's payment as the engine would.
+func (h *harness) capture(ctx context.Context, id, opID string, amount int64) (tender.Update, error) {
+	h.t.Helper()
+	u, err := h.conn.Capture(ctx, h.op(h.get(id), opID, amount))
+	if err == nil {
+		h.mu.Lock()
+		h.payments[id].CapturedAmount += amount
+		h.mu.Unlock()
+		if err := h.apply(id, u); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	return u, err
+}
+
 func TestManualCapturePartialThenTooMuch(t *testing.T) {
 	h := newHarness(t, sim.Options{}, computop.Blowfish, testBF)
 	p := h.start(1999, tender.CaptureManual)
@@ -281,18 +297,7 @@ func TestManualCapturePartialThenTooMuch(t *testing.T) {
 		t.Fatalf("status %s", p.Status)
 	}
 	ctx := context.Background()
-	capture := func(opID string, amount int64) (tender.Update, error) {
-		u, err := h.conn.Capture(ctx, h.op(h.get(p.ID), opID, amount))
-		if err == nil {
-			h.mu.Lock()
-			h.payments[p.ID].CapturedAmount += amount
-			h.mu.Unlock()
-			if err := h.apply(p.ID, u); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return u, err
-	}
+	capture := func(opID string, amount int64) (tender.Update, error) { return h.capture(ctx, p.ID, opID, amount) }
 	if u, err := capture("cap-1", 1000); err != nil || u.Status != tender.StatusPartiallyCaptured {
 		t.Fatalf("capture 1: %+v %v", u, err)
 	}
@@ -495,18 +500,7 @@ func TestCaptureAmountBounds(t *testing.T) {
 	h.shopper(p, "approve")
 	h.acct.Settings["min_amount"] = "100"
 	ctx := context.Background()
-	capture := func(opID string, amount int64) (tender.Update, error) {
-		u, err := h.conn.Capture(ctx, h.op(h.get(p.ID), opID, amount))
-		if err == nil {
-			h.mu.Lock()
-			h.payments[p.ID].CapturedAmount += amount
-			h.mu.Unlock()
-			if err := h.apply(p.ID, u); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return u, err
-	}
+	capture := func(opID string, amount int64) (tender.Update, error) { return h.capture(ctx, p.ID, opID, amount) }
 	for _, c := range []struct {
 		amount int64
 		msg    string

@@ -38,17 +38,8 @@ func (db *DB) CreatePaymentReserving(ctx context.Context, rec *tender.Idempotenc
 			}
 			won := false
 			if !prior && fresh {
-				err := tx.QueryRow(ctx, `INSERT INTO idempotency_keys AS k
-						(scope, key, request_hash, done, status, body, created_at, expires_at, locked_until)
-					VALUES ($1, $2, $3, false, 0, NULL, $4, $5, $6)
-					ON CONFLICT (scope, key) DO UPDATE SET
-						request_hash = EXCLUDED.request_hash, done = false, status = 0, body = NULL,
-						created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at,
-						locked_until = EXCLUDED.locked_until
-					WHERE k.expires_at <= EXCLUDED.created_at
-					RETURNING true`,
-					rec.Scope, rec.Key, rec.RequestHash, rec.CreatedAt, rec.ExpiresAt, dialect.LockTime(rec.LockedUntil)).Scan(&won)
-				if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				var err error
+				if won, err = reserveKey(ctx, tx, rec); err != nil {
 					return dbError(err)
 				}
 			}
@@ -106,9 +97,32 @@ func checksQuery(chk tender.CreateChecks, q *tender.Payment, n int) (prior, fres
 
 // liveRecord returns the record of rec's key if it has not expired at
 // rec.CreatedAt, else nil.
-func liveRecord(ctx context.Context, c interface {
+// rowQuerier is a pool or a transaction.
+type rowQuerier interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
-}, rec *tender.IdempotencyRecord) (*tender.IdempotencyRecord, error) {
+}
+
+// reserveKey inserts rec's key as in flight, or takes over an expired
+// record of it; false (no error) when a live record holds the key.
+func reserveKey(ctx context.Context, c rowQuerier, rec *tender.IdempotencyRecord) (bool, error) {
+	var won bool
+	err := c.QueryRow(ctx, `INSERT INTO idempotency_keys AS k
+			(scope, key, request_hash, done, status, body, created_at, expires_at, locked_until)
+		VALUES ($1, $2, $3, false, 0, NULL, $4, $5, $6)
+		ON CONFLICT (scope, key) DO UPDATE SET
+			request_hash = EXCLUDED.request_hash, done = false, status = 0, body = NULL,
+			created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at,
+			locked_until = EXCLUDED.locked_until
+		WHERE k.expires_at <= EXCLUDED.created_at
+		RETURNING true`,
+		rec.Scope, rec.Key, rec.RequestHash, rec.CreatedAt, rec.ExpiresAt, dialect.LockTime(rec.LockedUntil)).Scan(&won)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return won, err
+}
+
+func liveRecord(ctx context.Context, c rowQuerier, rec *tender.IdempotencyRecord) (*tender.IdempotencyRecord, error) {
 	old, err := sqldb.ScanIdempotency(c.QueryRow(ctx, `SELECT `+sqldb.IdempotencyColumns+`
 		FROM idempotency_keys WHERE scope = $1 AND key = $2`, rec.Scope, rec.Key))
 	if errors.Is(err, pgx.ErrNoRows) || err == nil && !old.ExpiresAt.After(rec.CreatedAt) {

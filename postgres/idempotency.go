@@ -27,23 +27,13 @@ func (db *DB) ReserveIdempotency(ctx context.Context, rec *tender.IdempotencyRec
 	// The existing record may be released or purged between the insert that
 	// found it and the select that reads it: then try again.
 	for range 10 {
-		var won bool
-		err := db.pool.QueryRow(ctx, `INSERT INTO idempotency_keys AS k
-				(scope, key, request_hash, done, status, body, created_at, expires_at, locked_until)
-			VALUES ($1, $2, $3, false, 0, NULL, $4, $5, $6)
-			ON CONFLICT (scope, key) DO UPDATE SET
-				request_hash = EXCLUDED.request_hash, done = false, status = 0, body = NULL,
-				created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at,
-				locked_until = EXCLUDED.locked_until
-			WHERE k.expires_at <= EXCLUDED.created_at
-			RETURNING true`,
-			rec.Scope, rec.Key, rec.RequestHash, rec.CreatedAt, rec.ExpiresAt, dialect.LockTime(rec.LockedUntil)).Scan(&won)
-		if err == nil {
+		won, err := reserveKey(ctx, db.pool, rec)
+		if err != nil {
+			return nil, dbError(err)
+		}
+		if won {
 			rec.Done, rec.Status, rec.Body = false, 0, nil
 			return nil, nil
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return nil, dbError(err)
 		}
 		// Its request died: take it over, keeping when it began.
 		var created, expires time.Time
