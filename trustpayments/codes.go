@@ -1,6 +1,7 @@
 package trustpayments
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/tenderpay/tender"
@@ -65,8 +66,21 @@ func UpdateOf(r *Response) tender.Update {
 		u.ProviderReference = auth.Get("transactionreference")
 	}
 	code := main.Get("errorcode")
-	if hasAuth && main.Get("requesttypedescription") != "AUTH" && auth.Get("errorcode") != "0" {
-		code = auth.Get("errorcode") // a later step failed after a failed AUTH: the AUTH decides
+	later := ""
+	isAuth := auth.Get("requesttypedescription") == "AUTH"
+	if hasAuth && main.Get("requesttypedescription") != "AUTH" && (isAuth || auth.Get("errorcode") != "0") {
+		// Only the AUTH means money (seed: "Alleen waarden van "AUTH"
+		// geven de autorisatie van een betaling aan"), so it decides, not
+		// a step chained after it: a failed AUTH fails the payment, and an
+		// approved AUTH holds the shopper's money even when a later step
+		// (a SUBSCRIPTION) failed; calling the payment failed then would
+		// leave that money unaccounted for. The later failure is told in
+		// the note. (A verify-only ACCOUNTCHECK moves no money: a failed
+		// one decides, an approved one still needs its 3-D Secure step.)
+		code = auth.Get("errorcode")
+	}
+	if hasAuth && auth.Get("errorcode") == "0" {
+		later = laterFailure(r.Envelope.Response)
 	}
 	switch Classify(code) {
 	case OutcomeOK:
@@ -78,10 +92,13 @@ func UpdateOf(r *Response) tender.Update {
 		st, ok := StatusOfAuth(auth.Get("settlestatus"))
 		if !ok {
 			u.Status = tender.StatusUnknown
-			u.Note = "trustpayments: AUTH with unexpected settlestatus; reconciling"
+			u.Note = "trustpayments: AUTH with unexpected settlestatus; reconciling" + later
 			return u
 		}
 		u.Status = st
+		if later != "" {
+			u.Note = "trustpayments: the AUTH was approved" + later
+		}
 		if st == tender.StatusCanceled {
 			u.Status = tender.StatusFailed
 			u.Failure = &tender.Failure{Code: tender.FailProvider, Message: "Trust Payments cancelled the authorization", ProviderCode: "0"}
@@ -124,6 +141,32 @@ func FailureOf(code string, errordata []string) *tender.Failure {
 		f.Message = "Trust Payments refused the payment"
 	}
 	return f
+}
+
+// laterFailure describes the first step after the AUTH (or verify) that
+// failed, for the note of an approved payment: "; a later SUBSCRIPTION
+// failed with errorcode 30000", or "" if none did.
+func laterFailure(chain []Result) string {
+	after := false
+	for _, e := range chain {
+		t := e.Get("requesttypedescription")
+		if !after {
+			after = t == "AUTH" || isVerify(e)
+			continue
+		}
+		if c := e.Get("errorcode"); c != "" && c != "0" {
+			return "; a later " + safeType(t) + " failed with errorcode " + safeCode(c)
+		}
+	}
+	return ""
+}
+
+// safeType keeps only a request type Tender knows for messages and logs.
+func safeType(t string) string {
+	if slices.Contains(requestTypes, t) {
+		return t
+	}
+	return "step"
 }
 
 // safeCode keeps only a plausible errorcode for messages and logs.
