@@ -2,14 +2,18 @@ package api
 
 import (
 	"net/http"
+
+	"github.com/tenderpay/tender"
 )
 
 type resolveRequest struct {
-	Note string `json:"note"`
+	Note   string        `json:"note"`
+	Status tender.Status `json:"status"`
 }
 
 // resolveDiscrepancy clears a payment's discrepancy once a person has
-// looked at it (see engine.ResolveDiscrepancy).
+// looked at it, and settles a payment in doubt with the status they found
+// (see engine.ResolveDiscrepancy).
 func (s *Server) resolveDiscrepancy(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	s.idempotent(w, r, func(body []byte, _ string) result {
@@ -17,7 +21,7 @@ func (s *Server) resolveDiscrepancy(w http.ResponseWriter, r *http.Request) {
 		if err := decode(body, &req); err != nil {
 			return result{err: err}
 		}
-		p, err := s.eng.ResolveDiscrepancy(r.Context(), id, req.Note)
+		p, err := s.eng.ResolveDiscrepancy(r.Context(), id, req.Note, req.Status)
 		if err != nil {
 			return result{err: err, payment: id}
 		}

@@ -30,6 +30,14 @@ func TestResolveDiscrepancy(t *testing.T) {
 	if r := e.do("POST", "/v1/payments/"+id+"/resolve_discrepancy", `{"note":"x","amount":1}`); r.status != 400 {
 		t.Fatalf("unknown field: %d %s", r.status, r.body)
 	}
+	if r := e.do("POST", "/v1/payments/"+id+"/resolve_discrepancy", `{"note":"x","status":"refunded"}`); r.status != 400 || !strings.Contains(string(r.body), `"param":"status"`) {
+		t.Fatalf("a status a person may not set: %d %s", r.status, r.body)
+	}
+	// A settled payment keeps what the provider reported: a status set by
+	// hand is only for a payment in doubt (engine.TestSettleInDoubtByHand).
+	if r := e.do("POST", "/v1/payments/"+id+"/resolve_discrepancy", `{"note":"x","status":"failed"}`); r.status != 409 || !strings.Contains(string(r.body), "in doubt") {
+		t.Fatalf("a status for a settled payment: %d %s", r.status, r.body)
+	}
 	got := e.mustDo("POST", "/v1/payments/"+id+"/resolve_discrepancy", `{"note":"checked with the bank: paid"}`, 200)
 	if got["status"] != "captured" || got["discrepancy"] != nil {
 		t.Fatalf("after resolving: %v", got)

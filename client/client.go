@@ -316,6 +316,21 @@ func (c *Client) ResolveDiscrepancy(ctx context.Context, id, note string, opts .
 	return result(&out, c.do(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(id)+"/resolve_discrepancy", nil, body, &out, opts...))
 }
 
+// SettleInDoubt settles a payment still pending, processing or unknown
+// that Tender handed to a person (its discrepancy says the provider could
+// neither tell about it nor cancel it) with what they found at the
+// provider: status "failed" (no money taken) or "captured" (the whole
+// amount); note says where they looked. The discrepancy is cleared in the
+// same write; see ResolveDiscrepancy for a settled payment's.
+func (c *Client) SettleInDoubt(ctx context.Context, id, status, note string, opts ...CallOption) (*Payment, error) {
+	var out Payment
+	body := struct {
+		Note   string `json:"note"`
+		Status string `json:"status"`
+	}{note, status}
+	return result(&out, c.do(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(id)+"/resolve_discrepancy", nil, body, &out, opts...))
+}
+
 // CapturePayment captures amount (minor units; 0: all that remains) of an
 // authorization.
 func (c *Client) CapturePayment(ctx context.Context, id string, amount int64, opts ...CallOption) (*Payment, error) {

@@ -159,3 +159,23 @@ func TestWaitSettledEndsWithContext(t *testing.T) {
 		t.Fatalf("%v %v", p, err)
 	}
 }
+
+// TestSettleInDoubtSendsStatus: the status a person found and their note
+// reach resolve_discrepancy, and the settled payment comes back.
+func TestSettleInDoubtSendsStatus(t *testing.T) {
+	var path, body string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		path, body = r.URL.Path, string(b)
+		answer(200, payment("failed"))(w)
+	}))
+	t.Cleanup(srv.Close)
+	c := client.New(srv.URL, "tender_sk_test")
+	p, err := c.SettleInDoubt(context.Background(), "pay1", "failed", "no sale on the terminal's journal")
+	if err != nil || p.Status != "failed" {
+		t.Fatalf("%+v %v", p, err)
+	}
+	if path != "/v1/payments/pay1/resolve_discrepancy" || body != `{"note":"no sale on the terminal's journal","status":"failed"}` {
+		t.Fatalf("sent %s %s", path, body)
+	}
+}

@@ -143,9 +143,10 @@ type paymentData struct {
 	CanCapture bool
 	CanRefund  bool
 	CanCancel  bool
-	// CanResolve: a settled payment's discrepancy can be cleared with a
-	// note (an open one keeps it until it settles).
+	// CanResolve: a payment's discrepancy can be cleared with a note; an
+	// open one's (InDoubt) only with the status a person found.
 	CanResolve bool
+	InDoubt    bool
 }
 
 type eventView struct {
@@ -204,10 +205,10 @@ func (s *Server) paymentView(r *http.Request, id string) (*paymentData, error) {
 	case tender.StatusAuthorized, tender.StatusRequiresAction, tender.StatusProcessing, tender.StatusPending, tender.StatusUnknown:
 		d.CanCancel = true
 	}
+	d.CanResolve = p.Discrepancy != ""
 	switch p.Status {
 	case tender.StatusPending, tender.StatusProcessing, tender.StatusUnknown:
-	default:
-		d.CanResolve = p.Discrepancy != ""
+		d.InDoubt = true
 	}
 	return d, nil
 }
@@ -315,7 +316,7 @@ func (s *Server) paymentAction(w http.ResponseWriter, r *http.Request) {
 // resolve clears a payment's discrepancy with the note a person wrote
 // (engine.ResolveDiscrepancy); resolving twice is refused, not repeated.
 func (s *Server) resolve(w http.ResponseWriter, r *http.Request, id string) {
-	if _, err := s.eng.ResolveDiscrepancy(r.Context(), id, r.PostFormValue("note")); err != nil {
+	if _, err := s.eng.ResolveDiscrepancy(r.Context(), id, r.PostFormValue("note"), tender.Status(r.PostFormValue("status"))); err != nil {
 		s.actionError(w, r, id, err)
 		return
 	}

@@ -300,3 +300,40 @@ func TestResolveDiscrepancy(t *testing.T) {
 		t.Fatalf("timeline after resolving:\n%s", page)
 	}
 }
+
+// TestSettleInDoubtFromDashboard: a payment stuck unknown with a
+// discrepancy has a form that asks what the provider shows; settling it
+// fails it through the state machine, and the form is gone after.
+func TestSettleInDoubtFromDashboard(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := tender.WithMerchant(context.Background(), tender.DefaultMerchant)
+	if _, err := e.eng.CreateAccount(ctx, &tender.Account{ID: "acct_1", Connector: "fake", Environment: tender.EnvSandbox}); err != nil {
+		t.Fatal(err)
+	}
+	p := &tender.Payment{ID: "pay_1", Merchant: tender.DefaultMerchant, Amount: 1000, Currency: "EUR",
+		Status: tender.StatusUnknown, Connector: "fake", Account: "acct_1", Discrepancy: "the provider could not cancel it"}
+	if err := e.store.CreatePayment(ctx, p, tender.Event{Type: "payment.created"}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	e.signIn(c, "ann@example.com", testPassword)
+	_, page := e.get(c, "/dashboard/payments/pay_1")
+	if !strings.Contains(page, `<select id="resolve-status" name="status" required>`) || !strings.Contains(page, "Settle by hand") {
+		t.Fatalf("no settle form on a payment in doubt with a discrepancy:\n%s", page)
+	}
+	csrf := field(t, page, "csrf")
+	if resp, body := e.post(c, "/dashboard/payments/pay_1/resolve", url.Values{"csrf": {csrf}, "note": {"looked"}}); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "failed or captured") {
+		t.Fatalf("no status: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := e.post(c, "/dashboard/payments/pay_1/resolve", url.Values{"csrf": {csrf}, "note": {"no sale in the terminal's journal"}, "status": {"failed"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("settle: %d", resp.StatusCode)
+	}
+	got, err := e.eng.GetPayment(ctx, "pay_1")
+	if err != nil || got.Status != tender.StatusFailed || got.Discrepancy != "" {
+		t.Fatalf("after settling: %+v, %v", got, err)
+	}
+	_, page = e.get(c, "/dashboard/payments/pay_1")
+	if !strings.Contains(page, "payment.failed") || strings.Contains(page, `/resolve"`) {
+		t.Fatalf("timeline after settling:\n%s", page)
+	}
+}
