@@ -329,4 +329,3 @@ func measureCPU(t *proc, load func() float64) cpuPerOp {
 	}
 	return cpuPerOp{time.Duration(float64(t.CPU()-s0) / ops), time.Duration(float64(selfCPU()-c0) / ops)}
 }
-
