@@ -146,7 +146,8 @@ type Update struct {
 	// again on the schedule for payments in doubt. Status must then
 	// answer for a settled payment (normally with what Tender already
 	// has). It is asked only once no capture, refund or cancel of the
-	// payment is in doubt. Zero asks nothing.
+	// payment is in doubt. A follow-up's answer may ask for another.
+	// Zero asks nothing.
 	FollowUp time.Duration
 }
 

@@ -198,8 +198,15 @@ func (e *Engine) applyUpdate(p *tender.Payment, u tender.Update, source string) 
 		changed = true
 	}
 	e.schedule(p, u.CheckIn, statusChanged)
+	var followUp []tender.Event
+	if u.FollowUp > 0 {
+		// Recorded even when nothing else changed: a follow-up's own
+		// answer may ask for one more (a checkout that stays usable
+		// longer than the first follow-up waits).
+		followUp = []tender.Event{e.followUpEvent(u.FollowUp, source)}
+	}
 	if !changed {
-		return nil, false, nil
+		return followUp, followUp != nil, nil
 	}
 	data := map[string]any{"status": p.Status, "source": source}
 	if statusChanged {
@@ -227,11 +234,7 @@ func (e *Engine) applyUpdate(p *tender.Payment, u tender.Update, source string) 
 	if statusChanged {
 		typ = statusEvent(to)
 	}
-	events := []tender.Event{e.newEvent(typ, data)}
-	if u.FollowUp > 0 {
-		events = append(events, e.followUpEvent(u.FollowUp, source))
-	}
-	return events, true, nil
+	return append([]tender.Event{e.newEvent(typ, data)}, followUp...), true, nil
 }
 
 // schedule sets when the payment's provider is next asked about it, for an

@@ -247,3 +247,45 @@ func TestCallbackFollowUpRecorded(t *testing.T) {
 		t.Fatalf("last events %s %s (%s); want the capture and its follow-up from the callback", prev.Type, last.Type, last.Data)
 	}
 }
+
+// TestFollowUpAsksAnother: a follow-up's answer that changes nothing may
+// ask for one more (a checkout still usable after the first): it is
+// recorded and made at its time, and the last answer ends them.
+func TestFollowUpAsksAnother(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(faultSchedule)
+	ctx := context.Background()
+	p := w.settledWithFollowUp(e)
+	w.conn.status.Set(func(context.Context, *tender.Op) (tender.Update, error) {
+		u := tender.Update{Status: tender.StatusCaptured, ProviderReference: "R1"}
+		if w.conn.count("status") == 1 {
+			u.FollowUp = time.Hour
+		}
+		return u, nil
+	})
+	w.clock.Advance(followUpAfter + time.Minute)
+	if _, err := e.reconcile(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := w.get(p.ID)
+	evs := w.eventTypes(p.ID)
+	if n := w.conn.count("status"); n != 1 || countEvents(evs, EvFollowUpAsked) != 2 || countEvents(evs, EvFollowUpDone) != 1 {
+		t.Fatalf("after the first follow-up: %d calls, events %v", n, evs)
+	}
+	if d := got.NextCheckAt.Sub(w.clock.Now()); d < time.Hour-time.Second || d > time.Hour+time.Second {
+		t.Fatalf("the second follow-up is due in %v, want 1h", d)
+	}
+	w.clock.Advance(time.Hour + time.Minute)
+	if _, err := e.reconcile(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Advance(2 * time.Hour)
+	if _, err := e.reconcile(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	got = w.get(p.ID)
+	evs = w.eventTypes(p.ID)
+	if n := w.conn.count("status"); n != 2 || countEvents(evs, EvFollowUpDone) != 2 || !got.NextCheckAt.IsZero() || got.Status != tender.StatusCaptured {
+		t.Fatalf("after the second follow-up: %d calls, %s, next check %v, events %v", n, got.Status, got.NextCheckAt, evs)
+	}
+}

@@ -119,7 +119,9 @@ const checkoutGrace = 15 * time.Minute
 // ended by then; how soon an AUTH shows in TRANSACTIONQUERY is not
 // documented, and minutes are our allowance. Short enough that the
 // other AUTH is usually still pending settlement (settlestatus 0) and is
-// cancelled rather than refunded (notes §8).
+// cancelled rather than refunded (notes §8). Status, asked while the
+// checkout can still be used (checkoutEnd), asks for one more follow-up
+// once it cannot.
 const CheckoutFollowUp = 10 * time.Minute
 
 // refundReference derives a REFUND's orderreference from the operation id

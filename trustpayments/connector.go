@@ -260,9 +260,16 @@ func (c *Connector) Status(ctx context.Context, op *tender.Op) (tender.Update, e
 		if st == tender.StatusCanceled {
 			u.Failure = &tender.Failure{Code: tender.FailCanceled, Message: "the authorization was cancelled at Trust Payments"}
 		}
+		if end := c.checkoutEnd(cfg, p); p.Status.Settled() && !p.OffSession && c.clock.Now().Before(end) {
+			// A follow-up (or any look at a settled payment) while its
+			// request JWT can still be used: one more attempt on the
+			// still-open checkout may yet be approved with its answer
+			// lost, so ask once more when no attempt can be made.
+			u.FollowUp = end.Sub(c.clock.Now()) + time.Second
+		}
 		return u, nil
 	}
-	expired := c.clock.Now().After(issuedAt(p).Add(cfg.MaxAge + DefaultSkew + checkoutGrace))
+	expired := c.clock.Now().After(c.checkoutEnd(cfg, p))
 	if p.OffSession {
 		// No checkout: a charge the gateway has no record of this long
 		// after it was sent never reached it (cards.go).
@@ -305,6 +312,13 @@ func (c *Connector) neverStarted(ctx context.Context, op *tender.Op, expired boo
 		u.Note = "trustpayments: request JWT issued by Status (the payment's start was never stored)"
 	}
 	return u, err
+}
+
+// checkoutEnd is when no attempt can be made any more on p's checkout: its
+// request JWT's validity, and the grace for a 3-D Secure step started
+// just before it ran out.
+func (c *Connector) checkoutEnd(cfg Config, p *tender.Payment) time.Time {
+	return issuedAt(p).Add(cfg.MaxAge + DefaultSkew + checkoutGrace)
 }
 
 func issuedAt(p *tender.Payment) time.Time {
