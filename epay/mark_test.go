@@ -1,0 +1,40 @@
+package epay_test
+
+import (
+	"testing"
+
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/epay"
+)
+
+// An invoice already given its MARK by myDATA is signed with it: Impact
+// signs the MARK Tender sends, and the signature of a payment whose MARK
+// was not sent would not be this invoice's (CheckSigned refuses it).
+func TestApprovalSignsTheInvoiceMark(t *testing.T) {
+	e := newEnv(t)
+	p := e.payment(1240)
+	p.Input = invoice(1240, "400013293980417")
+	if err := e.conn.ValidatePayment(p, e.acct, e.term); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.start(p); err != nil {
+		t.Fatal(err)
+	}
+	if !e.sim.Press(testTID) {
+		t.Fatal("no pending intent on the terminal")
+	}
+	e.settle(p)
+	if p.Status != tender.StatusCaptured {
+		t.Fatalf("status %s (%+v)", p.Status, p.Failure)
+	}
+	c, err := epay.ParseClearText(p.Details["mydata_pos_input"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Mark != "400013293980417" || c.Payable != 1240 {
+		t.Fatalf("signed input %+v: want the invoice's MARK", c)
+	}
+	if err := epay.Verify(e.sim.ImpactPublicKey(), p.Details["mydata_pos_input"], p.Details["mydata_signature"]); err != nil {
+		t.Fatal(err)
+	}
+}
