@@ -1,6 +1,7 @@
 package epay_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/tenderpay/tender"
@@ -36,5 +37,30 @@ func TestApprovalSignsTheInvoiceMark(t *testing.T) {
 	}
 	if err := epay.Verify(e.sim.ImpactPublicKey(), p.Details["mydata_pos_input"], p.Details["mydata_signature"]); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Impact refusing the account's key (401) is told as that, apart from
+// Impact failing otherwise; either way nothing reached the terminal.
+func TestImpactRefusalNamesTheKey(t *testing.T) {
+	e := newEnv(t)
+	p := e.payment(1240)
+	good := e.acct.Credentials["impact_api_key"]
+	e.acct.Credentials["impact_api_key"] = "not-the-key"
+	err := e.start(p)
+	if err == nil || tender.ErrorCodeOf(err) != tender.EProvider || !strings.Contains(err.Error(), "Impact refused the account's impact_api_key") {
+		t.Fatalf("a refused Impact key: %v", err)
+	}
+	if strings.Contains(err.Error(), "not-the-key") {
+		t.Fatalf("the key reached the error: %v", err)
+	}
+	e.acct.Credentials["impact_api_key"] = good
+	e.acct.Settings["impact_url"] = e.srv.URL + "/nowhere"
+	q := e.payment(1240)
+	if err := e.start(q); err == nil || strings.Contains(err.Error(), "impact_api_key") || !strings.Contains(err.Error(), "nothing was sent to the terminal") {
+		t.Fatalf("Impact failing otherwise: %v", err)
+	}
+	if len(e.ledger(p.ID))+len(e.ledger(q.ID)) != 0 {
+		t.Fatal("a payment reached the terminal")
 	}
 }
