@@ -44,6 +44,10 @@ type env struct {
 	// drop, when set, loses the answer to requests whose path ends so
 	// (after the simulator has handled them).
 	drop atomic.Value // string
+	// fail500, when set, answers 500 Internal Server Error to requests
+	// whose path ends so, after the simulator has handled them (a server
+	// that did the work and failed to say so).
+	fail500 atomic.Value // string
 }
 
 func newEnv(t *testing.T) *env {
@@ -88,6 +92,11 @@ func newEnv(t *testing.T) *env {
 }
 
 func (e *env) serve(w http.ResponseWriter, r *http.Request) {
+	if f, _ := e.fail500.Load().(string); f != "" && strings.HasSuffix(r.URL.Path, f) {
+		e.sim.ServeHTTP(httptest.NewRecorder(), r)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
 	if d, _ := e.drop.Load().(string); d != "" && strings.HasSuffix(r.URL.Path, d) {
 		e.sim.ServeHTTP(httptest.NewRecorder(), r)
 		panic(http.ErrAbortHandler)

@@ -248,3 +248,39 @@ func TestCancelWhoseLookupFailedSentNothing(t *testing.T) {
 		t.Fatalf("intent %+v", in)
 	}
 }
+
+// A 500 answer to a txninit may come from a server that started the
+// transaction: the sale, and a refund sent to the terminal, are in doubt
+// (unavailable, reconciled), never refused; the reconciliation then finds
+// what the terminal did. (A 4xx is a refusal: nothing was started.)
+func TestServerErrorOnTxnInitIsInDoubt(t *testing.T) {
+	e := newEnv(t)
+	p := e.payment(1000)
+	e.fail500.Store("/txninit/")
+	_, err := e.conn.Start(context.Background(), e.op(p))
+	e.fail500.Store("")
+	if tender.ErrorCodeOf(err) != tender.EUnavailable {
+		t.Fatalf("a sale answered 500: %v, want unavailable (in doubt)", err)
+	}
+	e.apply(p, tender.Update{Status: tender.StatusUnknown})
+	u, err := e.conn.Status(context.Background(), e.op(p))
+	if err != nil || u.Status != tender.StatusProcessing {
+		t.Fatalf("status after a 500: %+v %v", u, err)
+	}
+	e.apply(p, u)
+	e.sim.Press(testTID)
+	e.settle(p)
+	if p.Status != tender.StatusCaptured || len(e.ledger(p.ID)) != 1 {
+		t.Fatalf("%s %+v", p.Status, e.ledger(p.ID))
+	}
+
+	// A partial refund is a transaction of its own on the terminal.
+	op := e.op(p)
+	op.ID, op.Amount = "refund-1", 400
+	e.fail500.Store("/txninit/")
+	_, err = e.conn.Refund(context.Background(), op)
+	e.fail500.Store("")
+	if tender.ErrorCodeOf(err) != tender.EUnavailable {
+		t.Fatalf("a refund answered 500: %v, want unavailable (in doubt)", err)
+	}
+}
