@@ -249,33 +249,58 @@ func TestCancelWhoseLookupFailedSentNothing(t *testing.T) {
 	}
 }
 
-// A 500 answer to a txninit may come from a server that started the
-// transaction: the sale, and a refund sent to the terminal, are in doubt
-// (unavailable, reconciled), never refused; the reconciliation then finds
-// what the terminal did. (A 4xx is a refusal: nothing was started.)
-func TestServerErrorOnTxnInitIsInDoubt(t *testing.T) {
+// A 500 answer may come from a server that started what it was asked:
+// a sale's txninit, a void and a refund sent to the terminal answered 500
+// are in doubt (unavailable, reconciled), never refused, and the
+// reconciliation finds what was done. (A 4xx is a refusal: nothing was
+// started.)
+func TestServerErrorIsInDoubt(t *testing.T) {
 	e := newEnv(t)
-	p := e.payment(1000)
-	e.fail500.Store("/txninit/")
-	_, err := e.conn.Start(context.Background(), e.op(p))
-	e.fail500.Store("")
+	sale := func(amount int64, fail string) (*tender.Payment, error) {
+		t.Helper()
+		p := e.payment(amount)
+		e.fail500.Store(fail)
+		_, err := e.conn.Start(context.Background(), e.op(p))
+		e.fail500.Store("")
+		if err != nil {
+			e.apply(p, tender.Update{Status: tender.StatusUnknown})
+			u, err := e.conn.Status(context.Background(), e.op(p))
+			if err != nil || u.Status != tender.StatusProcessing {
+				t.Fatalf("status after a failed start: %+v %v", u, err)
+			}
+			e.apply(p, u)
+		} else {
+			e.apply(p, tender.Update{Status: tender.StatusProcessing})
+		}
+		e.sim.Press(testTID)
+		e.settle(p)
+		if p.Status != tender.StatusCaptured || len(e.ledger(p.ID)) != 1 {
+			t.Fatalf("%s %+v", p.Status, e.ledger(p.ID))
+		}
+		return p, err
+	}
+	p, err := sale(1000, "/txninit/")
 	if tender.ErrorCodeOf(err) != tender.EUnavailable {
 		t.Fatalf("a sale answered 500: %v, want unavailable (in doubt)", err)
 	}
-	e.apply(p, tender.Update{Status: tender.StatusUnknown})
-	u, err := e.conn.Status(context.Background(), e.op(p))
-	if err != nil || u.Status != tender.StatusProcessing {
-		t.Fatalf("status after a 500: %+v %v", u, err)
+
+	// A void (the whole amount, the batch open) answered 500; the check
+	// finds it done.
+	op := e.op(p)
+	op.ID, op.Amount = "refund-all", p.CapturedAmount
+	e.fail500.Store("/txnvoid/")
+	_, err = e.conn.Refund(context.Background(), op)
+	e.fail500.Store("")
+	if tender.ErrorCodeOf(err) != tender.EUnavailable {
+		t.Fatalf("a void answered 500: %v, want unavailable (in doubt)", err)
 	}
-	e.apply(p, u)
-	e.sim.Press(testTID)
-	e.settle(p)
-	if p.Status != tender.StatusCaptured || len(e.ledger(p.ID)) != 1 {
-		t.Fatalf("%s %+v", p.Status, e.ledger(p.ID))
+	if out, u, err := e.conn.CheckOperation(context.Background(), tender.OpRefund, op); err != nil || out != tender.OpSucceeded || u.Status != tender.StatusRefunded {
+		t.Fatalf("the void answered 500, checked: %s %+v %v", out, u, err)
 	}
 
 	// A partial refund is a transaction of its own on the terminal.
-	op := e.op(p)
+	q, _ := sale(1100, "")
+	op = e.op(q)
 	op.ID, op.Amount = "refund-1", 400
 	e.fail500.Store("/txninit/")
 	_, err = e.conn.Refund(context.Background(), op)
