@@ -48,11 +48,44 @@ func (s *Sim) Complete(ref string, result *int, rec Record) error {
 	if in == nil || in.Status == epay.StatusCompleted {
 		return errors.New("epay sim: no open intent " + ref)
 	}
+	s.completeWith(in, result, rec, true)
+	return nil
+}
+
+// CompleteFollowUp ends the newest open follow-up intent (a refund or a
+// pre-authorization completion) of the sale with CustomerReference ref, as
+// Complete does. An intent that ends UNKNOWN or with no result carries
+// neither the host record's link nor its AADE transaction id (the terminal
+// lost track of it): only the host record, found by its CustomerReference
+// and type, tells what happened.
+func (s *Sim) CompleteFollowUp(ref string, result *int, rec Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advance()
+	sale := s.intentByRef(ref)
+	var in *intent
+	for _, x := range s.intents {
+		if sale != nil && x.TxnType != epay.TxnSale && x.InitialTransaction != nil && *x.InitialTransaction == sale.ID {
+			in = x
+		}
+	}
+	if in == nil || in.Status == epay.StatusCompleted {
+		return errors.New("epay sim: no open follow-up of " + ref)
+	}
+	s.completeWith(in, result, rec, result != nil && *result != epay.ResultUnknown)
+	return nil
+}
+
+// completeWith ends in with result and the host record rec; tell says whether
+// the intent carries the record's AADE transaction id. s.mu is held.
+func (s *Sim) completeWith(in *intent, result *int, rec Record, tell bool) {
 	now := s.clock.Now()
 	switch rec {
 	case ApprovedRecord:
 		r := s.record(in, now, true, "000")
-		in.TransactionId = r.transactionID
+		if tell {
+			in.TransactionId = r.transactionID
+		}
 	case DeclinedRecord:
 		s.record(in, now, false, "051")
 	}
@@ -60,7 +93,6 @@ func (s *Sim) Complete(ref string, result *int, rec Record) error {
 	if in.sent.IsZero() {
 		in.sent = now.Add(-time.Second)
 	}
-	return nil
 }
 
 // intentByRef returns the newest intent with CustomerReference ref; s.mu

@@ -1,0 +1,90 @@
+package epay_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/epay"
+	"github.com/tenderpay/tender/epay/sim"
+)
+
+// settledSale is a captured sale of amount.
+func (e *env) settledSale(amount int64) *tender.Payment {
+	e.t.Helper()
+	p := e.payment(amount)
+	if err := e.start(p); err != nil {
+		e.t.Fatal(err)
+	}
+	e.sim.Press(testTID)
+	e.settle(p)
+	if p.Status != tender.StatusCaptured {
+		e.t.Fatalf("sale %s", p.Status)
+	}
+	return p
+}
+
+// refundEndingAs sends a partial refund of p and, while the connector
+// waits for the terminal, ends its transaction with result and the host
+// record rec.
+func (e *env) refundEndingAs(p *tender.Payment, opID string, amount int64, result *int, rec sim.Record) (tender.Update, error) {
+	e.t.Helper()
+	op := e.op(p)
+	op.ID, op.Amount = opID, amount
+	type answer struct {
+		u   tender.Update
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		u, err := e.conn.Refund(context.Background(), op)
+		done <- answer{u, err}
+	}()
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if e.sim.CompleteFollowUp(p.ID, result, rec) == nil {
+			break
+		}
+		if time.Now().After(end) {
+			e.t.Fatal("the refund never reached the terminal")
+		}
+	}
+	a := <-done
+	return a.u, a.err
+}
+
+// A refund transaction that ends UNKNOWN, without its host record's link
+// or AADE id (the terminal lost track), is decided by the host record found
+// by its CustomerReference and type: approved, it is done, and its AADE
+// transaction id (which the credit note needs) is derived from that
+// record; the sale's own record, of the same terminal, is not taken for it.
+func TestRefundDecidedByItsHostRecord(t *testing.T) {
+	e := newEnv(t)
+	p := e.settledSale(1000)
+	u, err := e.refundEndingAs(p, "refund-1", 300, intRef(epay.ResultUnknown), sim.ApprovedRecord)
+	if err != nil {
+		t.Fatalf("an approved refund whose intent ended UNKNOWN: %v", err)
+	}
+	var refund *sim.Entry
+	for _, l := range e.sim.Ledger() {
+		if l.Of == p.ID && l.TxnType == epay.TxnRefund {
+			refund = &l
+		}
+	}
+	if refund == nil || !refund.Approved || refund.Amount != 300 || refund.TransactionID == "" {
+		t.Fatalf("ledger %+v", e.sim.Ledger())
+	}
+	if got := u.Details[epay.DetailLastRefundTransactionID]; got != refund.TransactionID || got == p.Details["mydata_transaction_id"] {
+		t.Fatalf("refund transaction id %q, want the refund record's %q (the sale's is %q)", got, refund.TransactionID, p.Details["mydata_transaction_id"])
+	}
+
+	// Declined at the host: refused, the host's answer named; UNKNOWN with
+	// no record at all stays in doubt.
+	if _, err := e.refundEndingAs(p, "refund-2", 200, intRef(epay.ResultDeclined), sim.DeclinedRecord); tender.ErrorCodeOf(err) != tender.EProvider ||
+		err.Error() != "provider: the terminal did not carry out the refund (DECLINED, host response 051)" {
+		t.Fatalf("a declined refund: %v", err)
+	}
+	if _, err := e.refundEndingAs(p, "refund-3", 200, intRef(epay.ResultUnknown), sim.NoRecord); tender.ErrorCodeOf(err) != tender.EUnavailable {
+		t.Fatalf("an UNKNOWN refund with no record: %v, want in doubt", err)
+	}
+}
