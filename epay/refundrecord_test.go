@@ -2,6 +2,7 @@ package epay_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -86,5 +87,35 @@ func TestRefundDecidedByItsHostRecord(t *testing.T) {
 	}
 	if _, err := e.refundEndingAs(p, "refund-3", 200, intRef(epay.ResultUnknown), sim.NoRecord); tender.ErrorCodeOf(err) != tender.EUnavailable {
 		t.Fatalf("an UNKNOWN refund with no record: %v, want in doubt", err)
+	}
+}
+
+// A refund of nothing, or of more than is left, is refused before anything
+// is sent; a sale whose state does not hold ePay's backend terminal id
+// (stored by an earlier version) is refunded after looking it up.
+func TestRefundAmountAndTerminalLookup(t *testing.T) {
+	e := newEnv(t)
+	p := e.settledSale(1000)
+	for _, amount := range []int64{0, -1, 1001} {
+		op := e.op(p)
+		op.ID, op.Amount = "bad", amount
+		if _, err := e.conn.Refund(context.Background(), op); tender.ErrorCodeOf(err) != tender.EInvalid {
+			t.Fatalf("a refund of %d: %v", amount, err)
+		}
+	}
+	var st map[string]any
+	if err := json.Unmarshal(p.State, &st); err != nil || st["terminal_id"] == nil {
+		t.Fatalf("state %s: %v", p.State, err)
+	}
+	delete(st, "terminal_id")
+	p.State, _ = json.Marshal(st)
+	u, err := e.refundEndingAs(p, "refund-1", 300, intRef(epay.ResultApproved), sim.ApprovedRecord)
+	if err != nil || u.Details[epay.DetailLastRefundTransactionID] == "" {
+		t.Fatalf("a refund of a sale without the backend terminal id: %+v %v", u, err)
+	}
+	for _, l := range e.sim.Ledger() {
+		if l.Of != "" && l.Of != p.ID {
+			t.Fatalf("ledger %+v", e.sim.Ledger())
+		}
 	}
 }
