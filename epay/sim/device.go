@@ -113,10 +113,14 @@ func (s *Sim) record(in *intent, at time.Time, approved bool, code string) *txn 
 		card, pan, aid, label = "MASTERCARD", "516732******6411", "A0000000041010", "MASTERCARD"
 	}
 	rec := &txn{intentID: string(in.ID), at: at, initial: in.InitialTransaction}
+	amount := in.Amount
+	if in.hostAmount != nil {
+		amount = *in.hostAmount
+	}
 	rec.Transaction = epay.Transaction{ID: epay.StrID(strconv.FormatInt(s.nextID(), 10)), CardPAN: pan, CardType: card,
 		TID: t.TID, MID: "000000011719", Acquirer: "075", HostResponseCode: code, RRN: randomDigits(12), AuthCode: auth,
 		CustomerReference: in.CustomerReference, Approved: approved, TxnType: in.TxnType, STAN: t.stan,
-		BatchNumber: t.batch, Amount: in.Amount, TipAmount: in.TipAmount, CurrencyCode: in.CurrencyCode,
+		BatchNumber: t.batch, Amount: amount, TipAmount: in.TipAmount, CurrencyCode: in.CurrencyCode,
 		PosEntryMode: 7, AID: aid, ApplicationLabel: label, Timestamp: at.UTC().Format(time.RFC3339)}
 	if approved {
 		// AADE unique payment id: acquirer(3) batch(6) sequence(6) approval(6), notes §4.2.

@@ -38,6 +38,21 @@ func (s *Sim) TakeAmount(ref string, amount, tip int64) error {
 	return nil
 }
 
+// HostAmount makes the host record of the open intent with
+// CustomerReference ref show amount when the intent completes, while the
+// intent keeps reporting the amount it was sent with: the record is what
+// the acquirer settles. 0 is a record that does not give its amount.
+func (s *Sim) HostAmount(ref string, amount int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.intentByRef(ref)
+	if in == nil || in.Status == epay.StatusCompleted {
+		return errors.New("epay sim: no open intent " + ref)
+	}
+	in.hostAmount = &amount
+	return nil
+}
+
 // Complete ends the open intent with CustomerReference ref now: with
 // Result result (nil: COMPLETED with no result) and the host record rec.
 func (s *Sim) Complete(ref string, result *int, rec Record) error {
@@ -95,12 +110,12 @@ func (s *Sim) completeWith(in *intent, result *int, rec Record, tell bool) {
 	}
 }
 
-// intentByRef returns the newest intent with CustomerReference ref; s.mu
-// must be held.
+// intentByRef returns the newest sale or pre-authorization with
+// CustomerReference ref; s.mu must be held.
 func (s *Sim) intentByRef(ref string) *intent {
 	var found *intent
 	for _, in := range s.intents {
-		if in.CustomerReference == ref && in.TxnType == epay.TxnSale {
+		if in.CustomerReference == ref && (in.TxnType == epay.TxnSale || in.TxnType == epay.TxnPreAuth) {
 			found = in
 		}
 	}

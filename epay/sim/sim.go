@@ -110,7 +110,8 @@ type intent struct {
 	created    time.Time
 	sent       time.Time
 	signature  string
-	noResponse bool // rule 55
+	noResponse bool   // rule 55
+	hostAmount *int64 // HostAmount: what the host record shows, not the intent's Amount
 }
 
 type txn struct {
