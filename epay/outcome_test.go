@@ -60,9 +60,25 @@ func TestOutcomeDetails(t *testing.T) {
 			if err := e.sim.Complete(p.ID, r, sim.ApprovedRecord); err != nil {
 				t.Fatal(err)
 			}
-			if u := status(e, p); u.Status != tender.StatusCaptured || !strings.Contains(u.Note, want) || (result == 9) != strings.Contains(u.Discrepancy, "RESULT_9") {
+			if u := status(e, p); u.Status != tender.StatusCaptured || !strings.Contains(u.Note, want) || (result == 9) != strings.HasPrefix(u.Discrepancy, "the terminal reported RESULT_9") {
 				t.Fatalf("result %v: %+v, want a note naming %q", result, u, want)
 			}
+		}
+	})
+
+	t.Run("two discrepancies are both told", func(t *testing.T) {
+		e := newEnv(t)
+		p := started(e, 1000)
+		if err := e.sim.HostAmount(p.ID, 900); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.sim.Complete(p.ID, intRef(epay.ResultFailed), sim.ApprovedRecord); err != nil {
+			t.Fatal(err)
+		}
+		u := status(e, p)
+		if u.Status != tender.StatusCaptured || u.Captured != 900 || !strings.HasPrefix(u.Discrepancy, "the terminal approved EUR 9.00") ||
+			!strings.Contains(u.Discrepancy, "; the terminal reported FAILED but ePay's host record shows the sale approved") {
+			t.Fatalf("%+v", u)
 		}
 	})
 

@@ -31,6 +31,15 @@ func (e *env) settledSale(amount int64) *tender.Payment {
 // record rec.
 func (e *env) refundEndingAs(p *tender.Payment, opID string, amount int64, result *int, rec sim.Record) (tender.Update, error) {
 	e.t.Helper()
+	return e.followUpEndingAs(p, opID, amount, e.conn.Refund, result, rec, nil)
+}
+
+// followUpEndingAs sends the follow-up call (Refund, Capture) of amount on
+// p and, while the connector waits for the terminal, ends its transaction
+// with result and the host record rec, of hostAmount if not nil.
+func (e *env) followUpEndingAs(p *tender.Payment, opID string, amount int64, call func(context.Context, *tender.Op) (tender.Update, error),
+	result *int, rec sim.Record, hostAmount *int64) (tender.Update, error) {
+	e.t.Helper()
 	op := e.op(p)
 	op.ID, op.Amount = opID, amount
 	type answer struct {
@@ -39,15 +48,23 @@ func (e *env) refundEndingAs(p *tender.Payment, opID string, amount int64, resul
 	}
 	done := make(chan answer, 1)
 	go func() {
-		u, err := e.conn.Refund(context.Background(), op)
+		u, err := call(context.Background(), op)
 		done <- answer{u, err}
 	}()
 	for end := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if e.sim.CompleteFollowUp(p.ID, result, rec) == nil {
-			break
+		select {
+		case a := <-done:
+			e.t.Fatalf("the follow-up ended before it reached the terminal: %+v %v", a.u, a.err)
+		default:
 		}
 		if time.Now().After(end) {
-			e.t.Fatal("the refund never reached the terminal")
+			e.t.Fatal("the follow-up never reached the terminal")
+		}
+		if hostAmount != nil && e.sim.FollowUpHostAmount(p.ID, *hostAmount) != nil {
+			continue
+		}
+		if e.sim.CompleteFollowUp(p.ID, result, rec) == nil {
+			break
 		}
 	}
 	a := <-done

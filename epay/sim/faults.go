@@ -77,6 +77,31 @@ func (s *Sim) CompleteFollowUp(ref string, result *int, rec Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.advance()
+	in := s.followUpOf(ref)
+	if in == nil {
+		return errors.New("epay sim: no open follow-up of " + ref)
+	}
+	s.completeWith(in, result, rec, result != nil && *result != epay.ResultUnknown)
+	return nil
+}
+
+// FollowUpHostAmount is HostAmount for the newest open follow-up of the
+// sale or pre-authorization with CustomerReference ref.
+func (s *Sim) FollowUpHostAmount(ref string, amount int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.followUpOf(ref)
+	if in == nil {
+		return errors.New("epay sim: no open follow-up of " + ref)
+	}
+	in.hostAmount = &amount
+	return nil
+}
+
+// followUpOf returns the newest follow-up intent of the sale or
+// pre-authorization with CustomerReference ref if it is open; s.mu is
+// held.
+func (s *Sim) followUpOf(ref string) *intent {
 	sale := s.intentByRef(ref)
 	var in *intent
 	for _, x := range s.intents {
@@ -85,10 +110,9 @@ func (s *Sim) CompleteFollowUp(ref string, result *int, rec Record) error {
 		}
 	}
 	if in == nil || in.Status == epay.StatusCompleted {
-		return errors.New("epay sim: no open follow-up of " + ref)
+		return nil
 	}
-	s.completeWith(in, result, rec, result != nil && *result != epay.ResultUnknown)
-	return nil
+	return in
 }
 
 // completeWith ends in with result and the host record rec; tell says whether
