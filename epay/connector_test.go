@@ -48,6 +48,14 @@ type env struct {
 	// whose path ends so, after the simulator has handled them (a server
 	// that did the work and failed to say so).
 	fail500 atomic.Value // string
+	// refuse, when set to a refusal, answers its status to requests whose
+	// path ends in its suffix without passing them on (nothing is done).
+	refuse atomic.Value // refusal
+}
+
+type refusal struct {
+	suffix string
+	status int
 }
 
 func newEnv(t *testing.T) *env {
@@ -92,6 +100,12 @@ func newEnv(t *testing.T) *env {
 }
 
 func (e *env) serve(w http.ResponseWriter, r *http.Request) {
+	if f, _ := e.refuse.Load().(refusal); f.suffix != "" && strings.HasSuffix(r.URL.Path, f.suffix) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(f.status)
+		_, _ = w.Write([]byte(`{"detail":"refused by the test"}`))
+		return
+	}
 	if f, _ := e.fail500.Load().(string); f != "" && strings.HasSuffix(r.URL.Path, f) {
 		e.sim.ServeHTTP(httptest.NewRecorder(), r)
 		http.Error(w, "internal error", http.StatusInternalServerError)

@@ -20,6 +20,11 @@ const (
 	NoRecord       Record = iota // the host has no record of the sale
 	ApprovedRecord               // the host approved the sale (money moved)
 	DeclinedRecord               // the host declined it
+	// Two host records under the payment's reference, one declined and
+	// one approved, in either order: the terminal tried the card again
+	// after a lost answer (money moved once).
+	DeclinedThenApprovedRecord
+	ApprovedThenDeclinedRecord
 )
 
 // TakeAmount makes the terminal take amount (0: the intent's own) plus tip
@@ -127,6 +132,17 @@ func (s *Sim) completeWith(in *intent, result *int, rec Record, tell bool) {
 		}
 	case DeclinedRecord:
 		s.record(in, now, false, "051")
+	case DeclinedThenApprovedRecord:
+		s.record(in, now, false, "051")
+		if r := s.record(in, now.Add(time.Second), true, "000"); tell {
+			in.TransactionId = r.transactionID
+		}
+	case ApprovedThenDeclinedRecord:
+		r := s.record(in, now, true, "000")
+		s.record(in, now.Add(time.Second), false, "051")
+		if tell {
+			in.TransactionId = r.transactionID
+		}
 	}
 	in.Status, in.Result = epay.StatusCompleted, result
 	if in.sent.IsZero() {

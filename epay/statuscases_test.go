@@ -1,0 +1,108 @@
+package epay_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenderpay/tender"
+	"github.com/tenderpay/tender/epay"
+	"github.com/tenderpay/tender/epay/sim"
+)
+
+// Status and Cancel cases beyond the conformance suite (mutation
+// survivors).
+func TestStatusCases(t *testing.T) {
+	status := func(e *env, p *tender.Payment) tender.Update {
+		t.Helper()
+		u, err := e.conn.Status(context.Background(), e.op(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+
+	// Two host records under one reference (the card tried again after a
+	// lost answer): the approved one decides, in either order.
+	for _, rec := range []sim.Record{sim.DeclinedThenApprovedRecord, sim.ApprovedThenDeclinedRecord} {
+		e := newEnv(t)
+		p := e.payment(1000)
+		if err := e.start(p); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.sim.Complete(p.ID, intRef(epay.ResultUnknown), rec); err != nil {
+			t.Fatal(err)
+		}
+		if u := status(e, p); u.Status != tender.StatusCaptured {
+			t.Fatalf("records %d: %+v, want captured by the approved record", rec, u)
+		}
+	}
+
+	// No intent exactly LostAfter (a minute here) after the start: it never
+	// reached ePay; a moment before, it may yet appear.
+	e := newEnv(t)
+	p := e.payment(1000)
+	e.refuse.Store(refusal{"/txninit/", http.StatusBadGateway}) // never reached ePay
+	_, _ = e.conn.Start(context.Background(), e.op(p))
+	e.refuse.Store(refusal{})
+	e.apply(p, tender.Update{Status: tender.StatusUnknown})
+	e.clock.Advance(time.Minute - time.Second)
+	if u := status(e, p); u.Status != "" || u.CheckIn <= 0 {
+		t.Fatalf("before LostAfter: %+v", u)
+	}
+	e.clock.Advance(time.Second)
+	if u := status(e, p); u.Status != tender.StatusFailed {
+		t.Fatalf("at LostAfter: %+v, want failed (never reached ePay)", u)
+	}
+
+	// A start whose answer was lost: Status finds the intent and keeps its
+	// id in the state, which a later cancel or capture needs.
+	e = newEnv(t)
+	p = e.payment(1200)
+	e.drop.Store("/txninit/")
+	_, _ = e.conn.Start(context.Background(), e.op(p))
+	e.drop.Store("")
+	e.apply(p, tender.Update{Status: tender.StatusUnknown})
+	u := status(e, p)
+	var st map[string]any
+	if err := json.Unmarshal(u.State, &st); err != nil || st["intent_id"] == nil || st["intent_id"] != u.ProviderReference {
+		t.Fatalf("state after finding the intent: %s %v (reference %s)", u.State, err, u.ProviderReference)
+	}
+	e.apply(p, u)
+
+	// The terminal has taken it (SENT): asked again soon, the outcome is
+	// seconds away.
+	e.sim.Press(testTID)
+	if u := status(e, p); u.CheckIn != 500*time.Millisecond || !strings.Contains(u.Note, "taking the payment") {
+		t.Fatalf("a payment the terminal is taking: %+v", u)
+	}
+}
+
+// Withdrawing a queued payment: a state without ePay's backend terminal id
+// looks it up; a void refused with 400 (the terminal took the payment
+// meanwhile) is a conflict, not a cancellation in doubt.
+func TestCancelQueuedCases(t *testing.T) {
+	e := newEnv(t)
+	p := e.payment(1000)
+	if err := e.start(p); err != nil {
+		t.Fatal(err)
+	}
+	e.refuse.Store(refusal{"/txnvoid/", http.StatusBadRequest})
+	_, err := e.conn.Cancel(context.Background(), e.op(p))
+	e.refuse.Store(refusal{})
+	if tender.ErrorCodeOf(err) != tender.EConflict || !strings.Contains(err.Error(), "already taken") {
+		t.Fatalf("a void refused with 400: %v", err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(p.State, &st); err != nil {
+		t.Fatal(err)
+	}
+	delete(st, "terminal_id")
+	p.State, _ = json.Marshal(st)
+	if u, err := e.conn.Cancel(context.Background(), e.op(p)); err != nil || u.Status != tender.StatusCanceled {
+		t.Fatalf("cancel without the stored terminal id: %+v %v", u, err)
+	}
+}
