@@ -99,7 +99,7 @@ func TestRefundDecidedByItsHostRecord(t *testing.T) {
 	// Declined at the host: refused, the host's answer named; UNKNOWN with
 	// no record at all stays in doubt.
 	if _, err := e.refundEndingAs(p, "refund-2", 200, intRef(epay.ResultDeclined), sim.DeclinedRecord); tender.ErrorCodeOf(err) != tender.EProvider ||
-		err.Error() != "provider: the terminal did not carry out the refund (DECLINED, host response 051)" {
+		err.Error() != "provider: the terminal did not carry out the refund (DECLINED, host response 051)" || tender.AsError(err).ProviderCode != "DECLINED" {
 		t.Fatalf("a declined refund: %v", err)
 	}
 	if _, err := e.refundEndingAs(p, "refund-3", 200, intRef(epay.ResultUnknown), sim.NoRecord); tender.ErrorCodeOf(err) != tender.EUnavailable {

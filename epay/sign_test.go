@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -206,4 +207,24 @@ func FuzzParseClearText(f *testing.F) {
 			t.Fatalf("round trip of %q: %v", s, err)
 		}
 	})
+}
+
+// An amount of the clear text has at most 15 digits (cents below
+// tender.MaxAmount); the error names which amount, counted from 1.
+func TestClearTextAmountDigits(t *testing.T) {
+	fifteen, sixteen := strings.Repeat("9", 15), strings.Repeat("9", 16)
+	if c, err := ParseClearText("U;;20240510164340;" + fifteen + ";0;" + fifteen + ";1;99000031"); err != nil || c.Net != 999999999999999 {
+		t.Fatalf("15 digits: %+v %v", c, err)
+	}
+	for i, text := range []string{
+		"U;;20240510164340;" + sixteen + ";0;1;1;99000031",
+		"U;;20240510164340;1;" + sixteen + ";1;1;99000031",
+		"U;;20240510164340;1;0;" + sixteen + ";1;99000031",
+		"U;;20240510164340;1;0;1;" + sixteen + ";99000031",
+	} {
+		_, err := ParseClearText(text)
+		if want := fmt.Sprintf("clear text amount %d is not an integer number of cents", i+1); err == nil || err.Error() != want {
+			t.Errorf("16 digits in amount %d: %v, want %q", i+1, err, want)
+		}
+	}
 }

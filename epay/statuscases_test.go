@@ -106,3 +106,27 @@ func TestCancelQueuedCases(t *testing.T) {
 		t.Fatalf("cancel without the stored terminal id: %+v %v", u, err)
 	}
 }
+
+// The intent a payment's state names is the payment's, even when ePay
+// holds a newer one under the same reference (a start sent twice): a
+// declined second intent does not fail a payment whose own was approved.
+func TestStoredIntentDecides(t *testing.T) {
+	e := newEnv(t)
+	p := e.payment(1000)
+	if err := e.start(p); err != nil {
+		t.Fatal(err)
+	}
+	again := *p
+	again.Status, again.State = tender.StatusPending, nil
+	if _, err := e.conn.Start(context.Background(), e.op(&again)); err != nil {
+		t.Fatalf("a second start: %v", err)
+	}
+	if err := e.sim.Complete(p.ID, intRef(epay.ResultDeclined), sim.DeclinedRecord); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.Press(testTID)
+	e.settle(p)
+	if p.Status != tender.StatusCaptured {
+		t.Fatalf("%s %+v: want captured by the payment's own intent", p.Status, p.Failure)
+	}
+}
