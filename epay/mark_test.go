@@ -64,3 +64,21 @@ func TestImpactRefusalNamesTheKey(t *testing.T) {
 		t.Fatal("a payment reached the terminal")
 	}
 }
+
+// A terminal's api_key revoked at ePay (the merchant unpaired it) is told
+// as that, with what to do; nothing reaches the terminal.
+func TestRevokedTerminalKeyNamed(t *testing.T) {
+	e := newEnv(t)
+	e.sim.RevokeAPIKey(e.term.Credentials["api_key"])
+	p := e.payment(1000)
+	err := e.start(p)
+	if tender.ErrorCodeOf(err) != tender.EProvider || !strings.Contains(err.Error(), "pair the terminal again") {
+		t.Fatalf("a revoked api_key: %v", err)
+	}
+	if strings.Contains(err.Error(), e.term.Credentials["api_key"]) {
+		t.Fatal("the key reached the error")
+	}
+	if len(e.ledger(p.ID)) != 0 {
+		t.Fatal("a payment reached the terminal")
+	}
+}

@@ -175,3 +175,22 @@ func TestOutcomeDetails(t *testing.T) {
 		}
 	})
 }
+
+// A tip other than the one the POS asked for is told with both.
+func TestOtherTipThanAsked(t *testing.T) {
+	e := newEnv(t)
+	p := e.tipped(1000, 150)
+	if err := e.start(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.TakeAmount(p.ID, 0, 300); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.Press(testTID)
+	e.settle(p)
+	p.Status = tender.StatusProcessing
+	u, err := e.conn.Status(context.Background(), e.op(p))
+	if err != nil || u.Captured != 1300 || !strings.Contains(u.Discrepancy, "plus a tip of EUR 3.00 (asked: EUR 1.50)") {
+		t.Fatalf("%+v %v", u, err)
+	}
+}

@@ -136,3 +136,13 @@ func TestRefundAmountAndTerminalLookup(t *testing.T) {
 		}
 	}
 }
+
+// A refund transaction that completed with no result and no host record is
+// in doubt, not refused: the terminal may yet have paid the money back.
+func TestRefundWithoutResultOrRecordInDoubt(t *testing.T) {
+	e := newEnv(t)
+	p := e.settledSale(1000)
+	if _, err := e.refundEndingAs(p, "refund-1", 300, nil, sim.NoRecord); tender.ErrorCodeOf(err) != tender.EUnavailable {
+		t.Fatalf("a refund with no result and no record: %v, want in doubt", err)
+	}
+}

@@ -130,3 +130,44 @@ func TestStoredIntentDecides(t *testing.T) {
 		t.Fatalf("%s %+v: want captured by the payment's own intent", p.Status, p.Failure)
 	}
 }
+
+// Cancelling a payment ePay has no intent for: refused (try again) while
+// the intent may still appear, cancelled once LostAfter has passed, to the
+// second.
+func TestCancelWithoutIntentWaitsLostAfter(t *testing.T) {
+	e := newEnv(t)
+	p := e.payment(1000)
+	e.refuse.Store(refusal{"/txninit/", http.StatusBadGateway}) // never reached ePay
+	_, _ = e.conn.Start(context.Background(), e.op(p))
+	e.refuse.Store(refusal{})
+	e.clock.Advance(time.Minute - time.Second)
+	if _, err := e.conn.Cancel(context.Background(), e.op(p)); tender.ErrorCodeOf(err) != tender.EConflict {
+		t.Fatalf("cancel before LostAfter: %v, want a conflict (try again)", err)
+	}
+	e.clock.Advance(time.Second)
+	if u, err := e.conn.Cancel(context.Background(), e.op(p)); err != nil || u.Status != tender.StatusCanceled {
+		t.Fatalf("cancel at LostAfter: %+v %v", u, err)
+	}
+}
+
+// Without an intent id in its state (its start's answer lost), a payment
+// is the newest intent under its reference.
+func TestNewestIntentWithoutStoredID(t *testing.T) {
+	e := newEnv(t)
+	p := e.payment(1000)
+	first := *p
+	if err := e.start(&first); err != nil {
+		t.Fatal(err)
+	}
+	second := *p
+	if err := e.start(&second); err != nil {
+		t.Fatal(err)
+	}
+	if first.ProviderReference == second.ProviderReference {
+		t.Fatal("one intent for two starts")
+	}
+	u, err := e.conn.Status(context.Background(), e.op(p))
+	if err != nil || u.ProviderReference != second.ProviderReference {
+		t.Fatalf("%+v %v: want the newest intent %s", u, err, second.ProviderReference)
+	}
+}
