@@ -66,6 +66,12 @@ type Subscription struct {
 	// Active, on the first payment, says Tender still looks for the
 	// provider's charges of the schedule.
 	Active bool `json:"active,omitempty"`
+	// Paused, on the first payment, is the state last asked for through
+	// Tender: the provider is to make no charges of the schedule while it
+	// is true. Tender sends it until the provider has confirmed it (the
+	// payment's subscription_paused / subscription_resumed events), and
+	// goes on looking for charges meanwhile.
+	Paused bool `json:"paused,omitempty"`
 }
 
 // Subscription types and units.
@@ -94,6 +100,18 @@ type Instalment struct {
 // schedule has ended (no more will come).
 type SubscriptionFinder interface {
 	Instalments(ctx context.Context, op *Op) (charges []Instalment, ended bool, err error)
+}
+
+// SubscriptionPauser is implemented by connectors whose provider can
+// suspend the schedule of a subscription it runs and start it again.
+// SetSubscriptionPaused asks the provider to make no more charges of the
+// schedule started by the first payment op.Payment (paused) or to charge
+// it again (not paused). It is idempotent: pausing a paused schedule
+// succeeds. An EUnavailable error means the outcome is unknown (the
+// request may have reached the provider); any other error means the
+// provider changed nothing.
+type SubscriptionPauser interface {
+	SetSubscriptionPaused(ctx context.Context, op *Op, paused bool) error
 }
 
 // PaymentMethodFilter selects payment methods for ListPaymentMethods.

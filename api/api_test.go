@@ -32,6 +32,7 @@ type testConnector struct {
 	mu                                           sync.Mutex
 	status                                       map[string]tender.Status // what Status reports
 	locales                                      sync.Map                 // payment id → Op.Locale at Start
+	paused                                       map[string]bool          // payment id → the subscription's state at the provider
 }
 
 func (c *testConnector) Name() string { return "testpay" }

@@ -120,6 +120,8 @@ func newShop(e *env, id string) shop {
 	s.method = "pm_" + strings.ReplaceAll(id, "_", "")
 	p.SavedMethod = &tender.PaymentMethod{ID: s.method, Merchant: id, Customer: "cust-1", Connector: "testpay", Account: s.account,
 		ProviderReference: "ref-" + id, Payment: p.ID, Brand: "VISA", MaskedPAN: "411111######1111", CreatedAt: time.Now()}
+	// ... and the first payment of a subscription Tender follows.
+	p.Subscription = &tender.Subscription{Type: "recurring", Unit: "month", Frequency: 1, Number: 1, Active: true}
 	if err := e.store.UpdatePayment(context.Background(), p); err != nil {
 		e.t.Fatal(err)
 	}
@@ -136,6 +138,8 @@ func idRoutes(b shop) map[string]string {
 		"POST /v1/payments/{id}/refunds":                              "/v1/payments/" + b.captured + "/refunds",
 		"GET /v1/payments/{id}/events":                                "/v1/payments/" + b.payment + "/events",
 		"POST /v1/payments/{id}/resolve_discrepancy":                  "/v1/payments/" + b.captured + "/resolve_discrepancy",
+		"POST /v1/payments/{id}/subscription/pause":                   "/v1/payments/" + b.captured + "/subscription/pause",
+		"POST /v1/payments/{id}/subscription/resume":                  "/v1/payments/" + b.captured + "/subscription/resume",
 		"GET /v1/payment_methods/{id}":                                "/v1/payment_methods/" + b.method,
 		"POST /v1/payment_methods/{id}/detach":                        "/v1/payment_methods/" + b.method + "/detach",
 		"GET /v1/terminals/{id}":                                      "/v1/terminals/" + b.terminal,

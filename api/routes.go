@@ -33,6 +33,8 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /v1/payments/{id}/refunds", api(s.refundPayment, platform, merchant))
 	s.mux.Handle("GET /v1/payments/{id}/events", api(s.listEvents, platform, merchant, terminal))
 	s.mux.Handle("POST /v1/payments/{id}/resolve_discrepancy", api(s.resolveDiscrepancy, platform, merchant))
+	s.mux.Handle("POST /v1/payments/{id}/subscription/pause", api(s.pauseSubscription, platform, merchant))
+	s.mux.Handle("POST /v1/payments/{id}/subscription/resume", api(s.resumeSubscription, platform, merchant))
 
 	// Saved cards of the merchant's customers (methods.go).
 	s.mux.Handle("GET /v1/payment_methods", api(s.listPaymentMethods, platform, merchant))

@@ -316,6 +316,22 @@ func (c *Client) ResolveDiscrepancy(ctx context.Context, id, note string, opts .
 	return result(&out, c.do(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(id)+"/resolve_discrepancy", nil, body, &out, opts...))
 }
 
+// PauseSubscription asks the provider to make no more charges of the
+// subscription started by payment id (its first payment). If the
+// provider does not confirm, the error is returned and Tender keeps the
+// request and sends it again.
+func (c *Client) PauseSubscription(ctx context.Context, id string, opts ...CallOption) (*Payment, error) {
+	var out Payment
+	return result(&out, c.do(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(id)+"/subscription/pause", nil, struct{}{}, &out, opts...))
+}
+
+// ResumeSubscription asks the provider to charge the paused subscription
+// started by payment id again, from its next date.
+func (c *Client) ResumeSubscription(ctx context.Context, id string, opts ...CallOption) (*Payment, error) {
+	var out Payment
+	return result(&out, c.do(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(id)+"/subscription/resume", nil, struct{}{}, &out, opts...))
+}
+
 // SettleInDoubt settles a payment still pending, processing or unknown
 // that Tender handed to a person (its discrepancy says the provider could
 // neither tell about it nor cancel it) with what they found at the

@@ -165,7 +165,8 @@ type CreatePayment struct {
 }
 
 // Subscription is a schedule of charges the provider runs on a saved card.
-// Parent, Number and Active are set by Tender on payments.
+// Parent, Number, Active and Paused are set by Tender on payments
+// (PauseSubscription, ResumeSubscription change Paused).
 type Subscription struct {
 	Type        string `json:"type"` // "recurring" or "installment"
 	Unit        string `json:"unit"` // "day" or "month"
@@ -175,6 +176,7 @@ type Subscription struct {
 	Parent      string `json:"parent,omitempty"`
 	Number      int    `json:"number,omitempty"`
 	Active      bool   `json:"active,omitempty"`
+	Paused      bool   `json:"paused,omitempty"`
 }
 
 // PaymentMethod is a card saved for one of the merchant's customers: the

@@ -143,7 +143,7 @@ func validateSubscription(s *tender.Subscription, r *PaymentRequest) error {
 			return tender.Invalid("subscription.begin_date", "subscription.begin_date must be a date YYYY-MM-DD")
 		}
 	}
-	if s.Parent != "" || s.Number != 0 || s.Active {
+	if s.Parent != "" || s.Number != 0 || s.Active || s.Paused {
 		return tender.Invalid("subscription", "subscription takes type, unit, frequency, final_number and begin_date only")
 	}
 	return nil
@@ -273,7 +273,8 @@ func (e *Engine) discoverInBackground(ctx context.Context, wg *sync.WaitGroup) {
 
 // DiscoverInstalments asks the provider of every subscription Tender
 // follows which charges it has made on its schedule, and records each new
-// one as a payment of the subscription. Providers that run subscriptions
+// one as a payment of the subscription; it first sends again a pause or
+// resume the provider has not confirmed (settlePause). Providers that run subscriptions
 // send no notification of these charges, so this periodic discovery is
 // how they reach Tender. A charge's payment id derives from the
 // provider's reference, so two instances discovering it at once store it
@@ -295,6 +296,12 @@ func (e *Engine) DiscoverInstalments(ctx context.Context) error {
 }
 
 func (e *Engine) discover(ctx context.Context, first *tender.Payment) error {
+	// A pause or resume not yet confirmed is sent again first; charges
+	// are looked for whatever its outcome (a paused schedule's too: one
+	// made before the pause took effect must be recorded).
+	if err := e.settlePause(ctx, first); err != nil {
+		e.log.Warn("subscription pause not sent again", "payment", first.ID, "connector", first.Connector, "err", err)
+	}
 	c, op, err := e.opFor(ctx, first, 0, "")
 	if err != nil {
 		return err
@@ -346,7 +353,7 @@ func (e *Engine) recordInstalment(ctx context.Context, first *tender.Payment, ch
 	}
 	now := e.clock.Now().UTC()
 	sub := *first.Subscription
-	sub.Parent, sub.Number, sub.Active = first.ID, ch.Number, false
+	sub.Parent, sub.Number, sub.Active, sub.Paused = first.ID, ch.Number, false, false
 	p := &tender.Payment{
 		ID: id, Merchant: first.Merchant, Amount: ch.Amount, Currency: first.Currency, Status: ch.Status,
 		Connector: first.Connector, Account: first.Account, Reference: first.Reference, Description: first.Description,

@@ -14,10 +14,12 @@ import (
 
 // WebhookEventTypes are the events a merchant's webhook endpoint may
 // receive, and by default receives: a payment created, each status it
-// enters, and each capture or refund that moved money (a second partial
-// refund changes no status, so only refund_succeeded tells of it). The
-// engine's other events (requests, failed checks, rejected callbacks) are
-// its own bookkeeping and are never sent.
+// enters, each capture or refund that moved money (a second partial
+// refund changes no status, so only refund_succeeded tells of it), a
+// discrepancy and its resolution, and a subscription's pause or resume
+// once the provider confirmed it. The engine's other events (requests,
+// failed checks, rejected callbacks) are its own bookkeeping and are never
+// sent.
 var WebhookEventTypes = []string{
 	EvCreated,
 	statusEvent(tender.StatusRequiresAction),
@@ -34,6 +36,8 @@ var WebhookEventTypes = []string{
 	EvRefundDone,
 	EvDiscrepancy,
 	EvDiscrepancyResolved,
+	EvSubscriptionPaused,
+	EvSubscriptionResumed,
 }
 
 // webhookSecretPrefix starts every signing secret, so that a leaked one is

@@ -73,10 +73,14 @@ func CheckLegacyMigrated(t *testing.T, s tender.Store) {
 	// Discrepancy events became webhook types later: the endpoint made for
 	// all events gets them, the one that chose two types does not.
 	all, err := s.GetWebhookEndpoint(ctx, Legacy.EndpointAll)
-	if err != nil || !slices.Contains(all.Events, "payment.discrepancy") || !slices.Contains(all.Events, "payment.discrepancy_resolved") || len(all.Events) != 15 {
+	if err != nil || !slices.Contains(all.Events, "payment.discrepancy") || !slices.Contains(all.Events, "payment.discrepancy_resolved") || len(all.Events) != 17 {
 		t.Errorf("legacy all-events endpoint = %+v, %v; want the discrepancy types added", all, err)
 	}
-	if slices.Contains(w.Events, "payment.discrepancy") {
+	// So did a subscription's pause and resume (migration 014).
+	if !slices.Contains(all.Events, "payment.subscription_paused") || !slices.Contains(all.Events, "payment.subscription_resumed") {
+		t.Errorf("legacy all-events endpoint = %+v; want the subscription types added", all)
+	}
+	if slices.Contains(w.Events, "payment.discrepancy") || slices.Contains(w.Events, "payment.subscription_paused") {
 		t.Errorf("legacy endpoint of two types got %v", w.Events)
 	}
 	// The endpoint still gets the payment's events.

@@ -173,3 +173,20 @@ const subscriptionRecordWindow = 24 * time.Hour
 // captured for 0: nothing moved, the card is verified and saved. The
 // gateway's settlestatus on an ACCOUNTCHECK is not documented; Tender reads
 // it like an AUTH's (0 verified; the simulator answers 0).
+
+// Pausing a subscription: a TRANSACTIONUPDATE of the SUBSCRIPTION (the
+// notes, §6.4: "Only AUTH, REFUND or SUBSCRIPTION", updates "subscription
+// fields") with transactionactive. The seed's field table gives its values
+// as 0, 1 or 2 (2, the default, pending until the AUTH settles) without
+// naming 0 and 1; that 0 suspends the schedule (the gateway makes no
+// charges while it holds) and 1 makes it active again is our inference.
+// That the update of an already suspended schedule to 0 is accepted is not
+// documented either, so SetSubscriptionPaused reads transactionactive first
+// and leaves a schedule in the asked state alone; a schedule still at 2 is
+// running as far as a resume is concerned. The filter names the
+// SUBSCRIPTION's own transactionreference (its orderreference is the first
+// payment's, shared with the AUTH, so it would match both).
+const (
+	subscriptionSuspended = "0"
+	subscriptionActive    = "1"
+)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	tp "github.com/tenderpay/tender/trustpayments"
 )
@@ -185,7 +186,8 @@ func (s *Sim) query(site *Site, req map[string]json.RawMessage) map[string]any {
 }
 
 // update is TRANSACTIONUPDATE (notes §6.4): AUTH or REFUND, only while
-// settlestatus is 0, 1 or 2; settlebaseamount may only go down.
+// settlestatus is 0, 1 or 2; settlebaseamount may only go down; or a
+// SUBSCRIPTION's subscription fields (updateSubscription).
 func (s *Sim) update(site *Site, req map[string]json.RawMessage) map[string]any {
 	const typ = "TRANSACTIONUPDATE"
 	txs, ok, bad := s.match(site, req["filter"])
@@ -203,6 +205,9 @@ func (s *Sim) update(site *Site, req map[string]json.RawMessage) map[string]any 
 		return errMap(typ, "60024", "No updates performed", "filter")
 	}
 	t := txs[0]
+	if t.Type == "SUBSCRIPTION" {
+		return s.updateSubscription(t, updates)
+	}
 	if (t.Type != "AUTH" && t.Type != "REFUND") || t.ErrorCode != "0" || !slices.Contains([]string{"0", "1", "2"}, t.SettleStatus) {
 		return errMap(typ, "60017", "Transaction not updatable")
 	}
@@ -241,6 +246,45 @@ func (s *Sim) update(site *Site, req map[string]json.RawMessage) map[string]any 
 		}
 	}
 	*t = next
+	return map[string]any{"requesttypedescription": typ, "errorcode": "0", "errormessage": "Ok"}
+}
+
+// updateSubscription is TRANSACTIONUPDATE of a SUBSCRIPTION. The notes
+// say its "subscription fields" may be updated (§6.4) without saying
+// which; the simulator takes transactionactive (0, 1 or 2, the values of
+// the seed's field table; else 30000 naming it), the one Tender sends,
+// and refuses every other field with 30000 naming it: the settlement
+// fields are an AUTH's or REFUND's, and a schedule field Tender would
+// start sending should be checked against the gateway first. Only a
+// SUBSCRIPTION the gateway accepted is updatable (60017 otherwise), at
+// any settlestatus (the notes restrict only AUTH and REFUND by it). Also
+// unwritten: what a schedule does with the dates that passed while it was
+// inactive. Here they are skipped, not caught up: a schedule made active
+// again next charges on its first due date after today, with the
+// subscriptionnumber it stopped at. The whole update is refused if one
+// field is. s.mu is held.
+func (s *Sim) updateSubscription(t *Tx, updates map[string]string) map[string]any {
+	const typ = "TRANSACTIONUPDATE"
+	if t.ErrorCode != "0" || t.Sub == nil {
+		return errMap(typ, "60017", "Transaction not updatable")
+	}
+	active := t.Sub.Active
+	for k, v := range updates {
+		if k != "transactionactive" {
+			return errMap(typ, "30000", "Invalid field", k)
+		}
+		if !slices.Contains([]string{"0", "1", "2"}, v) {
+			return errMap(typ, "30000", "Invalid field", k)
+		}
+		active = v
+	}
+	if t.Sub.Active == "0" && active != "0" {
+		today, _ := time.Parse(time.DateOnly, s.today())
+		for !t.Sub.Next.After(today) {
+			t.Sub.Next = t.Sub.advance(t.Sub.Next)
+		}
+	}
+	t.Sub.Active = active
 	return map[string]any{"requesttypedescription": typ, "errorcode": "0", "errormessage": "Ok"}
 }
 
