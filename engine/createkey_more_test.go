@@ -128,3 +128,89 @@ func TestCreateKeyFirstAnswerIsNoReplay(t *testing.T) {
 		t.Errorf("the provider was asked to start %d times, want 1", n)
 	}
 }
+
+// slowAnswerStore takes its time storing a start's answer with the
+// create's response.
+type slowAnswerStore struct {
+	tender.Store
+	delay time.Duration
+}
+
+func (s *slowAnswerStore) UpdatePaymentAnswering(ctx context.Context, p *tender.Payment, a tender.IdempotencyAnswer, events ...tender.Event) (bool, error) {
+	time.Sleep(s.delay)
+	return s.Store.UpdatePaymentAnswering(ctx, p, a, events...)
+}
+
+// A start whose answer is being stored when StartTimeout runs out is as
+// good as answered: the create answers with it (and so does the key),
+// not with "unknown".
+func TestCreateKeyAnswerBeingStoredAtTheTimeout(t *testing.T) {
+	w := newWorld(t)
+	s := faultSchedule
+	s.StartTimeout = 100 * time.Millisecond
+	e := w.engine(s)
+	e.store = &slowAnswerStore{Store: w.store, delay: 400 * time.Millisecond}
+	w.conn.start.Set(func(context.Context, *tender.Op) (tender.Update, error) {
+		return tender.Update{Status: tender.StatusCaptured, ProviderReference: "R1"}, nil
+	})
+	fn, render := createOnce(e, terminalPayment)
+	resp, err := e.IdempotentCreate(context.Background(), "key", "k1", "h", fn, render)
+	if err != nil || resp.Status != 201 {
+		t.Fatalf("create = %d %s, %v", resp.Status, resp.Body, err)
+	}
+	if id, status := paymentOf(t, resp); status != tender.StatusCaptured || w.get(id).Status != tender.StatusCaptured {
+		t.Fatalf("answered %s (stored %s) while the start's answer was being stored; want captured", status, w.get(id).Status)
+	}
+	rec, err := w.store.GetIdempotency(context.Background(), "key", "k1")
+	if err != nil || !rec.Done || string(rec.Body) != string(resp.Body) {
+		t.Fatalf("stored key %+v, %v; want the response given", rec, err)
+	}
+}
+
+// A handler that panics after the create answered ahead of its provider
+// (StartTimeout) frees the key all the same: its retry is answered at
+// once with the payment, not held up for the key's lease.
+func TestCreateKeyFreedWhenTheHandlerPanicsLate(t *testing.T) {
+	w := newWorld(t)
+	s := faultSchedule
+	s.StartTimeout = 50 * time.Millisecond
+	s.IdempotencyLease = time.Hour // a key not freed is held for the whole test
+	e := w.engine(s)
+	ctx := context.Background()
+	release := make(chan struct{})
+	w.conn.start.Set(func(context.Context, *tender.Op) (tender.Update, error) {
+		<-release
+		return tender.Update{Status: tender.StatusCaptured, ProviderReference: "R1"}, nil
+	})
+	defer close(release)
+	_, render := createOnce(e, terminalPayment)
+	var first *tender.Payment
+	panicking := func(ctx context.Context, opID string) Response {
+		first, _ = e.CreatePayment(ctx, terminalPayment, opID)
+		panic("rendering the response failed")
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the handler's panic did not reach the caller")
+			}
+		}()
+		e.IdempotentCreate(ctx, "key", "k1", "h", panicking, render)
+	}()
+	if first == nil || first.Status != tender.StatusUnknown {
+		t.Fatalf("the first try: %+v; want a payment answered unknown", first)
+	}
+	fn, render := createOnce(e, terminalPayment)
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	resp, err := e.IdempotentCreate(rctx, "key", "k1", "h", fn, render)
+	if err != nil || resp.Status != 201 {
+		t.Fatalf("retry after the panic = %d %s, %v; want the payment", resp.Status, resp.Body, err)
+	}
+	if id, _ := paymentOf(t, resp); id != first.ID {
+		t.Fatalf("retry answered payment %s, want %s", id, first.ID)
+	}
+	if n := w.conn.count("start"); n != 1 {
+		t.Errorf("the provider was asked to start %d times, want 1", n)
+	}
+}
