@@ -214,3 +214,26 @@ func TestCreateKeyFreedWhenTheHandlerPanicsLate(t *testing.T) {
 		t.Errorf("the provider was asked to start %d times, want 1", n)
 	}
 }
+
+// downStore cannot read idempotency keys.
+type downStore struct{ tender.Store }
+
+func (downStore) GetIdempotency(context.Context, string, string) (*tender.IdempotencyRecord, error) {
+	return nil, tender.Errorf(tender.EUnavailable, "the database is down")
+}
+
+// A key that cannot be read (the store is down) answers the store's
+// error: nothing is created, nothing sent.
+func TestCreateKeyStoreDown(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(faultSchedule)
+	e.store = downStore{w.store}
+	fn, render := createOnce(e, terminalPayment)
+	resp, err := e.IdempotentCreate(context.Background(), "key", "k1", "h", fn, render)
+	if tender.ErrorCodeOf(err) != tender.EUnavailable || resp.Status != 0 {
+		t.Fatalf("create with the store down = %+v, %v; want the store's error", resp, err)
+	}
+	if n := w.conn.count("start"); n != 0 {
+		t.Errorf("%d starts with the store down", n)
+	}
+}
