@@ -108,3 +108,36 @@ func TestStartInDoubtIsAskedOnTheUnknownSchedule(t *testing.T) {
 		t.Fatalf("next check at %v, want %v after the create (%v)", got, faultSchedule.Unknown[0], want)
 	}
 }
+
+// b2withNotices is the world's store as a store with notices (as
+// PostgreSQL's): the engine then keeps accounts in memory and folds a
+// create's checks into its insert when it holds an Idempotency-Key claim.
+// No notice is ever sent: nothing changes behind the test's back.
+type b2withNotices struct{ tender.Store }
+
+func (b2withNotices) WatchNotices(live func(bool), _ func(kind, id string)) { live(true) }
+
+// TestRetryWithoutKeyClaimFindsItsPayment: on a store with notices, a
+// create without an Idempotency-Key claim (an engine caller other than the
+// API) that repeats an operation id answers with the operation's payment;
+// the provider is asked to start it once, never twice.
+func TestRetryWithoutKeyClaimFindsItsPayment(t *testing.T) {
+	w := newWorld(t)
+	e := b2engineOn(w, b2withNotices{w.store})
+	if e.memo == nil {
+		t.Fatal("setup: the engine keeps nothing in memory on a store with notices")
+	}
+	ctx := context.Background()
+	opID := randomOperationID()
+	p, err := e.CreatePayment(ctx, onlinePayment, opID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.CreatePayment(ctx, onlinePayment, opID)
+	if err != nil || again.ID != p.ID {
+		t.Fatalf("retry of operation %s: %v, %v; want payment %s", opID, again, err, p.ID)
+	}
+	if n := w.conn.count("start"); n != 1 {
+		t.Fatalf("%d starts, want 1", n)
+	}
+}
