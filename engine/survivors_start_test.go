@@ -141,3 +141,24 @@ func TestRetryWithoutKeyClaimFindsItsPayment(t *testing.T) {
 		t.Fatalf("%d starts, want 1", n)
 	}
 }
+
+// TestStartAnsweredPendingIsAskedAtTheGuard: a start whose answer says the
+// payment is still pending (taken, nothing known yet) keeps the check set
+// before the call, at the guard (seconds), rather than waiting the unknown
+// schedule (an hour) as a start in doubt does.
+func TestStartAnsweredPendingIsAskedAtTheGuard(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(faultSchedule)
+	w.conn.start.Set(func(context.Context, *tender.Op) (tender.Update, error) {
+		return tender.Update{Status: tender.StatusPending}, nil
+	})
+	before := w.clock.Now()
+	p, err := e.CreatePayment(context.Background(), terminalPayment, randomOperationID())
+	if err != nil || p.Status != tender.StatusPending {
+		t.Fatalf("create: %v, %v", p, err)
+	}
+	got := w.get(p.ID).NextCheckAt
+	if got.Before(before.Add(e.guard())) || got.After(w.clock.Now().Add(e.guard())) {
+		t.Fatalf("next check at %v, want %v after the create (%v)", got, e.guard(), before.Add(e.guard()))
+	}
+}
