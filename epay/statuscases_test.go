@@ -171,3 +171,22 @@ func TestNewestIntentWithoutStoredID(t *testing.T) {
 		t.Fatalf("%+v %v: want the newest intent %s", u, err, second.ProviderReference)
 	}
 }
+
+// A pre-authorization whose intent ended UNKNOWN, its link lost, is
+// decided by its host record found by reference: a pre-authorization's
+// record is the payment's as a sale's is.
+func TestPreAuthDecidedByItsHostRecord(t *testing.T) {
+	e := newEnv(t)
+	p := e.payment(3000)
+	p.CaptureMode = tender.CaptureManual
+	if err := e.start(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.Complete(p.ID, intRef(epay.ResultUnknown), sim.ApprovedRecord); err != nil {
+		t.Fatal(err)
+	}
+	u, err := e.conn.Status(context.Background(), e.op(p))
+	if err != nil || u.Status != tender.StatusAuthorized {
+		t.Fatalf("%+v %v: want authorized by the host record", u, err)
+	}
+}
