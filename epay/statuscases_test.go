@@ -190,3 +190,25 @@ func TestPreAuthDecidedByItsHostRecord(t *testing.T) {
 		t.Fatalf("%+v %v: want authorized by the host record", u, err)
 	}
 }
+
+// The void of a pre-authorization answered 500 is in doubt (it may have
+// released the hold); one refused with a 4xx is a conflict, nothing done.
+func TestPreAuthVoidErrors(t *testing.T) {
+	e := newEnv(t)
+	p := e.preAuth(2000)
+	e.refuse.Store(refusal{"/txnvoid/", http.StatusBadRequest})
+	_, err := e.conn.Cancel(context.Background(), e.op(p))
+	e.refuse.Store(refusal{})
+	if tender.ErrorCodeOf(err) != tender.EConflict {
+		t.Fatalf("a void refused with 400: %v", err)
+	}
+	e.fail500.Store("/txnvoid/")
+	_, err = e.conn.Cancel(context.Background(), e.op(p))
+	e.fail500.Store("")
+	if tender.ErrorCodeOf(err) != tender.EUnavailable {
+		t.Fatalf("a void answered 500: %v, want in doubt", err)
+	}
+	if u, err := e.conn.Status(context.Background(), e.op(p)); err != nil || u.Status != tender.StatusCanceled {
+		t.Fatalf("after the void answered 500: %+v %v", u, err)
+	}
+}
