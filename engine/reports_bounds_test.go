@@ -63,3 +63,46 @@ func TestReportBounds(t *testing.T) {
 		t.Fatalf("Net: EUR %d GBP %d USD %d", r.Net("EUR"), r.Net("GBP"), r.Net("USD"))
 	}
 }
+
+// The event of a payment becoming captured carries what was taken (the
+// end of day counts it; the event log shows it), and only that event.
+func TestCapturedEventCarriesTheAmount(t *testing.T) {
+	w := newWorld(t)
+	e := w.engine(faultSchedule)
+	ctx := context.Background()
+	w.conn.start.Set(func(context.Context, *tender.Op) (tender.Update, error) {
+		return tender.Update{Status: tender.StatusProcessing}, nil
+	})
+	p, err := e.CreatePayment(ctx, terminalPayment, randomOperationID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.conn.status.Set(func(context.Context, *tender.Op) (tender.Update, error) {
+		return tender.Update{Status: tender.StatusCaptured, Captured: 1150}, nil
+	})
+	if _, err := e.check(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := w.store.ListEvents(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := false
+	for _, ev := range evs {
+		has := strings.Contains(string(ev.Data), `"captured_amount"`)
+		switch ev.Type {
+		case EvCaptured:
+			seen = true
+			if !strings.Contains(string(ev.Data), `"captured_amount":1150`) {
+				t.Errorf("%s %s: want captured_amount 1150", ev.Type, ev.Data)
+			}
+		default:
+			if has {
+				t.Errorf("%s carries a captured_amount: %s", ev.Type, ev.Data)
+			}
+		}
+	}
+	if !seen {
+		t.Fatalf("no %s event: %v", EvCaptured, w.eventTypes(p.ID))
+	}
+}
