@@ -2,7 +2,6 @@ package epay_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -26,12 +25,7 @@ func TestCompletionAmounts(t *testing.T) {
 			t.Fatalf("a capture of %d: %v", amount, err)
 		}
 	}
-	var st map[string]any
-	if err := json.Unmarshal(p.State, &st); err != nil {
-		t.Fatal(err)
-	}
-	delete(st, "terminal_id")
-	p.State, _ = json.Marshal(st)
+	e.dropState(p, "terminal_id")
 	taken := int64(2400)
 	u, err := e.followUpEndingAs(p, "cap-1", 2500, e.conn.Capture, intRef(epay.ResultApproved), sim.ApprovedRecord, &taken)
 	if err != nil || u.Status != tender.StatusCaptured {
@@ -51,11 +45,7 @@ func TestCompletionAmounts(t *testing.T) {
 
 	// Cancelling a pre-authorization whose state lacks the terminal id.
 	r := e.preAuth(1500)
-	if err := json.Unmarshal(r.State, &st); err != nil {
-		t.Fatal(err)
-	}
-	delete(st, "terminal_id")
-	r.State, _ = json.Marshal(st)
+	e.dropState(r, "terminal_id")
 	if u, err := e.conn.Cancel(context.Background(), e.op(r)); err != nil || u.Status != tender.StatusCanceled {
 		t.Fatalf("cancel of a pre-authorization without the stored terminal id: %+v %v", u, err)
 	}

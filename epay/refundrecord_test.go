@@ -26,6 +26,38 @@ func (e *env) settledSale(amount int64) *tender.Payment {
 	return p
 }
 
+// started is a payment of amount sent to the terminal.
+func (e *env) started(amount int64) *tender.Payment {
+	e.t.Helper()
+	p := e.payment(amount)
+	if err := e.start(p); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// status asks ePay about p as the engine does and returns the answer.
+func (e *env) status(p *tender.Payment) tender.Update {
+	e.t.Helper()
+	u, err := e.conn.Status(context.Background(), e.op(p))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+// dropState removes key from p's stored state, as a state written by an
+// earlier version would lack it.
+func (e *env) dropState(p *tender.Payment, key string) {
+	e.t.Helper()
+	var st map[string]any
+	if err := json.Unmarshal(p.State, &st); err != nil || st[key] == nil {
+		e.t.Fatalf("state %s without %s: %v", p.State, key, err)
+	}
+	delete(st, key)
+	p.State, _ = json.Marshal(st)
+}
+
 // refundEndingAs sends a partial refund of p and, while the connector
 // waits for the terminal, ends its transaction with result and the host
 // record rec.
@@ -120,12 +152,7 @@ func TestRefundAmountAndTerminalLookup(t *testing.T) {
 			t.Fatalf("a refund of %d: %v", amount, err)
 		}
 	}
-	var st map[string]any
-	if err := json.Unmarshal(p.State, &st); err != nil || st["terminal_id"] == nil {
-		t.Fatalf("state %s: %v", p.State, err)
-	}
-	delete(st, "terminal_id")
-	p.State, _ = json.Marshal(st)
+	e.dropState(p, "terminal_id")
 	u, err := e.refundEndingAs(p, "refund-1", 300, intRef(epay.ResultApproved), sim.ApprovedRecord)
 	if err != nil || u.Details[epay.DetailLastRefundTransactionID] == "" {
 		t.Fatalf("a refund of a sale without the backend terminal id: %+v %v", u, err)

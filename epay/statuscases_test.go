@@ -16,15 +16,6 @@ import (
 // Status and Cancel cases beyond the conformance suite (mutation
 // survivors).
 func TestStatusCases(t *testing.T) {
-	status := func(e *env, p *tender.Payment) tender.Update {
-		t.Helper()
-		u, err := e.conn.Status(context.Background(), e.op(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return u
-	}
-
 	// Two host records under one reference (the card tried again after a
 	// lost answer): the approved one decides, in either order.
 	for _, rec := range []sim.Record{sim.DeclinedThenApprovedRecord, sim.ApprovedThenDeclinedRecord} {
@@ -36,7 +27,7 @@ func TestStatusCases(t *testing.T) {
 		if err := e.sim.Complete(p.ID, intRef(epay.ResultUnknown), rec); err != nil {
 			t.Fatal(err)
 		}
-		if u := status(e, p); u.Status != tender.StatusCaptured {
+		if u := e.status(p); u.Status != tender.StatusCaptured {
 			t.Fatalf("records %d: %+v, want captured by the approved record", rec, u)
 		}
 	}
@@ -50,11 +41,11 @@ func TestStatusCases(t *testing.T) {
 	e.refuse.Store(refusal{})
 	e.apply(p, tender.Update{Status: tender.StatusUnknown})
 	e.clock.Advance(time.Minute - time.Second)
-	if u := status(e, p); u.Status != "" || u.CheckIn <= 0 {
+	if u := e.status(p); u.Status != "" || u.CheckIn <= 0 {
 		t.Fatalf("before LostAfter: %+v", u)
 	}
 	e.clock.Advance(time.Second)
-	if u := status(e, p); u.Status != tender.StatusFailed {
+	if u := e.status(p); u.Status != tender.StatusFailed {
 		t.Fatalf("at LostAfter: %+v, want failed (never reached ePay)", u)
 	}
 
@@ -66,7 +57,7 @@ func TestStatusCases(t *testing.T) {
 	_, _ = e.conn.Start(context.Background(), e.op(p))
 	e.drop.Store("")
 	e.apply(p, tender.Update{Status: tender.StatusUnknown})
-	u := status(e, p)
+	u := e.status(p)
 	var st map[string]any
 	if err := json.Unmarshal(u.State, &st); err != nil || st["intent_id"] == nil || st["intent_id"] != u.ProviderReference {
 		t.Fatalf("state after finding the intent: %s %v (reference %s)", u.State, err, u.ProviderReference)
@@ -76,7 +67,7 @@ func TestStatusCases(t *testing.T) {
 	// The terminal has taken it (SENT): asked again soon, the outcome is
 	// seconds away.
 	e.sim.Press(testTID)
-	if u := status(e, p); u.CheckIn != 500*time.Millisecond || !strings.Contains(u.Note, "taking the payment") {
+	if u := e.status(p); u.CheckIn != 500*time.Millisecond || !strings.Contains(u.Note, "taking the payment") {
 		t.Fatalf("a payment the terminal is taking: %+v", u)
 	}
 }
@@ -96,12 +87,7 @@ func TestCancelQueuedCases(t *testing.T) {
 	if tender.ErrorCodeOf(err) != tender.EConflict || !strings.Contains(err.Error(), "already taken") {
 		t.Fatalf("a void refused with 400: %v", err)
 	}
-	var st map[string]any
-	if err := json.Unmarshal(p.State, &st); err != nil {
-		t.Fatal(err)
-	}
-	delete(st, "terminal_id")
-	p.State, _ = json.Marshal(st)
+	e.dropState(p, "terminal_id")
 	if u, err := e.conn.Cancel(context.Background(), e.op(p)); err != nil || u.Status != tender.StatusCanceled {
 		t.Fatalf("cancel without the stored terminal id: %+v %v", u, err)
 	}
