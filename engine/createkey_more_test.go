@@ -17,19 +17,7 @@ func TestCreateKeyFreedWhenTheHandlerPanics(t *testing.T) {
 	e := w.engine(faultSchedule)
 	ctx := context.Background()
 	fn, render := createOnce(e, terminalPayment)
-	var first *tender.Payment
-	panicking := func(ctx context.Context, opID string) Response {
-		first, _ = e.CreatePayment(ctx, terminalPayment, opID)
-		panic("rendering the response failed")
-	}
-	func() {
-		defer func() {
-			if recover() == nil {
-				t.Fatal("the handler's panic did not reach the caller")
-			}
-		}()
-		e.IdempotentCreate(ctx, "key", "k1", "h", panicking, render)
-	}()
+	first := createPanicking(t, e, render)
 	if first == nil {
 		t.Fatal("the first try stored no payment")
 	}
@@ -184,19 +172,7 @@ func TestCreateKeyFreedWhenTheHandlerPanicsLate(t *testing.T) {
 	})
 	defer close(release)
 	_, render := createOnce(e, terminalPayment)
-	var first *tender.Payment
-	panicking := func(ctx context.Context, opID string) Response {
-		first, _ = e.CreatePayment(ctx, terminalPayment, opID)
-		panic("rendering the response failed")
-	}
-	func() {
-		defer func() {
-			if recover() == nil {
-				t.Fatal("the handler's panic did not reach the caller")
-			}
-		}()
-		e.IdempotentCreate(ctx, "key", "k1", "h", panicking, render)
-	}()
+	first := createPanicking(t, e, render)
 	if first == nil || first.Status != tender.StatusUnknown {
 		t.Fatalf("the first try: %+v; want a payment answered unknown", first)
 	}
@@ -236,4 +212,22 @@ func TestCreateKeyStoreDown(t *testing.T) {
 	if n := w.conn.count("start"); n != 0 {
 		t.Errorf("%d starts with the store down", n)
 	}
+}
+
+// createPanicking runs a create on key k1 whose handler stores the
+// payment and then panics (rendering its answer failed), checks that the
+// panic reaches the caller, and returns the payment it stored.
+func createPanicking(t *testing.T, e *Engine, render func(*tender.Payment, error) Response) (first *tender.Payment) {
+	t.Helper()
+	panicking := func(ctx context.Context, opID string) Response {
+		first, _ = e.CreatePayment(ctx, terminalPayment, opID)
+		panic("rendering the response failed")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("the handler's panic did not reach the caller")
+		}
+	}()
+	e.IdempotentCreate(context.Background(), "key", "k1", "h", panicking, render)
+	return first
 }
